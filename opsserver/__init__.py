@@ -1,0 +1,61 @@
+"""The field-operations server: `create_app` builds the Flask application."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import Config, TestingConfig
+from .database import configure_engine
+from .extensions import ProblemApi, db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Settings → extensions → blueprints → error handlers → CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(TestingConfig if (config or {}).get("TESTING") else Config)
+    if config:
+        app.config.update(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'ops.sqlite3'}"
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"])
+    app.extensions["ops_api"] = ProblemApi(app, spec_kwargs={"security": [{"bearer": []}]})
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.routes import blp as accounts_blp
+    from .audit.routes import blp as audit_blp
+    from .checkins.routes import blp as checkins_blp
+    from .registry.routes import blp as registry_blp
+    from .web.routes import bp as web_bp
+
+    api = app.extensions["ops_api"]
+    for blp in (accounts_blp, registry_blp, checkins_blp, audit_blp):
+        api.register_blueprint(blp)
+    app.register_blueprint(web_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import ops
+
+    app.cli.add_command(ops)

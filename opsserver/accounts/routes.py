@@ -1,0 +1,59 @@
+"""Token and account endpoints."""
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..errors import ProblemSchema
+from ..pagination import keyset_page
+from . import services
+from .auth import current_principal, roles_required
+from .models import Account
+from .schemas import (AccountCreateSchema, AccountListSchema, AccountQuerySchema, AccountSchema,
+                      TokenRequestSchema, TokenResponseSchema)
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Log in, log out, manage accounts")
+
+
+@blp.route("/auth/token")
+class TokenResource(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(TokenRequestSchema)
+    @blp.response(200, TokenResponseSchema)
+    @blp.alt_response(401, schema=ProblemSchema, description="Unknown username or wrong password")
+    @blp.alt_response(429, schema=ProblemSchema, description="Too many failed logins")
+    def post(self, body):
+        """Exchange a username and password for a bearer token."""
+        raw, token, account = services.login(body["username"], body["password"], request.remote_addr)
+        return {"access_token": raw, "token_type": "Bearer", "expires_at": token.expires_at,
+                "role": account.role, "username": account.username, "crew_id": account.crew_id}
+
+
+@blp.route("/auth/logout")
+class LogoutResource(MethodView):
+    @roles_required("crew", "commander", "auditor", "admin")
+    @blp.response(204)
+    def post(self):
+        """Revoke the token used for this request."""
+        services.logout(current_principal(), g.token)
+
+
+@blp.route("/accounts")
+class AccountsResource(MethodView):
+    @roles_required("admin")
+    @blp.arguments(AccountQuerySchema, location="query")
+    @blp.response(200, AccountListSchema)
+    def get(self, query):
+        """List accounts."""
+        stmt = select(Account)
+        if query.get("role"):
+            stmt = stmt.where(Account.role == query["role"])
+        return keyset_page(stmt, Account.id, query["limit"], query["cursor"])
+
+    @roles_required("admin")
+    @blp.arguments(AccountCreateSchema)
+    @blp.response(201, AccountSchema)
+    def post(self, body):
+        """Create an account (a crew account names its crew member)."""
+        return services.create_account(current_principal().username, **body)

@@ -1,0 +1,44 @@
+"""Request and response schemas for accounts and tokens."""
+
+import marshmallow as ma
+
+from ..pagination import PageQuerySchema, list_schema
+from .models import ROLES
+
+
+class TokenRequestSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256), load_only=True)
+
+
+class TokenResponseSchema(ma.Schema):
+    access_token = ma.fields.String()
+    token_type = ma.fields.String()
+    expires_at = ma.fields.AwareDateTime()
+    role = ma.fields.String()
+    username = ma.fields.String()
+    crew_id = ma.fields.Integer(allow_none=True)
+
+
+class AccountCreateSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=[ma.validate.Length(min=3, max=80),
+                                                         ma.validate.Regexp(r"^[A-Za-z0-9_.@-]+$")])
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=8, max=256))
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+    crew_id = ma.fields.Integer(load_default=None, allow_none=True)
+
+
+class AccountSchema(ma.Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    role = ma.fields.String()
+    crew_id = ma.fields.Integer(allow_none=True)
+    active = ma.fields.Boolean()
+    created_at = ma.fields.AwareDateTime()
+
+
+class AccountQuerySchema(PageQuerySchema):
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+
+
+AccountListSchema = list_schema(AccountSchema, "AccountList")

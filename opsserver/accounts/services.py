@@ -1,0 +1,102 @@
+"""Account operations: create, log in (issue a token), log out; each one transaction with its audit event."""
+
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..audit import services as audit
+from ..audit.models import AuditEvent
+from ..database import now_utc
+from ..errors import ProblemError, field_error
+from ..extensions import db
+from .auth import Principal, hash_token
+from .models import ROLES, Account, Token
+
+_hashers: dict[bool, PasswordHasher] = {}
+
+
+def _hasher() -> PasswordHasher:
+    fast = bool(current_app.config.get("OPS_PASSWORD_HASH_FAST"))
+    if fast not in _hashers:
+        # Tests use tiny Argon2 parameters; production keeps argon2-cffi's (slow) defaults.
+        _hashers[fast] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1) if fast else PasswordHasher()
+    return _hashers[fast]
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _hasher().hash(password)
+
+
+def create_account(actor: str, username: str, password: str, role: str, crew_id: int | None = None) -> Account:
+    """Create an account; a crew account must name an existing crew member."""
+    from ..registry.models import CrewMember
+
+    if role not in ROLES:
+        raise field_error("role", f"Unknown role '{role}'.")
+    if role == "crew" and crew_id is None:
+        raise field_error("crew_id", "A crew account must be linked to a crew member.")
+    if crew_id is not None and db.session.get(CrewMember, crew_id) is None:
+        raise field_error("crew_id", f"No crew member with id {crew_id}.")
+    if db.session.execute(select(Account.id).where(Account.username == username)).first():
+        raise ProblemError(409, f"The username '{username}' is taken.", type_="conflict",
+                           errors=[{"field": "username", "location": "json", "detail": "already exists"}])
+    account = Account(username=username, password_hash=hash_password(password), role=role, crew_id=crew_id)
+    db.session.add(account)
+    db.session.flush()
+    audit.append(actor, "account.create", "account", account.id,
+                 {"username": username, "role": role, "crew_id": crew_id})
+    db.session.commit()
+    return account
+
+
+def _recent_failures(username: str, since: datetime) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "auth.login_failed", AuditEvent.entity == "account",
+            AuditEvent.entity_id == username, AuditEvent.at >= since)
+    ).scalar_one()
+
+
+def login(username: str, password: str, remote_addr: str | None) -> tuple[str, Token, Account]:
+    """Check the password and issue a token; failures are audited and lock the account out after a limit."""
+    cfg = current_app.config
+    since = now_utc() - cfg["OPS_LOGIN_WINDOW"]
+    failures = _recent_failures(username, since)
+    if failures >= cfg["OPS_LOGIN_MAX_FAILURES"]:
+        audit.append("anonymous", "auth.login_locked", "account", username, {"remote_addr": remote_addr})
+        db.session.commit()
+        raise ProblemError(429, "Too many failed logins for this account; try again later.", type_="locked-out",
+                           headers={"Retry-After": str(int(cfg["OPS_LOGIN_WINDOW"].total_seconds()))})
+    account = db.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    ok = False
+    if account is not None and account.active:
+        try:
+            ok = _hasher().verify(account.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    if not ok:
+        audit.append("anonymous", "auth.login_failed", "account", username,
+                     {"remote_addr": remote_addr, "failures_in_window": failures + 1})
+        db.session.commit()
+        raise ProblemError(401, "Unknown username or wrong password.", type_="bad-credentials")
+    raw = secrets.token_urlsafe(32)
+    token = Token(token_hash=hash_token(raw), account_id=account.id, expires_at=now_utc() + cfg["OPS_TOKEN_TTL"])
+    db.session.add(token)
+    db.session.flush()
+    audit.append(account.username, "auth.login", "account", account.id,
+                 {"token_id": token.id, "expires_at": token.expires_at, "remote_addr": remote_addr})
+    db.session.commit()
+    return raw, token, account
+
+
+def logout(who: Principal, raw_token: str) -> None:
+    """Revoke the token used for this request."""
+    token = db.session.execute(select(Token).where(Token.token_hash == hash_token(raw_token))).scalar_one()
+    token.revoked_at = now_utc()
+    audit.append(who.username, "auth.logout", "account", who.account_id, {"token_id": token.id})
+    db.session.commit()

@@ -1,0 +1,102 @@
+"""Endpoints for check-ins and the phone sync queue."""
+
+from datetime import datetime
+
+from flask import current_app, json, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import or_, select
+
+from ..accounts.auth import ALL_ROLES, current_principal, roles_required
+from ..errors import field_error
+from ..pagination import keyset_page
+from ..registry.models import Point
+from ..registry.services import point_by_code
+from . import services
+from .models import Checkin
+from .schemas import (CheckinCreateSchema, CheckinListSchema, CheckinQuerySchema, CheckinSchema, SyncRequestSchema,
+                      SyncResponseSchema)
+
+blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Phone check-ins and the sync queue")
+
+HEADERS_DOC = {"parameters": [
+    {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False,
+     "description": "The same key and body again returns the first answer; another body is refused (422)."},
+    {"in": "header", "name": "X-Device-Time", "schema": {"type": "string", "format": "date-time"},
+     "required": False, "description": "The phone's clock when sending; gives the clock offset."},
+]}
+
+
+def device_time() -> datetime | None:
+    """The phone's clock at sending, from `X-Device-Time`, for the clock-offset check."""
+    raw = request.headers.get("X-Device-Time")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise field_error("X-Device-Time", "Not an ISO 8601 time with an offset.", status=400, location="headers")
+    return value
+
+
+def json_answer(body: dict, status: int, headers: dict | None = None):
+    """A body already dumped by the service (and maybe replayed from storage), sent as it is."""
+    resp = current_app.response_class(json.dumps(body), status=status, mimetype="application/json")
+    resp.headers.update(headers or {})
+    return resp
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise field_error("Idempotency-Key", "Must be 1–200 characters.", status=400, location="headers")
+    return key
+
+
+@blp.route("/checkins")
+class CheckinsResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.arguments(CheckinQuerySchema, location="query")
+    @blp.response(200, CheckinListSchema)
+    def get(self, query):
+        """List check-ins, newest first, by point, crew member and time."""
+        stmt = select(Checkin, Point.code).join(Point, Point.id == Checkin.point_id)
+        if "point_code" in query:
+            stmt = stmt.where(Checkin.point_id == point_by_code(query["point_code"]).id)
+        if "crew_id" in query:
+            stmt = stmt.where(Checkin.crew_id == query["crew_id"])
+        if "since" in query:
+            stmt = stmt.where(Checkin.recorded_at >= query["since"])
+        if "until" in query:
+            stmt = stmt.where(Checkin.recorded_at < query["until"])
+        if "flagged" in query:
+            flagged = or_(Checkin.within_geofence.is_(False), Checkin.on_shift.is_(False))
+            stmt = stmt.where(flagged if query["flagged"] else ~flagged)
+        page = keyset_page(stmt, [Checkin.received_at, Checkin.id], query["limit"], query["cursor"], scalars=False,
+                           descending=True)
+        page["items"] = [services.checkin_view(row[0], row[1]) for row in page["items"]]
+        return page
+
+    @roles_required("crew", "commander")
+    @blp.arguments(CheckinCreateSchema)
+    @blp.response(201, CheckinSchema)
+    @blp.alt_response(200, schema=CheckinSchema, description="The same check-in again: the first answer")
+    @blp.doc(**HEADERS_DOC)
+    def post(self, _body):
+        """Record a check-in; outside the geofence or off shift it is stored and flagged."""
+        status, view, replayed = services.submit_checkin(current_principal(), request.get_json(),
+                                                         idempotency_key(), device_time())
+        return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@blp.route("/sync")
+class SyncResource(MethodView):
+    @roles_required("crew", "commander")
+    @blp.arguments(SyncRequestSchema)
+    @blp.response(200, SyncResponseSchema)
+    @blp.doc(**HEADERS_DOC)
+    def post(self, body):
+        """Apply a phone's queue: one result per item, in order, each as if sent alone."""
+        return {"items": services.sync(current_principal(), body["items"], device_time())}

@@ -1,0 +1,158 @@
+"""Recording check-ins (flagged, never refused for a rule), who is on site, and the phone sync queue."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import marshmallow as ma
+from flask import current_app
+from sqlalchemy import and_, func, select
+
+from .. import rules
+from ..accounts.auth import Principal
+from ..audit import services as audit
+from ..clock import zone_name
+from ..database import now_utc
+from ..errors import ProblemError, field_error, problem_dict, validation_errors
+from ..extensions import db
+from ..idempotency import run_once
+from ..registry.models import CrewMember, Point, Shift
+from ..registry.services import crew_by_id, point_by_code
+from .models import Checkin
+from .schemas import CheckinCreateSchema, CheckinSchema
+
+ON_SITE_HORIZON = timedelta(hours=24)  # an arrival older than this no longer counts as "on site"
+_checkin_schema = CheckinCreateSchema()
+_checkin_out = CheckinSchema()
+
+
+def acting_crew_id(who: Principal, requested: int | None) -> int:
+    """The crew member a write is for: a crew account only ever acts as itself."""
+    if who.role == "crew":
+        if requested is not None and requested != who.crew_id:
+            raise ProblemError(403, "A crew account can only record its own check-ins and reports.",
+                               type_="forbidden")
+        return who.crew_id
+    if requested is None:
+        raise field_error("crew_id", "Name the crew member this is recorded for.")
+    return crew_by_id(requested).id
+
+
+def checkin_view(c: Checkin, point_code: str) -> dict:
+    """A check-in as served, with its flags derived from what was stored."""
+    flags = rules.checkin_flags(kind=c.kind, distance=c.distance_m, geofence_m=c.geofence_m, on_shift=c.on_shift,
+                                clock_offset_s=c.clock_offset_s)
+    return {"id": c.id, "point_code": point_code, "crew_id": c.crew_id, "kind": c.kind, "latitude": c.latitude,
+            "longitude": c.longitude, "accuracy_m": c.accuracy_m, "recorded_at": c.recorded_at,
+            "received_at": c.received_at, "distance_m": round(c.distance_m, 2), "geofence_m": c.geofence_m,
+            "within_geofence": c.within_geofence, "on_shift": c.on_shift, "shift_id": c.shift_id,
+            "clock_offset_s": c.clock_offset_s, "flags": [f.as_dict() for f in flags]}
+
+
+def _same_checkin(c: Checkin, point_id: int, crew_id: int, data: dict) -> bool:
+    return (c.point_id, c.crew_id, c.kind, c.latitude, c.longitude, c.accuracy_m, c.recorded_at) == (
+        point_id, crew_id, data["kind"], data["latitude"], data["longitude"], data["accuracy_m"], data["recorded_at"])
+
+
+def record_checkin(who: Principal, data: dict, device_time: datetime | None) -> tuple[int, dict]:
+    """Store one check-in with its audit event (not committed: the caller's idempotency step commits).
+
+    Answers (status, JSON-ready body) so that a replay can return the stored body unchanged.
+    """
+    point = point_by_code(data["point_code"])
+    crew_id = acting_crew_id(who, data.get("crew_id"))
+    checkin_id = str(data["id"])
+    existing = db.session.get(Checkin, checkin_id)
+    if existing is not None:
+        if _same_checkin(existing, point.id, crew_id, data):
+            return 200, _checkin_out.dump(checkin_view(existing, point.code))
+        raise ProblemError(409, f"Check-in {checkin_id} exists already with different content.",
+                           type_="id-conflict", errors=[{"field": "id", "location": "json",
+                                                         "detail": "already used for another check-in"}])
+    received = now_utc()
+    recorded = data["recorded_at"]
+    shift_id = db.session.execute(
+        select(Shift.id).where(Shift.crew_id == crew_id, Shift.point_id == point.id, Shift.starts_at <= recorded,
+                               Shift.ends_at > recorded).limit(1)
+    ).scalar_one_or_none()
+    dist = rules.distance_m(data["latitude"], data["longitude"], point.latitude, point.longitude)
+    offset = (device_time - received).total_seconds() if device_time else None
+    checkin = Checkin(id=checkin_id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,
+                      kind=data["kind"], latitude=data["latitude"], longitude=data["longitude"],
+                      accuracy_m=data["accuracy_m"], recorded_at=recorded, received_at=received, distance_m=dist,
+                      geofence_m=point.geofence_m, within_geofence=rules.within_geofence(dist, point.geofence_m),
+                      on_shift=shift_id is not None, shift_id=shift_id, clock_offset_s=offset)
+    db.session.add(checkin)
+    view = _checkin_out.dump(checkin_view(checkin, point.code))
+    audit.append(who.username, "checkin.create", "checkin", checkin_id,
+                 {k: v for k, v in view.items() if k != "id"})
+    return 201, view
+
+
+def submit_checkin(who: Principal, payload: dict, key: str | None, device_time: datetime | None) -> tuple[int, dict, bool]:
+    """Validate, then record once per idempotency key (the check-in's id when no key is sent)."""
+    data = _checkin_schema.load(payload)
+    return run_once(who, key or f"checkin:{data['id']}", "checkin", payload,
+                    lambda: record_checkin(who, data, device_time))
+
+
+# --- the phone's queue ---------------------------------------------------------------------------
+
+SyncHandler = Callable[[Principal, dict, str | None, datetime | None], tuple[int, dict, bool]]
+SYNC_HANDLERS: dict[str, SyncHandler] = {"checkin": submit_checkin}
+
+
+def register_sync_type(name: str, handler: SyncHandler) -> None:
+    """Let another feature (reports, airspace requests) take items from the sync queue."""
+    SYNC_HANDLERS[name] = handler
+
+
+def sync(who: Principal, items: list[dict], device_time: datetime | None) -> list[dict]:
+    """Apply each queued item in its own transaction, in order; one answer per item, as if sent alone."""
+    results = []
+    for index, raw in enumerate(items):
+        item = dict(raw)
+        item_type = item.pop("type", None)
+        key = item.pop("idempotency_key", None)
+        item_id = str(item.get("id")) if item.get("id") is not None else None
+        try:
+            handler = SYNC_HANDLERS.get(item_type)
+            if handler is None:
+                raise field_error("type", f"Unknown item type {item_type!r}; expected one of "
+                                          f"{', '.join(sorted(SYNC_HANDLERS))}.")
+            status, body, _ = handler(who, item, key, device_time)
+            results.append({"id": item_id, "status": status, "body": body})
+        except ma.ValidationError as err:
+            db.session.rollback()
+            errors = validation_errors(err.messages)
+            results.append({"id": item_id, "status": 422, "problem": problem_dict(
+                422, f"Item {index} has invalid fields: " + ", ".join(e["field"] for e in errors),
+                type_="validation-error", errors=errors)})
+        except ProblemError as err:
+            db.session.rollback()
+            results.append({"id": item_id, "status": err.status, "problem": err.to_dict()})
+    return results
+
+
+# --- who is on site ------------------------------------------------------------------------------
+
+def on_site_by_point(point_ids: list[int] | None = None, at: datetime | None = None) -> dict[int, list[dict]]:
+    """Crew whose latest check-in (within the horizon) is an arrival inside a point's geofence."""
+    at = at or now_utc()
+    since = at - ON_SITE_HORIZON
+    latest = (select(Checkin.crew_id, func.max(Checkin.recorded_at).label("last"))
+              .where(Checkin.recorded_at > since, Checkin.recorded_at <= at)
+              .group_by(Checkin.crew_id).subquery())
+    stmt = (select(Checkin.point_id, Checkin.recorded_at, CrewMember.id, CrewMember.name,
+                   CrewMember.certificate_expires)
+            .join(latest, and_(latest.c.crew_id == Checkin.crew_id, latest.c.last == Checkin.recorded_at))
+            .join(CrewMember, CrewMember.id == Checkin.crew_id)
+            .where(Checkin.kind == "arrive", Checkin.within_geofence.is_(True)))
+    if point_ids is not None:
+        stmt = stmt.where(Checkin.point_id.in_(point_ids))
+    tz = zone_name()
+    out: dict[int, list[dict]] = {}
+    for row in db.session.execute(stmt):
+        out.setdefault(row.point_id, []).append({
+            "crew_id": row.id, "name": row.name, "arrived_at": row.recorded_at,
+            "certificate_valid": rules.certificate_valid_at(row.certificate_expires, at, tz)})
+    return out

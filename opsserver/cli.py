@@ -1,0 +1,73 @@
+"""The `ops` command group: a client of the same services as the API."""
+
+import os
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.group()
+def ops():
+    """Field-operations commands."""
+
+
+@ops.command("init-db")
+@with_appcontext
+def init_db():
+    """Create or upgrade the schema (applies the migrations)."""
+    from flask_migrate import upgrade
+
+    from . import MIGRATIONS_DIR
+
+    upgrade(directory=MIGRATIONS_DIR)
+    click.echo("database schema is up to date")
+
+
+@ops.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Load the Luohe demo: 18 points, crews, accounts, tonight's shifts."""
+    from .demo.seed import seed_demo
+
+    result = seed_demo()
+    if not result["loaded"]:
+        click.echo(f"nothing to do: {result['reason']}")
+        return
+    click.echo(f"loaded {result['points']} points, {result['crew']} crew members, {result['accounts']} accounts, "
+               f"{result['shifts']} shifts ({result['shift_window'][0]} to {result['shift_window'][1]})")
+
+
+@ops.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["crew", "commander", "auditor", "admin"]))
+@click.option("--crew-id", type=int, default=None, help="The crew member a crew account is linked to.")
+@with_appcontext
+def create_user(username, role, crew_id):
+    """Create an account; the password comes from OPS_PASSWORD or a prompt."""
+    from .accounts.services import create_account
+    from .errors import ProblemError
+
+    password = os.environ.get("OPS_PASSWORD") or click.prompt("Password", hide_input=True,
+                                                               confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    try:
+        account = create_account(f"cli:{os.environ.get('USER', 'unknown')}", username, password, role, crew_id)
+    except ProblemError as err:
+        raise click.ClickException(err.detail) from None
+    click.echo(f"created {account.role} account '{account.username}' (id {account.id})")
+
+
+@ops.command("verify-audit")
+@with_appcontext
+def verify_audit():
+    """Recompute the audit chain; exit 1 and name the first bad event if it is broken."""
+    from .audit.services import verify_chain
+
+    result = verify_chain()
+    if result["ok"]:
+        click.echo(f"ok: {result['count']} events, head {result['head_hash']}")
+    else:
+        click.echo(f"BROKEN at seq {result['first_bad_seq']}: {result['reason']}", err=True)
+        sys.exit(1)

@@ -1,0 +1,51 @@
+"""Settings read from the environment, with a testing variant."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Production-like defaults; every value can be set through the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # None means: an SQLite file under the app's instance folder (filled in by create_app).
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_SESSION_OPTIONS = {"expire_on_commit": False}
+    OPS_TIMEZONE = os.environ.get("OPS_TIMEZONE", "Asia/Shanghai")
+    OPS_TOKEN_TTL = timedelta(minutes=_int("OPS_TOKEN_TTL_MINUTES", 12 * 60))
+    OPS_DEFAULT_GEOFENCE_M = float(os.environ.get("OPS_DEFAULT_GEOFENCE_M", 500))
+    # SQLite durability: FULL fsyncs the WAL on every commit, so an acknowledged write survives a crash.
+    OPS_SQLITE_SYNCHRONOUS = os.environ.get("OPS_SQLITE_SYNCHRONOUS", "FULL")
+    OPS_LOGIN_MAX_FAILURES = _int("OPS_LOGIN_MAX_FAILURES", 10)
+    OPS_LOGIN_WINDOW = timedelta(minutes=_int("OPS_LOGIN_WINDOW_MINUTES", 15))
+    OPS_VENDOR_DIR = os.environ.get("OPS_VENDOR_DIR", str(ROOT / "node_modules"))
+    MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
+
+    API_TITLE = "Weather-modification field operations"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui-dist/"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+class TestingConfig(Config):
+    """Used by the test suite: fast password hashing, no secrets from the environment."""
+
+    TESTING = True
+    SECRET_KEY = "testing"
+    OPS_PASSWORD_HASH_FAST = True

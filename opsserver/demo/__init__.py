@@ -1,0 +1,1 @@
+"""The Luohe demo: data file and loader."""

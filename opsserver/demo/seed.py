@@ -1,0 +1,62 @@
+"""Load the Luohe demo (points, crew, accounts, tonight's shifts) through the same services as the API."""
+
+import json
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..accounts.services import create_account
+from ..clock import zone_name
+from ..database import now_utc
+from ..extensions import db
+from ..registry.models import Point
+from ..registry.services import create_crew, create_point, create_shift
+
+DATA_FILE = Path(__file__).with_name("luohe.json")
+ACTOR = "seed-demo"
+
+
+def load_data() -> dict:
+    """The demo data file (it says itself that it is demo data)."""
+    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def tonight(at: datetime | None = None) -> tuple[datetime, datetime]:
+    """Tonight's shift in local time, 18:00 to 06:00; before 06:00 that is the night still going on."""
+    tz = ZoneInfo(zone_name())
+    local = (at or now_utc()).astimezone(tz)
+    day = local.date() - timedelta(days=1) if local.time() < time(6) else local.date()
+    start = datetime.combine(day, time(18), tzinfo=tz)
+    return start, start + timedelta(hours=12)
+
+
+def seed_demo(at: datetime | None = None) -> dict:
+    """Load everything once; a second run changes nothing and says so."""
+    data = load_data()
+    if db.session.execute(select(Point.id).where(Point.code == data["points"][0]["code"])).first():
+        return {"loaded": False, "reason": "the demo points are loaded already"}
+    today = (at or now_utc()).astimezone(ZoneInfo(zone_name())).date()
+    for p in data["points"]:
+        create_point(ACTOR, p)
+    crew_ids = []
+    for c in data["crew"]:
+        member = create_crew(ACTOR, {"name": c["name"], "phone": c["phone"], "certificate_no": c["certificate_no"],
+                                     "certificate_expires": today + timedelta(days=c["certificate_expires_in_days"]),
+                                     "home_point": c["home_point"]})
+        crew_ids.append(member.id)
+    for a in data["accounts"]:
+        crew_id = crew_ids[a["crew_index"]] if a["crew_index"] is not None else None
+        create_account(ACTOR, a["username"], a["password"], a["role"], crew_id)
+    start, end = tonight(at)
+    shifts, leaders = 0, set()
+    for c, crew_id in zip(data["crew"], crew_ids):
+        if c["certificate_expires_in_days"] < 1:
+            continue  # a plan for an expired certificate would be refused: the demo shows it as an alert instead
+        position = "operator" if c["home_point"] in leaders else "leader"
+        leaders.add(c["home_point"])
+        create_shift(ACTOR, c["home_point"], crew_id, start, end, position)
+        shifts += 1
+    return {"loaded": True, "points": len(data["points"]), "crew": len(crew_ids), "accounts": len(data["accounts"]),
+            "shifts": shifts, "shift_window": [start.isoformat(), end.isoformat()]}

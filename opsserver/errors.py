@@ -1,0 +1,169 @@
+"""Every error as an RFC 9457 problem document (`application/problem+json`)."""
+
+import logging
+
+import marshmallow as ma
+from flask import Flask, json
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_MIMETYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class ProblemErrorSchema(ma.Schema):
+    """One bad field."""
+
+    field = ma.fields.String(metadata={"description": "Dotted path of the field, e.g. `ammo.0.fired`"})
+    location = ma.fields.String(metadata={"description": "json, query, headers or path"})
+    detail = ma.fields.String()
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(ProblemErrorSchema))
+
+
+class ProblemError(Exception):
+    """Raised by services and views to answer a problem; it carries everything the answer needs."""
+
+    def __init__(self, status: int, detail: str, *, type_: str | None = None, title: str | None = None,
+                 errors: list[dict] | None = None, headers: dict | None = None, extra: dict | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.type = type_
+        self.title = title
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def to_dict(self) -> dict:
+        """The problem document as a dict (also used for per-item answers of the sync endpoint)."""
+        return problem_dict(self.status, self.detail, type_=self.type, title=self.title,
+                            errors=self.errors, extra=self.extra)
+
+
+def field_error(field: str, detail: str, status: int = 422, location: str = "json") -> ProblemError:
+    """A problem naming one bad field, e.g. an unknown point code."""
+    return ProblemError(status, detail, type_="validation-error",
+                        errors=[{"field": field, "location": location, "detail": detail}])
+
+
+def _title(status: int) -> str:
+    try:
+        from werkzeug.http import HTTP_STATUS_CODES
+        return HTTP_STATUS_CODES.get(status, "Error")
+    except Exception:  # pragma: no cover
+        return "Error"
+
+
+def problem_dict(status: int, detail: str, *, type_: str | None = None, title: str | None = None,
+                 errors: list[dict] | None = None, extra: dict | None = None) -> dict:
+    """Build a problem document; `type_` is a short slug turned into a relative URI."""
+    body = {
+        "type": f"/problems/{type_}" if type_ else "about:blank",
+        "title": title or _title(status),
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(body: dict, headers: dict | None = None):
+    """A Flask response carrying a problem document."""
+    from flask import current_app
+
+    resp = current_app.response_class(json.dumps(body), status=body["status"], mimetype=PROBLEM_MIMETYPE)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def flatten_messages(messages, location: str | None = None, prefix: str = "") -> list[dict]:
+    """Turn marshmallow/webargs nested error messages into one entry per bad field."""
+    out: list[dict] = []
+    if isinstance(messages, dict):
+        leaf = [v for v in messages.values() if not isinstance(v, (dict, list))]
+        if leaf and len(leaf) == len(messages):
+            # a dict of plain strings at the leaf: keyed messages for one field
+            out.append({"field": prefix or "(body)", "location": location, "detail": "; ".join(map(str, leaf))})
+            return out
+        for key, value in messages.items():
+            key = str(key)
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else key)
+            out.extend(flatten_messages(value, location, name))
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out.append({"field": prefix or "(body)", "location": location, "detail": "; ".join(messages)})
+        else:
+            for m in messages:
+                out.extend(flatten_messages(m, location, prefix))
+    else:
+        out.append({"field": prefix or "(body)", "location": location, "detail": str(messages)})
+    return out
+
+
+def validation_errors(messages: dict, default_location: str = "json") -> list[dict]:
+    """webargs messages are keyed by location first (`{"json": {...}}`); marshmallow's are not."""
+    locations = {"json", "query", "querystring", "headers", "path", "view_args", "form", "files", "cookies"}
+    if isinstance(messages, dict) and messages and set(messages) <= locations:
+        out = []
+        for loc, inner in messages.items():
+            out.extend(flatten_messages(inner, "query" if loc == "querystring" else loc))
+        return out
+    return flatten_messages(messages, default_location)
+
+
+def problem_from_http_exception(error: HTTPException):
+    """Convert any werkzeug/webargs HTTP exception into a problem response."""
+    data = getattr(error, "data", None) or {}
+    status = error.code or 500
+    errors: list[dict] = []
+    type_ = None
+    detail = error.description or _title(status)
+    if "messages" in data:
+        errors = validation_errors(data["messages"])
+        type_ = "validation-error"
+        detail = "The request has invalid fields: " + ", ".join(e["field"] for e in errors)
+        if status == 422 and any(e["detail"] == "Invalid JSON body." for e in errors):
+            status = 400
+    if "message" in data:
+        detail = data["message"]
+    if status == 500:
+        detail = "An unexpected error occurred; it has been logged."
+    body = problem_dict(status, detail, type_=type_, errors=errors)
+    headers = dict(data.get("headers") or {})
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return problem_response(body, headers)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer every error, raised or unexpected, as problem+json."""
+
+    @app.errorhandler(ProblemError)
+    def _problem(err: ProblemError):
+        return problem_response(err.to_dict(), err.headers)
+
+    @app.errorhandler(ma.ValidationError)
+    def _validation(err: ma.ValidationError):
+        errors = validation_errors(err.messages)
+        detail = "The request has invalid fields: " + ", ".join(e["field"] for e in errors)
+        return problem_response(problem_dict(422, detail, type_="validation-error", errors=errors))
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        return problem_from_http_exception(err)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unhandled error", exc_info=err)
+        return problem_from_http_exception(InternalServerError())

@@ -1,0 +1,33 @@
+"""Flask extensions, created unbound and initialised in `create_app`."""
+
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every model."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api whose errors are RFC 9457 problem documents (see errors.py).
+
+    Unlike the other extensions it is made per application (in `create_app`): an Api keeps one
+    OpenAPI spec and one app, so a shared instance would mix the apps that tests create.
+    """
+
+    def __init__(self, *args, **kwargs):
+        from .errors import ProblemSchema
+
+        self.ERROR_SCHEMA = ProblemSchema
+        super().__init__(*args, **kwargs)
+
+    def handle_http_exception(self, error):
+        from .errors import problem_from_http_exception
+
+        return problem_from_http_exception(error)

@@ -1,0 +1,69 @@
+"""Idempotency records: the same request again returns the first answer and creates nothing."""
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .accounts.auth import Principal
+from .audit.services import canonical_json
+from .database import UTCDateTime, now_utc
+from .errors import ProblemError
+from .extensions import db
+
+
+class IdempotencyRecord(db.Model):
+    """The first 2xx answer to a request carrying this key."""
+
+    __tablename__ = "idempotency_records"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    endpoint: Mapped[str] = mapped_column(String(80))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+def request_hash(body) -> str:
+    """Digest of the request's JSON, independent of key order and whitespace."""
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, who: Principal, endpoint: str, digest: str) -> tuple[int, dict]:
+    if record.account_id != who.account_id or record.endpoint != endpoint or record.request_hash != digest:
+        raise ProblemError(422, "This Idempotency-Key was used before with a different request; "
+                                "send a new key for a new request.", type_="idempotency-key-reuse",
+                           errors=[{"field": "Idempotency-Key", "location": "headers",
+                                    "detail": "reused with a different body"}])
+    return record.status, json.loads(record.response)
+
+
+def run_once(who: Principal, key: str, endpoint: str, body, work: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
+    """Run `work` (which writes without committing) once per key, and commit it with the answer.
+
+    Returns (status, answer, replayed). A problem raised by `work` is not remembered, so a corrected
+    request may reuse the key.
+    """
+    digest = request_hash(body)
+    record = db.session.get(IdempotencyRecord, key)
+    if record is not None:
+        return (*_replay(record, who, endpoint, digest), True)
+    status, answer = work()
+    db.session.add(IdempotencyRecord(key=key, account_id=who.account_id, endpoint=endpoint, request_hash=digest,
+                                     status=status, response=canonical_json(answer)))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another process stored the same key first (PostgreSQL; SQLite serialises writers): answer as it did.
+        db.session.rollback()
+        record = db.session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).scalar_one_or_none()
+        if record is None:
+            raise
+        return (*_replay(record, who, endpoint, digest), True)
+    return status, answer, False
