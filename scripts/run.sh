@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install, create the SQLite database, load the Luohe demo and serve on http://127.0.0.1:5000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export FLASK_APP=wsgi
+.venv/bin/flask ops init-db
+.venv/bin/flask ops seed-demo
+HOST="${OPS_HOST:-127.0.0.1}"; PORT="${OPS_PORT:-5000}"
+cat <<TXT
+
+  Dashboard        http://$HOST:$PORT/
+  API docs         http://$HOST:$PORT/api/docs
+  OpenAPI          http://$HOST:$PORT/api/openapi.json
+
+  Demo logins (POST /api/v1/auth/token):
+    admin / admin-demo-pass        commander / commander-demo-pass
+    auditor / auditor-demo-pass    crew-lh01 … crew-lh18 / crew-demo-pass
+
+TXT
+exec .venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --access-logfile - wsgi:app
