@@ -1,13 +1,18 @@
 """Database plumbing: the UTC datetime type, `now_utc`, and per-engine connection setup."""
 
+import fcntl
+import os
+import threading
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Set by begin_write() for the current thread/context: the next SQLite BEGIN is a write transaction.
+_writing: ContextVar["_WriteLock | None"] = ContextVar("ops_sqlite_writing", default=None)
 
 
 def now_utc() -> datetime:
@@ -39,6 +44,78 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else as_utc(value)
 
 
+class _WriteLock:
+    """One SQLite database's writers, queued on a file lock (processes) and a mutex (threads).
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms; queuing writers here instead hands the
+    lock over the moment the previous commit ends, which keeps latency flat under concurrent writes.
+    """
+
+    def __init__(self, path: str):
+        self.mutex = threading.Lock()
+        self.fd = os.open(path + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        self.mutex.acquire()
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.mutex.release()
+
+
+_locks: dict[tuple[int, str], _WriteLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: str) -> _WriteLock:
+    key = (os.getpid(), path)  # a forked child must open its own descriptor
+    with _locks_guard:
+        if key not in _locks:
+            _locks[key] = _WriteLock(path)
+        return _locks[key]
+
+
+def begin_write(session: Session) -> None:
+    """Start the current command's write transaction; call it before the reads its decisions depend on.
+
+    On SQLite this ends any read transaction, waits for the write lock and begins IMMEDIATE, so the
+    reads that follow see the latest commit and no other writer can slip in before this one commits.
+    On PostgreSQL it does nothing: row locks, advisory locks and constraints do that work there.
+    """
+    session = session() if callable(session) and not isinstance(session, Session) else session  # scoped
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or _writing.get() is not None:
+        return
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write() must come before the first change of a command")
+        session.commit()
+    lock = _lock_for(bind.url.database)
+    lock.acquire()
+    _writing.set(lock)
+    try:
+        session.connection()  # emits BEGIN IMMEDIATE now, so the transaction's end releases the lock
+    except Exception:
+        _writing.set(None)
+        lock.release()
+        raise
+
+
+def in_write(session: Session) -> bool:
+    """Whether a write transaction was begun with begin_write() (always true off SQLite)."""
+    return session.get_bind().dialect.name != "sqlite" or _writing.get() is not None
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_write_lock(session, transaction):
+    if transaction.parent is None and transaction.nested is False:
+        lock = _writing.get()
+        if lock is not None:
+            _writing.set(None)
+            lock.release()
+
+
 def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
     """Install SQLite pragmas and write-transaction handling; nothing to do on PostgreSQL."""
     if engine.dialect.name != "sqlite":
@@ -57,13 +134,10 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # A write request takes SQLite's write lock up front: a deferred transaction that reads the
-        # audit head and then writes could otherwise fail with SQLITE_BUSY when another process
-        # committed in between. Reads (GET) stay deferred so they never wait on writers.
-        if not has_request_context() or request.method in WRITE_METHODS:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Reads stay deferred so they never wait on writers; a write transaction (begin_write) takes
+        # the write lock up front, since a deferred one that read the audit head and then wrote could
+        # fail with SQLITE_BUSY when another process committed in between.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() is not None else "BEGIN")
 
 
 def lock_for(session, name: str, key: int) -> None:

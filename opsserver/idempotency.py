@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Integer, String, Text, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,7 +35,7 @@ def request_hash(body) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
-def _replay(record: IdempotencyRecord, who: Principal, endpoint: str, digest: str) -> tuple[int, dict]:
+def _replay(record, who: Principal, endpoint: str, digest: str) -> tuple[int, dict]:
     if record.account_id != who.account_id or record.endpoint != endpoint or record.request_hash != digest:
         raise ProblemError(422, "This Idempotency-Key was used before with a different request; "
                                 "send a new key for a new request.", type_="idempotency-key-reuse",
@@ -44,26 +44,41 @@ def _replay(record: IdempotencyRecord, who: Principal, endpoint: str, digest: st
     return record.status, json.loads(record.response)
 
 
-def run_once(who: Principal, key: str, endpoint: str, body, work: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
-    """Run `work` (which writes without committing) once per key, and commit it with the answer.
+_TABLE = IdempotencyRecord.__table__
+_LOOKUP = select(_TABLE).where(_TABLE.c.key == bindparam("key"))
+_INSERT = _TABLE.insert()
 
+
+def _lookup(key: str):
+    return db.session.execute(_LOOKUP, {"key": key}).first()
+
+
+def run_once(who: Principal, key: str, endpoint: str, body,
+             work: Callable[[bool], tuple[int, dict]]) -> tuple[int, dict, bool]:
+    """Run `work` once per key and commit its writes together with the answer.
+
+    `work(optimistic)` begins its write transaction itself (after its own reads) and writes without
+    committing. The first try is optimistic: retries are rare, so instead of looking the key up first,
+    the unique key (and the row's own id) refuse a repeat at insert time; the second try then looks
+    up the stored answer, or runs `work(False)`, which checks for an existing row itself.
     Returns (status, answer, replayed). A problem raised by `work` is not remembered, so a corrected
     request may reuse the key.
     """
     digest = request_hash(body)
-    record = db.session.get(IdempotencyRecord, key)
-    if record is not None:
-        return (*_replay(record, who, endpoint, digest), True)
-    status, answer = work()
-    db.session.add(IdempotencyRecord(key=key, account_id=who.account_id, endpoint=endpoint, request_hash=digest,
-                                     status=status, response=canonical_json(answer)))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another process stored the same key first (PostgreSQL; SQLite serialises writers): answer as it did.
-        db.session.rollback()
-        record = db.session.execute(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).scalar_one_or_none()
-        if record is None:
-            raise
-        return (*_replay(record, who, endpoint, digest), True)
-    return status, answer, False
+    for optimistic in (True, False):
+        if not optimistic:
+            record = _lookup(key)
+            if record is not None:
+                return (*_replay(record, who, endpoint, digest), True)
+        try:
+            status, answer = work(optimistic)
+            db.session.execute(_INSERT, {"key": key, "account_id": who.account_id, "endpoint": endpoint,
+                                         "request_hash": digest, "status": status,
+                                         "response": canonical_json(answer), "created_at": now_utc()})
+            db.session.commit()
+            return status, answer, False
+        except IntegrityError:
+            db.session.rollback()
+            if not optimistic:
+                raise
+    raise AssertionError("unreachable")

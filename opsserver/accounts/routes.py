@@ -19,7 +19,7 @@ blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Log in,
 @blp.route("/auth/token")
 class TokenResource(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(TokenRequestSchema)
+    @blp.arguments(TokenRequestSchema())
     @blp.response(200, TokenResponseSchema)
     @blp.alt_response(401, schema=ProblemSchema, description="Unknown username or wrong password")
     @blp.alt_response(429, schema=ProblemSchema, description="Too many failed logins")
@@ -42,7 +42,7 @@ class LogoutResource(MethodView):
 @blp.route("/accounts")
 class AccountsResource(MethodView):
     @roles_required("admin")
-    @blp.arguments(AccountQuerySchema, location="query")
+    @blp.arguments(AccountQuerySchema(), location="query")
     @blp.response(200, AccountListSchema)
     def get(self, query):
         """List accounts."""
@@ -52,7 +52,7 @@ class AccountsResource(MethodView):
         return keyset_page(stmt, Account.id, query["limit"], query["cursor"])
 
     @roles_required("admin")
-    @blp.arguments(AccountCreateSchema)
+    @blp.arguments(AccountCreateSchema())
     @blp.response(201, AccountSchema)
     def post(self, body):
         """Create an account (a crew account names its crew member)."""

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..audit import services as audit
 from ..audit.models import AuditEvent
-from ..database import now_utc
+from ..database import begin_write, now_utc
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from .auth import Principal, hash_token
@@ -36,6 +36,7 @@ def create_account(actor: str, username: str, password: str, role: str, crew_id:
     """Create an account; a crew account must name an existing crew member."""
     from ..registry.models import CrewMember
 
+    begin_write(db.session)
     if role not in ROLES:
         raise field_error("role", f"Unknown role '{role}'.")
     if role == "crew" and crew_id is None:
@@ -68,6 +69,7 @@ def login(username: str, password: str, remote_addr: str | None) -> tuple[str, T
     since = now_utc() - cfg["OPS_LOGIN_WINDOW"]
     failures = _recent_failures(username, since)
     if failures >= cfg["OPS_LOGIN_MAX_FAILURES"]:
+        begin_write(db.session)
         audit.append("anonymous", "auth.login_locked", "account", username, {"remote_addr": remote_addr})
         db.session.commit()
         raise ProblemError(429, "Too many failed logins for this account; try again later.", type_="locked-out",
@@ -79,6 +81,8 @@ def login(username: str, password: str, remote_addr: str | None) -> tuple[str, T
             ok = _hasher().verify(account.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
+    # The slow password check ran outside the write lock; only the record of it is written under it.
+    begin_write(db.session)
     if not ok:
         audit.append("anonymous", "auth.login_failed", "account", username,
                      {"remote_addr": remote_addr, "failures_in_window": failures + 1})
@@ -96,6 +100,7 @@ def login(username: str, password: str, remote_addr: str | None) -> tuple[str, T
 
 def logout(who: Principal, raw_token: str) -> None:
     """Revoke the token used for this request."""
+    begin_write(db.session)
     token = db.session.execute(select(Token).where(Token.token_hash == hash_token(raw_token))).scalar_one()
     token.revoked_at = now_utc()
     audit.append(who.username, "auth.logout", "account", who.account_id, {"token_id": token.id})

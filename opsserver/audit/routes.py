@@ -16,7 +16,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The 
 @blp.route("/events")
 class EventsResource(MethodView):
     @roles_required("auditor", "admin")
-    @blp.arguments(AuditQuerySchema, location="query")
+    @blp.arguments(AuditQuerySchema(), location="query")
     @blp.response(200, AuditEventListSchema)
     def get(self, query):
         """Events in chain order, filtered by entity or action."""

@@ -8,13 +8,15 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from ..database import as_utc, now_utc
+from ..database import as_utc, in_write, now_utc
 from ..extensions import db
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one advisory lock that serialises appends on PostgreSQL.
 _PG_CHAIN_LOCK = 0x0A0D17
+_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_INSERT = AuditEvent.__table__.insert()
 
 
 def canonical_json(value: Any) -> str:
@@ -43,21 +45,26 @@ def event_hash(seq: int, at: datetime, actor: str, action: str, entity: str, ent
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
-def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | None = None) -> AuditEvent:
-    """Add one event to the chain in the current transaction; the caller commits."""
+def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | None = None) -> dict:
+    """Add one event to the chain in the current transaction; the caller commits.
+
+    The caller must have begun its write transaction (database.begin_write) before the reads that
+    led to this change, so the event and the change it records commit together or not at all.
+    """
     session = db.session
+    if not in_write(session):
+        raise RuntimeError("audit.append outside a write transaction: call begin_write() first")
     if session.get_bind().dialect.name == "postgresql":
         # Serialises appends across processes until commit; SQLite's write lock does this already.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
-    head = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    head = session.execute(_HEAD).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
     at = now_utc()
     body = canonical_json(payload or {})
-    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-                       payload=body, prev_hash=prev)
-    event.hash = event_hash(seq, at, actor, action, entity, str(entity_id), body, prev)
-    session.add(event)
-    session.flush()
+    event = {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
+             "entity_id": str(entity_id), "payload": body, "prev_hash": prev}
+    event["hash"] = event_hash(**event)
+    session.execute(_INSERT, event)
     return event
 
 

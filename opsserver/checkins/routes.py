@@ -58,7 +58,7 @@ def idempotency_key() -> str | None:
 @blp.route("/checkins")
 class CheckinsResource(MethodView):
     @roles_required(*ALL_ROLES)
-    @blp.arguments(CheckinQuerySchema, location="query")
+    @blp.arguments(CheckinQuerySchema(), location="query")
     @blp.response(200, CheckinListSchema)
     def get(self, query):
         """List check-ins, newest first, by point, crew member and time."""
@@ -80,21 +80,21 @@ class CheckinsResource(MethodView):
         return page
 
     @roles_required("crew", "commander")
-    @blp.arguments(CheckinCreateSchema)
+    @blp.arguments(CheckinCreateSchema())
     @blp.response(201, CheckinSchema)
     @blp.alt_response(200, schema=CheckinSchema, description="The same check-in again: the first answer")
     @blp.doc(**HEADERS_DOC)
-    def post(self, _body):
+    def post(self, body):
         """Record a check-in; outside the geofence or off shift it is stored and flagged."""
         status, view, replayed = services.submit_checkin(current_principal(), request.get_json(),
-                                                         idempotency_key(), device_time())
+                                                         idempotency_key(), device_time(), data=body)
         return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
 @blp.route("/sync")
 class SyncResource(MethodView):
     @roles_required("crew", "commander")
-    @blp.arguments(SyncRequestSchema)
+    @blp.arguments(SyncRequestSchema())
     @blp.response(200, SyncResponseSchema)
     @blp.doc(**HEADERS_DOC)
     def post(self, body):

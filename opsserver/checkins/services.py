@@ -2,27 +2,27 @@
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from .. import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..clock import zone_name
-from ..database import now_utc
+from ..database import UTCDateTime, begin_write, now_utc
 from ..errors import ProblemError, field_error, problem_dict, validation_errors
 from ..extensions import db
 from ..idempotency import run_once
 from ..registry.models import CrewMember, Point, Shift
-from ..registry.services import crew_by_id, point_by_code
+from ..registry.services import crew_by_id
 from .models import Checkin
-from .schemas import CheckinCreateSchema, CheckinSchema
+from .schemas import CheckinCreateSchema
 
 ON_SITE_HORIZON = timedelta(hours=24)  # an arrival older than this no longer counts as "on site"
 _checkin_schema = CheckinCreateSchema()
-_checkin_out = CheckinSchema()
 
 
 def acting_crew_id(who: Principal, requested: int | None) -> int:
@@ -37,62 +37,78 @@ def acting_crew_id(who: Principal, requested: int | None) -> int:
     return crew_by_id(requested).id
 
 
-def checkin_view(c: Checkin, point_code: str) -> dict:
-    """A check-in as served, with its flags derived from what was stored."""
+def checkin_view(c, point_code: str) -> dict:
+    """A check-in (row or object) as served, JSON-ready, with its flags derived from what was stored."""
     flags = rules.checkin_flags(kind=c.kind, distance=c.distance_m, geofence_m=c.geofence_m, on_shift=c.on_shift,
                                 clock_offset_s=c.clock_offset_s)
     return {"id": c.id, "point_code": point_code, "crew_id": c.crew_id, "kind": c.kind, "latitude": c.latitude,
-            "longitude": c.longitude, "accuracy_m": c.accuracy_m, "recorded_at": c.recorded_at,
-            "received_at": c.received_at, "distance_m": round(c.distance_m, 2), "geofence_m": c.geofence_m,
-            "within_geofence": c.within_geofence, "on_shift": c.on_shift, "shift_id": c.shift_id,
-            "clock_offset_s": c.clock_offset_s, "flags": [f.as_dict() for f in flags]}
+            "longitude": c.longitude, "accuracy_m": c.accuracy_m, "recorded_at": c.recorded_at.isoformat(),
+            "received_at": c.received_at.isoformat(), "distance_m": round(c.distance_m, 2),
+            "geofence_m": c.geofence_m, "within_geofence": c.within_geofence, "on_shift": c.on_shift,
+            "shift_id": c.shift_id, "clock_offset_s": c.clock_offset_s, "flags": [f.as_dict() for f in flags]}
 
 
-def _same_checkin(c: Checkin, point_id: int, crew_id: int, data: dict) -> bool:
+def _same_checkin(c, point_id: int, crew_id: int, data: dict) -> bool:
     return (c.point_id, c.crew_id, c.kind, c.latitude, c.longitude, c.accuracy_m, c.recorded_at) == (
         point_id, crew_id, data["kind"], data["latitude"], data["longitude"], data["accuracy_m"], data["recorded_at"])
 
 
-def record_checkin(who: Principal, data: dict, device_time: datetime | None) -> tuple[int, dict]:
+_CHECKINS = Checkin.__table__
+# Built once: the hot path then skips statement construction and reuses the compiled SQL.
+_POINT_BY_CODE = select(Point.id, Point.code, Point.latitude, Point.longitude, Point.geofence_m).where(
+    Point.code == bindparam("code"))
+_CHECKIN_BY_ID = select(_CHECKINS).where(_CHECKINS.c.id == bindparam("id"))
+_SHIFT_AT = select(Shift.id).where(Shift.crew_id == bindparam("crew_id"), Shift.point_id == bindparam("point_id"),
+                                   Shift.starts_at <= bindparam("at", type_=UTCDateTime),
+                                   Shift.ends_at > bindparam("at", type_=UTCDateTime)).limit(1)
+_INSERT_CHECKIN = _CHECKINS.insert()
+
+
+def record_checkin(who: Principal, data: dict, device_time: datetime | None,
+                   optimistic: bool = False) -> tuple[int, dict]:
     """Store one check-in with its audit event (not committed: the caller's idempotency step commits).
 
-    Answers (status, JSON-ready body) so that a replay can return the stored body unchanged.
+    The lookups run before the write lock is taken; only the audit head, the inserts and the commit
+    run under it. Answers (status, JSON-ready body) so that a replay returns the stored body unchanged.
     """
-    point = point_by_code(data["point_code"])
+    session = db.session
+    point = session.execute(_POINT_BY_CODE, {"code": data["point_code"]}).first()
+    if point is None:
+        raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
     crew_id = acting_crew_id(who, data.get("crew_id"))
     checkin_id = str(data["id"])
-    existing = db.session.get(Checkin, checkin_id)
+    # Optimistic: a repeated id is refused by the primary key at insert, and run_once retries with this check.
+    existing = None if optimistic else session.execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
     if existing is not None:
         if _same_checkin(existing, point.id, crew_id, data):
-            return 200, _checkin_out.dump(checkin_view(existing, point.code))
+            return 200, checkin_view(existing, point.code)
         raise ProblemError(409, f"Check-in {checkin_id} exists already with different content.",
                            type_="id-conflict", errors=[{"field": "id", "location": "json",
                                                          "detail": "already used for another check-in"}])
-    received = now_utc()
     recorded = data["recorded_at"]
-    shift_id = db.session.execute(
-        select(Shift.id).where(Shift.crew_id == crew_id, Shift.point_id == point.id, Shift.starts_at <= recorded,
-                               Shift.ends_at > recorded).limit(1)
-    ).scalar_one_or_none()
+    shift_id = session.execute(_SHIFT_AT, {"crew_id": crew_id, "point_id": point.id, "at": recorded}
+                               ).scalar_one_or_none()
     dist = rules.distance_m(data["latitude"], data["longitude"], point.latitude, point.longitude)
-    offset = (device_time - received).total_seconds() if device_time else None
-    checkin = Checkin(id=checkin_id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,
-                      kind=data["kind"], latitude=data["latitude"], longitude=data["longitude"],
-                      accuracy_m=data["accuracy_m"], recorded_at=recorded, received_at=received, distance_m=dist,
-                      geofence_m=point.geofence_m, within_geofence=rules.within_geofence(dist, point.geofence_m),
-                      on_shift=shift_id is not None, shift_id=shift_id, clock_offset_s=offset)
-    db.session.add(checkin)
-    view = _checkin_out.dump(checkin_view(checkin, point.code))
-    audit.append(who.username, "checkin.create", "checkin", checkin_id,
-                 {k: v for k, v in view.items() if k != "id"})
+    begin_write(session)
+    received = now_utc()
+    row = SimpleNamespace(
+        id=checkin_id, point_id=point.id, crew_id=crew_id, account_id=who.account_id, kind=data["kind"],
+        latitude=data["latitude"], longitude=data["longitude"], accuracy_m=data["accuracy_m"], recorded_at=recorded,
+        received_at=received, distance_m=dist, geofence_m=point.geofence_m,
+        within_geofence=rules.within_geofence(dist, point.geofence_m), on_shift=shift_id is not None,
+        shift_id=shift_id, clock_offset_s=(device_time - received).total_seconds() if device_time else None)
+    session.execute(_INSERT_CHECKIN, vars(row))
+    view = checkin_view(row, point.code)
+    audit.append(who.username, "checkin.create", "checkin", checkin_id, {k: v for k, v in view.items() if k != "id"})
     return 201, view
 
 
-def submit_checkin(who: Principal, payload: dict, key: str | None, device_time: datetime | None) -> tuple[int, dict, bool]:
-    """Validate, then record once per idempotency key (the check-in's id when no key is sent)."""
-    data = _checkin_schema.load(payload)
+def submit_checkin(who: Principal, payload: dict, key: str | None, device_time: datetime | None,
+                   data: dict | None = None) -> tuple[int, dict, bool]:
+    """Validate (unless the route did), then record once per idempotency key (the id when no key is sent)."""
+    data = data if data is not None else _checkin_schema.load(payload)
     return run_once(who, key or f"checkin:{data['id']}", "checkin", payload,
-                    lambda: record_checkin(who, data, device_time))
+                    lambda optimistic: record_checkin(who, data, device_time, optimistic))
 
 
 # --- the phone's queue ---------------------------------------------------------------------------

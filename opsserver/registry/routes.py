@@ -20,7 +20,7 @@ blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="Operati
 @blp.route("/points")
 class PointsResource(MethodView):
     @roles_required(*ALL_ROLES)
-    @blp.arguments(PointQuerySchema, location="query")
+    @blp.arguments(PointQuerySchema(), location="query")
     @blp.response(200, PointListSchema)
     def get(self, query):
         """List operating points with the crew on site."""
@@ -33,7 +33,7 @@ class PointsResource(MethodView):
         return page
 
     @roles_required("admin")
-    @blp.arguments(PointCreateSchema)
+    @blp.arguments(PointCreateSchema())
     @blp.response(201, PointSchema)
     def post(self, body):
         """Register an operating point."""
@@ -61,7 +61,7 @@ class PointResource(MethodView):
 @blp.route("/crew")
 class CrewResource(MethodView):
     @roles_required("commander", "admin")
-    @blp.arguments(CrewQuerySchema, location="query")
+    @blp.arguments(CrewQuerySchema(), location="query")
     @blp.response(200, CrewListSchema)
     def get(self, query):
         """List crew members with their certificate status."""
@@ -83,7 +83,7 @@ class CrewResource(MethodView):
         return page
 
     @roles_required("commander", "admin")
-    @blp.arguments(CrewCreateSchema)
+    @blp.arguments(CrewCreateSchema())
     @blp.response(201, CrewSchema)
     def post(self, body):
         """Register a crew member."""
@@ -93,7 +93,7 @@ class CrewResource(MethodView):
 @blp.route("/shifts")
 class ShiftsResource(MethodView):
     @roles_required(*ALL_ROLES)
-    @blp.arguments(ShiftQuerySchema, location="query")
+    @blp.arguments(ShiftQuerySchema(), location="query")
     @blp.response(200, ShiftListSchema)
     def get(self, query):
         """List shifts, filtered by point, crew member or time."""
@@ -113,7 +113,7 @@ class ShiftsResource(MethodView):
         return page
 
     @roles_required("commander")
-    @blp.arguments(ShiftCreateSchema)
+    @blp.arguments(ShiftCreateSchema())
     @blp.response(201, ShiftSchema)
     def post(self, body):
         """Plan a shift (refused for an uncertified crew member or an overlap)."""

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from .. import rules
 from ..audit import services as audit
 from ..clock import local_today, zone_name
-from ..database import lock_for
+from ..database import begin_write, lock_for
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from .models import CrewMember, Point, Shift
@@ -32,6 +32,7 @@ def _plain(value):
 
 def create_point(actor: str, data: dict) -> Point:
     """Register a new operating point."""
+    begin_write(db.session)
     if db.session.execute(select(Point.id).where(Point.code == data["code"])).first():
         raise ProblemError(409, f"A point with code '{data['code']}' exists already.", type_="conflict",
                            errors=[{"field": "code", "location": "json", "detail": "already exists"}])
@@ -49,6 +50,7 @@ def create_point(actor: str, data: dict) -> Point:
 
 def update_point(actor: str, code: str, changes: dict) -> Point:
     """Change a point's fields; the audit event records each old and new value."""
+    begin_write(db.session)
     point = point_by_code(code, status=404)
     start = changes.get("sector_start_deg", point.sector_start_deg)
     end = changes.get("sector_end_deg", point.sector_end_deg)
@@ -68,6 +70,7 @@ def update_point(actor: str, code: str, changes: dict) -> Point:
 
 def create_crew(actor: str, data: dict) -> CrewMember:
     """Register a crew member with their certificate."""
+    begin_write(db.session)
     data = dict(data)
     home = data.pop("home_point", None)
     if db.session.execute(select(CrewMember.id).where(CrewMember.certificate_no == data["certificate_no"])).first():
@@ -94,6 +97,7 @@ def crew_by_id(crew_id: int, field: str = "crew_id") -> CrewMember:
 def create_shift(actor: str, point_code: str, crew_id: int, starts_at: datetime, ends_at: datetime,
                  position: str) -> Shift:
     """Plan a shift: refused (not flagged) when the certificate does not cover it or it overlaps another."""
+    begin_write(db.session)
     point = point_by_code(point_code)
     member = crew_by_id(crew_id)
     if ends_at <= starts_at:

@@ -1,0 +1,11 @@
+"""gunicorn settings shared by the app and the baseline in the benchmarks (sync workers)."""
+
+import os
+
+workers = int(os.environ.get("BENCH_WORKERS", "4"))
+worker_class = "sync"
+backlog = 2048
+timeout = 60
+accesslog = None
+errorlog = "-"
+loglevel = "warning"

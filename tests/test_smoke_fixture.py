@@ -1,2 +1,0 @@
-def test_world_builds(world, rows):
-    assert rows()["points"] == 2
