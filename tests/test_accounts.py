@@ -218,7 +218,8 @@ def test_admin_creates_a_crew_account_linked_to_a_crew_member(world):
     """A crew account names its crew member and logs in as role crew."""
     crew_id = world.crew["bo"]
     resp = world.client.post("/api/v1/accounts", headers=world.headers("admin"),
-                             json={"username": "bo.crew", "password": "Bo-password-1", "role": "crew", "crew_id": crew_id})
+                             json={"username": "bo.crew", "password": "Bo-password-1", "role": "crew",
+                                   "crew_id": crew_id})
     assert resp.status_code == 201
     assert resp.json["role"] == "crew" and resp.json["crew_id"] == crew_id
     token = login(world.client, "bo.crew", "Bo-password-1")

@@ -170,15 +170,15 @@ def upgrade():
         batch_op.create_index('ix_checkins_received', ['received_at'], unique=False)
 
     op.create_table('idempotency_records',
-    sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('endpoint', sa.String(length=80), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status', sa.Integer(), nullable=False),
     sa.Column('response', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ),
-    sa.PrimaryKeyConstraint('key')
+    sa.PrimaryKeyConstraint('account_id', 'key')
     )
     op.create_table('tokens',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -44,7 +44,7 @@ _BY_TOKEN = (select(Account.id, Account.username, Account.role, Account.crew_id)
 
 def principal_for_token(token: str) -> Principal | None:
     """The account behind a live (unexpired, unrevoked) token, or None."""
-    row = db.session.execute(_BY_TOKEN, {"digest": hash_token(token), "now": now_utc()}).first()
+    row = db.session.connection().execute(_BY_TOKEN, {"digest": hash_token(token), "now": now_utc()}).first()
     return Principal(row.id, row.username, row.role, row.crew_id) if row else None
 
 

@@ -57,14 +57,14 @@ def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict |
     if session.get_bind().dialect.name == "postgresql":
         # Serialises appends across processes until commit; SQLite's write lock does this already.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
-    head = session.execute(_HEAD).first()
+    head = session.connection().execute(_HEAD).first()
     seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
     at = now_utc()
     body = canonical_json(payload or {})
     event = {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
              "entity_id": str(entity_id), "payload": body, "prev_hash": prev}
     event["hash"] = event_hash(**event)
-    session.execute(_INSERT, event)
+    session.connection().execute(_INSERT, event)
     return event
 
 

@@ -5,7 +5,9 @@ from datetime import datetime
 from flask import current_app, json, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+
+from .. import rules
 
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..errors import field_error
@@ -72,7 +74,9 @@ class CheckinsResource(MethodView):
         if "until" in query:
             stmt = stmt.where(Checkin.recorded_at < query["until"])
         if "flagged" in query:
-            flagged = or_(Checkin.within_geofence.is_(False), Checkin.on_shift.is_(False))
+            # The same conditions as rules.checkin_flags, in SQL.
+            flagged = or_(Checkin.within_geofence.is_(False), Checkin.on_shift.is_(False),
+                          func.coalesce(func.abs(Checkin.clock_offset_s), 0) > rules.CLOCK_SKEW_LIMIT_S)
             stmt = stmt.where(flagged if query["flagged"] else ~flagged)
         page = keyset_page(stmt, [Checkin.received_at, Checkin.id], query["limit"], query["cursor"], scalars=False,
                            descending=True)

@@ -35,8 +35,9 @@ class CheckinSchema(ma.Schema):
     latitude = ma.fields.Float()
     longitude = ma.fields.Float()
     accuracy_m = ma.fields.Float(allow_none=True)
-    recorded_at = ma.fields.AwareDateTime()
-    received_at = ma.fields.AwareDateTime()
+    # The service answers JSON-ready values (a replay returns the stored answer as it was sent).
+    recorded_at = ma.fields.String(metadata={"format": "date-time", "description": "the phone's time"})
+    received_at = ma.fields.String(metadata={"format": "date-time", "description": "the server's receipt time"})
     distance_m = ma.fields.Float()
     geofence_m = ma.fields.Float()
     within_geofence = ma.fields.Boolean()
@@ -56,13 +57,11 @@ class CheckinQuerySchema(PageQuerySchema):
 
 
 class SyncItemSchema(ma.Schema):
-    """One queued item: its `type`, an optional `idempotency_key`, and the fields of that type."""
-
-    class Meta:
-        unknown = ma.INCLUDE
+    """The envelope of one queued item: its `type` and optional `idempotency_key` (its other fields
+    are those of that type, validated by the type's own schema)."""
 
     type = ma.fields.String(required=True)
-    idempotency_key = ma.fields.String(load_default=None, validate=V.Length(min=1, max=200))
+    idempotency_key = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(min=1, max=200))
 
 
 class SyncRequestSchema(ma.Schema):

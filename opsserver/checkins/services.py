@@ -19,10 +19,11 @@ from ..idempotency import run_once
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import crew_by_id
 from .models import Checkin
-from .schemas import CheckinCreateSchema
+from .schemas import CheckinCreateSchema, SyncItemSchema
 
 ON_SITE_HORIZON = timedelta(hours=24)  # an arrival older than this no longer counts as "on site"
 _checkin_schema = CheckinCreateSchema()
+_sync_item_schema = SyncItemSchema()
 
 
 def acting_crew_id(who: Principal, requested: int | None) -> int:
@@ -72,13 +73,13 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
     run under it. Answers (status, JSON-ready body) so that a replay returns the stored body unchanged.
     """
     session = db.session
-    point = session.execute(_POINT_BY_CODE, {"code": data["point_code"]}).first()
+    point = session.connection().execute(_POINT_BY_CODE, {"code": data["point_code"]}).first()
     if point is None:
         raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
     crew_id = acting_crew_id(who, data.get("crew_id"))
     checkin_id = str(data["id"])
     # Optimistic: a repeated id is refused by the primary key at insert, and run_once retries with this check.
-    existing = None if optimistic else session.execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
+    existing = None if optimistic else session.connection().execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
     if existing is not None:
         if _same_checkin(existing, point.id, crew_id, data):
             return 200, checkin_view(existing, point.code)
@@ -86,7 +87,7 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
                            type_="id-conflict", errors=[{"field": "id", "location": "json",
                                                          "detail": "already used for another check-in"}])
     recorded = data["recorded_at"]
-    shift_id = session.execute(_SHIFT_AT, {"crew_id": crew_id, "point_id": point.id, "at": recorded}
+    shift_id = session.connection().execute(_SHIFT_AT, {"crew_id": crew_id, "point_id": point.id, "at": recorded}
                                ).scalar_one_or_none()
     dist = rules.distance_m(data["latitude"], data["longitude"], point.latitude, point.longitude)
     begin_write(session)
@@ -97,7 +98,7 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
         received_at=received, distance_m=dist, geofence_m=point.geofence_m,
         within_geofence=rules.within_geofence(dist, point.geofence_m), on_shift=shift_id is not None,
         shift_id=shift_id, clock_offset_s=(device_time - received).total_seconds() if device_time else None)
-    session.execute(_INSERT_CHECKIN, vars(row))
+    session.connection().execute(_INSERT_CHECKIN, vars(row))
     view = checkin_view(row, point.code)
     audit.append(who.username, "checkin.create", "checkin", checkin_id, {k: v for k, v in view.items() if k != "id"})
     return 201, view
@@ -127,10 +128,10 @@ def sync(who: Principal, items: list[dict], device_time: datetime | None) -> lis
     results = []
     for index, raw in enumerate(items):
         item = dict(raw)
-        item_type = item.pop("type", None)
-        key = item.pop("idempotency_key", None)
         item_id = str(item.get("id")) if item.get("id") is not None else None
         try:
+            envelope = _sync_item_schema.load({k: item.pop(k) for k in ("type", "idempotency_key") if k in item})
+            item_type, key = envelope["type"], envelope["idempotency_key"]
             handler = SYNC_HANDLERS.get(item_type)
             if handler is None:
                 raise field_error("type", f"Unknown item type {item_type!r}; expected one of "
