@@ -1,6 +1,6 @@
 """Check-in throughput and latency against a bare Flask hello-world, both under gunicorn in one run.
 
-    .venv/bin/python bench/checkin_bench.py [--duration 15] [--connections 32] [--workers 4]
+    .venv/bin/python bench/checkin_bench.py [--duration 15] [--connections 32] [--workers 2]
 
 Uses wrk (Debian package `wrk`) on 127.0.0.1. The app runs on a fresh SQLite file with
 synchronous=FULL (durable commits) and the Luohe demo loaded; every request is a new check-in with
@@ -97,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers for both servers")
     opts = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")

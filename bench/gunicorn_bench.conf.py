@@ -2,7 +2,7 @@
 
 import os
 
-workers = int(os.environ.get("BENCH_WORKERS", "4"))
+workers = int(os.environ.get("BENCH_WORKERS", "2"))
 worker_class = "sync"
 backlog = 2048
 timeout = 60

@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -154,3 +155,57 @@ def lock_for(session, name: str, key: int) -> None:
         from sqlalchemy import text
 
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n), :k)"), {"n": name, "k": key})
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run straight on the DB-API cursor.
+
+    SQLAlchemy's per-execution machinery (cache lookup, execution context, result wrapping) costs
+    about 55 µs a statement here, against 19 µs for this path (measured on the check-in's shift
+    lookup); a check-in runs eight statements, so its hot path uses this. The SQL and the bind
+    processing (UTC datetimes, dialect casts) are still SQLAlchemy's own; results come back as plain
+    tuples, so a select is refused at compile time if any result column would need processing.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._by_dialect: dict[tuple, tuple] = {}
+
+    def _compiled(self, dialect, keys: tuple):
+        cache_key = (dialect.name, keys)
+        entry = self._by_dialect.get(cache_key)
+        if entry is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+            for column in getattr(self.statement, "selected_columns", ()):
+                if column.type._cached_result_processor(dialect, None) is not None:
+                    raise TypeError(f"Prepared cannot return {column} unprocessed; use Session.execute")
+            positions = compiled.positiontup if compiled.positional else None
+            entry = (compiled, str(compiled), dict(compiled._bind_processors), positions)
+            self._by_dialect[cache_key] = entry
+        return entry
+
+    def execute(self, session, params: dict | None = None, *, insert: bool = False):
+        """Run on the session's connection (inside its transaction); returns the DB-API cursor."""
+        connection = session.connection()
+        params = params or {}
+        compiled, sql, processors, positions = self._compiled(connection.dialect,
+                                                              tuple(params) if insert else ())
+        values = compiled.construct_params(params)
+        for name, process in processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, [values[name] for name in positions] if positions is not None else values)
+        except connection.dialect.loaded_dbapi.IntegrityError as err:
+            # Callers catch SQLAlchemy's exception, as they would from Session.execute.
+            raise IntegrityError(sql, None, err) from err
+        return cursor
+
+    def first(self, session, params: dict | None = None) -> tuple | None:
+        """The first row as a tuple, or None."""
+        cursor = self.execute(session, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()

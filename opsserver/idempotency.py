@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .accounts.auth import Principal
 from .audit.services import canonical_json
-from .database import UTCDateTime, now_utc
+from .database import Prepared, UTCDateTime, now_utc
 from .errors import ProblemError
 from .extensions import db
 
@@ -47,7 +47,7 @@ def _replay(record, who: Principal, endpoint: str, digest: str) -> tuple[int, di
 
 _TABLE = IdempotencyRecord.__table__
 _LOOKUP = select(_TABLE).where(_TABLE.c.account_id == bindparam("account_id"), _TABLE.c.key == bindparam("key"))
-_INSERT = _TABLE.insert()
+_INSERT = Prepared(_TABLE.insert())
 
 
 def _lookup(account_id: int, key: str):
@@ -73,9 +73,9 @@ def run_once(who: Principal, key: str, endpoint: str, body,
                 return (*_replay(record, who, endpoint, digest), True)
         try:
             status, answer = work(optimistic)
-            db.session.connection().execute(_INSERT, {
+            _INSERT.execute(db.session, {
                 "key": key, "account_id": who.account_id, "endpoint": endpoint, "request_hash": digest,
-                "status": status, "response": canonical_json(answer), "created_at": now_utc()})
+                "status": status, "response": canonical_json(answer), "created_at": now_utc()}, insert=True).close()
             db.session.commit()
             return status, answer, False
         except IntegrityError:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import g, request
 from sqlalchemy import bindparam, select
 
-from ..database import UTCDateTime, now_utc
+from ..database import Prepared, UTCDateTime, now_utc
 from ..errors import ProblemError
 from ..extensions import db
 from .models import Account, Token
@@ -36,16 +36,16 @@ def _bearer() -> str | None:
     return None
 
 
-_BY_TOKEN = (select(Account.id, Account.username, Account.role, Account.crew_id)
-             .join(Token, Token.account_id == Account.id)
-             .where(Token.token_hash == bindparam("digest"), Token.revoked_at.is_(None),
-                    Token.expires_at > bindparam("now", type_=UTCDateTime), Account.active.is_(True)))
+_BY_TOKEN = Prepared(select(Account.id, Account.username, Account.role, Account.crew_id)
+                     .join(Token, Token.account_id == Account.id)
+                     .where(Token.token_hash == bindparam("digest"), Token.revoked_at.is_(None),
+                            Token.expires_at > bindparam("now", type_=UTCDateTime), Account.active.is_(True)))
 
 
 def principal_for_token(token: str) -> Principal | None:
     """The account behind a live (unexpired, unrevoked) token, or None."""
-    row = db.session.connection().execute(_BY_TOKEN, {"digest": hash_token(token), "now": now_utc()}).first()
-    return Principal(row.id, row.username, row.role, row.crew_id) if row else None
+    row = _BY_TOKEN.first(db.session, {"digest": hash_token(token), "now": now_utc()})
+    return Principal(*row) if row else None
 
 
 def current_principal() -> Principal | None:

@@ -8,15 +8,15 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from ..database import as_utc, in_write, now_utc
+from ..database import Prepared, as_utc, in_write, now_utc
 from ..extensions import db
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one advisory lock that serialises appends on PostgreSQL.
 _PG_CHAIN_LOCK = 0x0A0D17
-_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-_INSERT = AuditEvent.__table__.insert()
+_HEAD = Prepared(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+_INSERT = Prepared(AuditEvent.__table__.insert())
 
 
 def canonical_json(value: Any) -> str:
@@ -57,14 +57,14 @@ def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict |
     if session.get_bind().dialect.name == "postgresql":
         # Serialises appends across processes until commit; SQLite's write lock does this already.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
-    head = session.connection().execute(_HEAD).first()
-    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+    head = _HEAD.first(session)
+    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     at = now_utc()
     body = canonical_json(payload or {})
     event = {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
              "entity_id": str(entity_id), "payload": body, "prev_hash": prev}
     event["hash"] = event_hash(**event)
-    session.connection().execute(_INSERT, event)
+    _INSERT.execute(session, event, insert=True).close()
     return event
 
 

@@ -12,7 +12,7 @@ from .. import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..clock import zone_name
-from ..database import UTCDateTime, begin_write, now_utc
+from ..database import Prepared, UTCDateTime, begin_write, now_utc
 from ..errors import ProblemError, field_error, problem_dict, validation_errors
 from ..extensions import db
 from ..idempotency import run_once
@@ -56,13 +56,15 @@ def _same_checkin(c, point_id: int, crew_id: int, data: dict) -> bool:
 
 _CHECKINS = Checkin.__table__
 # Built once: the hot path then skips statement construction and reuses the compiled SQL.
-_POINT_BY_CODE = select(Point.id, Point.code, Point.latitude, Point.longitude, Point.geofence_m).where(
-    Point.code == bindparam("code"))
+# The point and the crew member's shift there in one statement (the shift as a scalar subquery).
+_POINT_AND_SHIFT = Prepared(select(
+    Point.id, Point.code, Point.latitude, Point.longitude, Point.geofence_m,
+    select(Shift.id).where(Shift.crew_id == bindparam("crew_id"), Shift.point_id == Point.id,
+                           Shift.starts_at <= bindparam("at", type_=UTCDateTime),
+                           Shift.ends_at > bindparam("at", type_=UTCDateTime)).limit(1).scalar_subquery(),
+).where(Point.code == bindparam("code")))
 _CHECKIN_BY_ID = select(_CHECKINS).where(_CHECKINS.c.id == bindparam("id"))
-_SHIFT_AT = select(Shift.id).where(Shift.crew_id == bindparam("crew_id"), Shift.point_id == bindparam("point_id"),
-                                   Shift.starts_at <= bindparam("at", type_=UTCDateTime),
-                                   Shift.ends_at > bindparam("at", type_=UTCDateTime)).limit(1)
-_INSERT_CHECKIN = _CHECKINS.insert()
+_INSERT_CHECKIN = Prepared(_CHECKINS.insert())
 
 
 def record_checkin(who: Principal, data: dict, device_time: datetime | None,
@@ -73,10 +75,13 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
     run under it. Answers (status, JSON-ready body) so that a replay returns the stored body unchanged.
     """
     session = db.session
-    point = session.connection().execute(_POINT_BY_CODE, {"code": data["point_code"]}).first()
-    if point is None:
-        raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
     crew_id = acting_crew_id(who, data.get("crew_id"))
+    recorded = data["recorded_at"]
+    found = _POINT_AND_SHIFT.first(session, {"code": data["point_code"], "crew_id": crew_id, "at": recorded})
+    if found is None:
+        raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
+    point = SimpleNamespace(id=found[0], code=found[1], latitude=found[2], longitude=found[3], geofence_m=found[4])
+    shift_id = found[5]
     checkin_id = str(data["id"])
     # Optimistic: a repeated id is refused by the primary key at insert, and run_once retries with this check.
     existing = None if optimistic else session.connection().execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
@@ -86,11 +91,7 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
         raise ProblemError(409, f"Check-in {checkin_id} exists already with different content.",
                            type_="id-conflict", errors=[{"field": "id", "location": "json",
                                                          "detail": "already used for another check-in"}])
-    recorded = data["recorded_at"]
-    shift_id = session.connection().execute(_SHIFT_AT, {"crew_id": crew_id, "point_id": point.id, "at": recorded}
-                               ).scalar_one_or_none()
     dist = rules.distance_m(data["latitude"], data["longitude"], point.latitude, point.longitude)
-    begin_write(session)
     received = now_utc()
     row = SimpleNamespace(
         id=checkin_id, point_id=point.id, crew_id=crew_id, account_id=who.account_id, kind=data["kind"],
@@ -98,8 +99,9 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
         received_at=received, distance_m=dist, geofence_m=point.geofence_m,
         within_geofence=rules.within_geofence(dist, point.geofence_m), on_shift=shift_id is not None,
         shift_id=shift_id, clock_offset_s=(device_time - received).total_seconds() if device_time else None)
-    session.connection().execute(_INSERT_CHECKIN, vars(row))
     view = checkin_view(row, point.code)
+    begin_write(session)
+    _INSERT_CHECKIN.execute(session, vars(row), insert=True).close()
     audit.append(who.username, "checkin.create", "checkin", checkin_id, {k: v for k, v in view.items() if k != "id"})
     return 201, view
 
