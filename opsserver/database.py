@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.types import TypeDecorator
 
 # Set by begin_write() for the current thread/context: the next SQLite BEGIN is a write transaction.
@@ -177,7 +178,7 @@ class Prepared:
         if entry is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
             for column in getattr(self.statement, "selected_columns", ()):
-                if column.type._cached_result_processor(dialect, None) is not None:
+                if isinstance(column.type, (sqltypes.DateTime, sqltypes.Date, sqltypes.JSON, TypeDecorator)):
                     raise TypeError(f"Prepared cannot return {column} unprocessed; use Session.execute")
             positions = compiled.positiontup if compiled.positional else None
             entry = (compiled, str(compiled), dict(compiled._bind_processors), positions)
