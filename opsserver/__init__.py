@@ -38,14 +38,21 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.routes import blp as accounts_blp
+    from .ammo.routes import blp as ammo_blp
     from .audit.routes import blp as audit_blp
     from .checkins.routes import blp as checkins_blp
+    from .checkins.services import register_sync_type
+    from .operations import services as operations
+    from .operations.routes import blp as operations_blp
     from .registry.routes import blp as registry_blp
+    from .status.routes import blp as status_blp
     from .web.routes import bp as web_bp
 
     api = app.extensions["ops_api"]
-    for blp in (accounts_blp, registry_blp, checkins_blp, audit_blp):
+    for blp in (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp):
         api.register_blueprint(blp)
+    register_sync_type("report", operations.sync_report)
+    register_sync_type("airspace_request", operations.sync_airspace)
     app.register_blueprint(web_bp)
 
 

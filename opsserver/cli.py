@@ -38,6 +38,19 @@ def seed_demo_command():
                f"{result['shifts']} shifts ({result['shift_window'][0]} to {result['shift_window'][1]})")
 
 
+@ops.command("drill")
+@click.option("--close", is_flag=True, help="Close the round at the end.")
+@with_appcontext
+def drill(close):
+    """Play a demo round: arrivals, requests, approvals and a rejection, firings (some flagged)."""
+    from .demo.drill import run_drill
+
+    result = run_drill(close=close)
+    click.echo(f"round {result['round_id']}: {result['reports']} reports, {result['flagged_reports']} flagged")
+    for code, state in sorted(result["states"].items()):
+        click.echo(f"  {code}  {state}")
+
+
 @ops.command("create-user")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["crew", "commander", "auditor", "admin"]))

@@ -27,6 +27,8 @@ class Config:
     OPS_LOGIN_MAX_FAILURES = _int("OPS_LOGIN_MAX_FAILURES", 10)
     OPS_LOGIN_WINDOW = timedelta(minutes=_int("OPS_LOGIN_WINDOW_MINUTES", 15))
     OPS_VENDOR_DIR = os.environ.get("OPS_VENDOR_DIR", str(ROOT / "node_modules"))
+    # The status feed's ETag changes with every write and at least this often (windows open and close on time).
+    OPS_STATUS_BUCKET_S = _int("OPS_STATUS_BUCKET_S", 5)
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
 
     API_TITLE = "Weather-modification field operations"

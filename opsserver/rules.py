@@ -118,3 +118,87 @@ def checkin_flags(*, kind: str, distance: float, geofence_m: float, on_shift: bo
     if clock_skewed(clock_offset_s):
         flags.append(Flag("clock_skew", f"the phone's clock is {clock_offset_s:+.0f} s off the server's"))
     return flags
+
+
+# --- airspace windows and firings ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    """An approved airspace window; an early termination ends it sooner."""
+
+    start: datetime
+    end: datetime
+    terminated_at: datetime | None = None
+
+    @property
+    def effective_end(self) -> datetime:
+        if self.terminated_at is not None and self.terminated_at < self.end:
+            return self.terminated_at
+        return self.end
+
+    def open_at(self, at: datetime) -> bool:
+        """Open from its start (inclusive) to its effective end (exclusive)."""
+        return self.start <= at < self.effective_end
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        """A firing lies inside it, both edges counting, to the second."""
+        return self.start <= start and end <= self.effective_end
+
+
+def local_time(value: datetime, tz_name: str) -> str:
+    """A time as people read it in reasons: local, with its offset."""
+    return value.astimezone(ZoneInfo(tz_name)).isoformat(timespec="seconds")
+
+
+def window_flags(started_at: datetime, ended_at: datetime, windows: list[Window], tz_name: str) -> list[Flag]:
+    """`no_airspace` without an approved window, `outside_window` when none covers the whole firing."""
+    if not windows:
+        return [Flag("no_airspace", "no approved airspace window for this point in this round")]
+    if any(w.covers(started_at, ended_at) for w in windows):
+        return []
+    # Explain against the window the firing overlaps most (or the nearest one).
+    def overlap(w: Window) -> float:
+        return (min(ended_at, w.effective_end) - max(started_at, w.start)).total_seconds()
+
+    w = max(windows, key=overlap)
+    parts = []
+    if started_at < w.start:
+        parts.append(f"started {local_time(started_at, tz_name)}, {(w.start - started_at).total_seconds():.0f} s "
+                     f"before the window opened at {local_time(w.start, tz_name)}")
+    if ended_at > w.effective_end:
+        how = "was terminated" if w.effective_end != w.end else "closed"
+        parts.append(f"ended {local_time(ended_at, tz_name)}, {(ended_at - w.effective_end).total_seconds():.0f} s "
+                     f"after the window {how} at {local_time(w.effective_end, tz_name)}")
+    if started_at >= w.effective_end:
+        parts = [f"started {local_time(started_at, tz_name)}, after the window {('was terminated' if w.effective_end != w.end else 'closed')} "
+                 f"at {local_time(w.effective_end, tz_name)}"]
+    return [Flag("outside_window", "; ".join(parts))]
+
+
+def firing_flags(*, started_at: datetime, ended_at: datetime, azimuth_deg: float, sector_start_deg: float,
+                 sector_end_deg: float, height_m: float | None, max_height_m: float, range_km: float | None,
+                 max_range_km: float, windows: list[Window], certified_on_site: int, min_crew: int,
+                 reporter_certificate_expires: date | None, fired: dict[str, int], stock: dict[str, int],
+                 tz_name: str) -> list[Flag]:
+    """Every safety rule a firing can break, each as a flag with its reason."""
+    flags = window_flags(started_at, ended_at, windows, tz_name)
+    if not in_sector(azimuth_deg, sector_start_deg, sector_end_deg):
+        flags.append(Flag("outside_sector", f"azimuth {azimuth_deg:g}° is outside the safe sector "
+                                            f"{sector_start_deg:g}° → {sector_end_deg:g}° (clockwise)"))
+    if height_m is not None and height_m > max_height_m:
+        flags.append(Flag("over_height", f"height {height_m:g} m is above the point's maximum {max_height_m:g} m"))
+    if range_km is not None and range_km > max_range_km:
+        flags.append(Flag("over_range", f"range {range_km:g} km is beyond the point's maximum {max_range_km:g} km"))
+    if certified_on_site < min_crew:
+        flags.append(Flag("understaffed", f"{certified_on_site} certified crew checked in when firing began; "
+                                          f"the point needs {min_crew}"))
+    if reporter_certificate_expires is not None and not certificate_valid_at(
+            reporter_certificate_expires, started_at, tz_name):
+        flags.append(Flag("uncertified", f"the reporting crew member's certificate expired on "
+                                         f"{reporter_certificate_expires.isoformat()}"))
+    short = {code: n - stock.get(code, 0) for code, n in fired.items() if n > stock.get(code, 0)}
+    if short:
+        flags.append(Flag("insufficient_stock", "; ".join(
+            f"{code}: fired {fired[code]}, the ledger held {stock.get(code, 0)} (short {n})"
+            for code, n in sorted(short.items()))))
+    return flags

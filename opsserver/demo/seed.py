@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..accounts.services import create_account
+from ..ammo.services import create_type, record_movement
 from ..clock import zone_name
 from ..database import now_utc
 from ..extensions import db
@@ -49,6 +50,12 @@ def seed_demo(at: datetime | None = None) -> dict:
     for a in data["accounts"]:
         crew_id = crew_ids[a["crew_index"]] if a["crew_index"] is not None else None
         create_account(ACTOR, a["username"], a["password"], a["role"], crew_id)
+    for t in data["ammo_types"]:
+        create_type(ACTOR, {k: t[k] for k in ("code", "name", "agent", "agent_g_per_unit", "placeholder")})
+    for p in data["points"]:
+        code, qty = ("RKT-AGI", 24 * p["launchers"]) if p["equipment"] == "rocket" else ("SHELL-37", 150)
+        record_movement(ACTOR, {"point_code": p["code"], "ammo_type": code, "quantity": qty, "kind": "receipt",
+                                "reference": "DEMO opening stock"})
     start, end = tonight(at)
     shifts, leaders = 0, set()
     for c, crew_id in zip(data["crew"], crew_ids):
@@ -59,4 +66,5 @@ def seed_demo(at: datetime | None = None) -> dict:
         create_shift(ACTOR, c["home_point"], crew_id, start, end, position)
         shifts += 1
     return {"loaded": True, "points": len(data["points"]), "crew": len(crew_ids), "accounts": len(data["accounts"]),
+            "ammo_types": len(data["ammo_types"]),
             "shifts": shifts, "shift_window": [start.isoformat(), end.isoformat()]}

@@ -1,0 +1,203 @@
+"""Endpoints for rounds, airspace requests and decisions, firing reports and clearance."""
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..accounts.auth import ALL_ROLES, current_principal, roles_required
+from ..checkins.routes import HEADERS_DOC, idempotency_key, json_answer
+from ..pagination import keyset_page
+from ..registry.models import Point
+from ..registry.services import point_by_code
+from . import services
+from .models import AirspaceRequest, FiringReport, Round
+from .schemas import (AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema, ClearanceQuerySchema,
+                      ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema, ReportListSchema,
+                      ReportQuerySchema, ReportSchema, RoundCreateSchema, RoundListSchema, RoundQuerySchema,
+                      RoundSchema)
+
+blp = Blueprint("operations", __name__, url_prefix="/api/v1",
+                description="Operation rounds, airspace windows, firing reports and clearance")
+
+
+def _round_detail(r: Round) -> dict:
+    return services.round_view(r, services.points_in_rounds([r])[r.id])
+
+
+@blp.route("/rounds")
+class RoundsResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.arguments(RoundQuerySchema(), location="query")
+    @blp.response(200, RoundListSchema)
+    def get(self, query):
+        """Rounds, newest first, each with its points' states."""
+        stmt = select(Round)
+        status = query.get("status")
+        if status == "planned":
+            stmt = stmt.where(Round.activated_at.is_(None))
+        elif status == "active":
+            stmt = stmt.where(Round.activated_at.is_not(None), Round.closed_at.is_(None))
+        elif status == "closed":
+            stmt = stmt.where(Round.closed_at.is_not(None))
+        page = keyset_page(stmt, Round.id, query["limit"], query["cursor"], descending=True)
+        states = services.points_in_rounds(page["items"])
+        page["items"] = [services.round_view(r, states[r.id]) for r in page["items"]]
+        return page
+
+    @roles_required("commander")
+    @blp.arguments(RoundCreateSchema())
+    @blp.response(201, RoundSchema)
+    def post(self, body):
+        """Plan a round and order its points."""
+        return _round_detail(services.create_round(current_principal().username, body))
+
+
+@blp.route("/rounds/<int:round_id>")
+class RoundResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.response(200, RoundSchema)
+    def get(self, round_id):
+        """One round with each ordered point's state."""
+        return _round_detail(services.get_round(round_id))
+
+
+@blp.route("/rounds/<int:round_id>/activate")
+class ActivateResource(MethodView):
+    @roles_required("commander")
+    @blp.response(200, RoundSchema)
+    def post(self, round_id):
+        """Start the round."""
+        return _round_detail(services.activate_round(current_principal().username, round_id))
+
+
+@blp.route("/rounds/<int:round_id>/close")
+class CloseResource(MethodView):
+    @roles_required("commander")
+    @blp.response(200, RoundSchema)
+    def post(self, round_id):
+        """End the round."""
+        return _round_detail(services.close_round(current_principal().username, round_id))
+
+
+@blp.route("/rounds/<int:round_id>/points/<code>/decline")
+class DeclineResource(MethodView):
+    @roles_required("crew", "commander")
+    @blp.arguments(ReasonSchema())
+    @blp.response(200, RoundSchema)
+    def post(self, body, round_id, code):
+        """The point answers that it cannot operate (its crew, or a commander for it)."""
+        services.decline_point(current_principal(), round_id, code, body["reason"])
+        return _round_detail(services.get_round(round_id))
+
+
+@blp.route("/rounds/<int:round_id>/points/<code>/stand-down")
+class StandDownResource(MethodView):
+    @roles_required("commander")
+    @blp.arguments(ReasonSchema())
+    @blp.response(200, RoundSchema)
+    def post(self, body, round_id, code):
+        """The commander releases a point from the round."""
+        services.stand_down_point(current_principal().username, round_id, code, body["reason"])
+        return _round_detail(services.get_round(round_id))
+
+
+@blp.route("/rounds/<int:round_id>/airspace")
+class RoundAirspaceResource(MethodView):
+    @roles_required("crew", "commander")
+    @blp.arguments(AirspaceCreateSchema())
+    @blp.response(201, AirspaceSchema)
+    @blp.doc(**HEADERS_DOC)
+    def post(self, body, round_id):
+        """Ask for an airspace window for a point (its crew on shift, or a commander)."""
+        status, view, replayed = services.submit_airspace_request(current_principal(), round_id,
+                                                                  request.get_json(), idempotency_key(), body)
+        return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@blp.route("/airspace")
+class AirspaceListResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.arguments(AirspaceQuerySchema(), location="query")
+    @blp.response(200, AirspaceListSchema)
+    def get(self, query):
+        """Airspace requests with their decisions."""
+        stmt = select(AirspaceRequest, Point.code).join(Point, Point.id == AirspaceRequest.point_id)
+        if "round_id" in query:
+            stmt = stmt.where(AirspaceRequest.round_id == query["round_id"])
+        if "point_code" in query:
+            stmt = stmt.where(AirspaceRequest.point_id == point_by_code(query["point_code"]).id)
+        page = keyset_page(stmt, [AirspaceRequest.created_at, AirspaceRequest.id], query["limit"],
+                           query["cursor"], scalars=False)
+        page["items"] = [services.airspace_view(req, code) for req, code in page["items"]]
+        return page
+
+
+@blp.route("/airspace/<request_id>/decision")
+class DecisionResource(MethodView):
+    @roles_required("commander")
+    @blp.arguments(DecisionSchema())
+    @blp.response(200, AirspaceSchema)
+    def post(self, body, request_id):
+        """Record air traffic control's decision."""
+        return services.decide(current_principal().username, request_id, body)
+
+
+@blp.route("/airspace/<request_id>/terminate")
+class TerminateResource(MethodView):
+    @roles_required("commander")
+    @blp.response(200, AirspaceSchema)
+    def post(self, request_id):
+        """End an approved window now ("stop firing")."""
+        return services.terminate(current_principal().username, request_id)
+
+
+@blp.route("/airspace/<request_id>/cancel")
+class CancelResource(MethodView):
+    @roles_required("crew", "commander")
+    @blp.response(200, AirspaceSchema)
+    def post(self, request_id):
+        """Withdraw a pending request, or an approved one whose window has not opened."""
+        return services.cancel(current_principal(), request_id)
+
+
+@blp.route("/rounds/<int:round_id>/reports")
+class ReportsResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.arguments(ReportQuerySchema(), location="query")
+    @blp.response(200, ReportListSchema)
+    def get(self, query, round_id):
+        """A round's firing reports in the order they happened."""
+        services.get_round(round_id)
+        stmt = (select(FiringReport, Point.code).join(Point, Point.id == FiringReport.point_id)
+                .where(FiringReport.round_id == round_id))
+        if "point_code" in query:
+            stmt = stmt.where(FiringReport.point_id == point_by_code(query["point_code"]).id)
+        if "flagged" in query:
+            stmt = stmt.where(FiringReport.flags != "[]" if query["flagged"] else FiringReport.flags == "[]")
+        page = keyset_page(stmt, [FiringReport.started_at, FiringReport.id], query["limit"], query["cursor"],
+                           scalars=False)
+        lines = services.report_lines([rep.id for rep, _ in page["items"]])
+        page["items"] = [services.report_view(rep, code, lines.get(rep.id, [])) for rep, code in page["items"]]
+        return page
+
+    @roles_required("crew", "commander")
+    @blp.arguments(ReportCreateSchema())
+    @blp.response(201, ReportSchema)
+    @blp.alt_response(200, schema=ReportSchema, description="The same report again: the first answer")
+    @blp.doc(**HEADERS_DOC)
+    def post(self, body, round_id):
+        """Report a firing; rules it breaks are flagged, never refused. Consumption goes into the ledger."""
+        status, view, replayed = services.submit_report(current_principal(), round_id, request.get_json(),
+                                                        idempotency_key(), body)
+        return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@blp.route("/points/<code>/clearance")
+class ClearanceResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.arguments(ClearanceQuerySchema(), location="query")
+    @blp.response(200, ClearanceSchema)
+    def get(self, query, code):
+        """May this point fire now (or at `at`) at this azimuth? Yes, or no with every reason."""
+        return services.clearance(code, query["azimuth"], query.get("elevation"), query.get("at"))

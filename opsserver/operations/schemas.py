@@ -1,0 +1,244 @@
+"""Schemas for rounds, airspace requests and decisions, firing reports and clearance."""
+
+import marshmallow as ma
+
+from ..ammo.schemas import TYPE_CODE
+from ..checkins.schemas import FlagSchema
+from ..pagination import PageQuerySchema, list_schema
+from ..registry.schemas import CODE
+from .models import PURPOSES, REJECTION_REASONS
+
+V = ma.validate
+AZIMUTH = V.Range(min=0, max=360)
+STATES = ("ordered", "manned", "requested", "cleared", "firing", "done", "declined", "stood_down", "rejected")
+
+
+class RoundCreateSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=V.Length(min=1, max=120))
+    purpose = ma.fields.String(required=True, validate=V.OneOf(PURPOSES))
+    planned_start = ma.fields.AwareDateTime(required=True)
+    planned_end = ma.fields.AwareDateTime(required=True)
+    point_codes = ma.fields.List(ma.fields.String(validate=CODE), required=True, validate=V.Length(min=1, max=20000))
+    notes = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=4000))
+
+    @ma.validates_schema
+    def _rules(self, data, **kwargs):
+        if data.get("planned_start") and data.get("planned_end") and data["planned_end"] <= data["planned_start"]:
+            raise ma.ValidationError("The planned window must end after it starts.", "planned_end")
+        codes = data.get("point_codes") or []
+        if len(set(codes)) != len(codes):
+            raise ma.ValidationError("A point is ordered once per round.", "point_codes")
+
+
+class RoundPointSchema(ma.Schema):
+    point_code = ma.fields.String()
+    point_name = ma.fields.String()
+    state = ma.fields.String(metadata={"enum": list(STATES)})
+    colour = ma.fields.String()
+    crew_on_site = ma.fields.Integer()
+    min_crew = ma.fields.Integer()
+    ordered_at = ma.fields.AwareDateTime()
+    declined_at = ma.fields.AwareDateTime(allow_none=True)
+    declined_reason = ma.fields.String(allow_none=True)
+    stood_down_at = ma.fields.AwareDateTime(allow_none=True)
+    stood_down_reason = ma.fields.String(allow_none=True)
+    open_window = ma.fields.Dict(allow_none=True)
+    reports = ma.fields.Integer()
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema))
+
+
+class RoundSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    purpose = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["planned", "active", "closed"]})
+    planned_start = ma.fields.AwareDateTime()
+    planned_end = ma.fields.AwareDateTime()
+    notes = ma.fields.String(allow_none=True)
+    created_by = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    activated_at = ma.fields.AwareDateTime(allow_none=True)
+    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    points = ma.fields.List(ma.fields.Nested(RoundPointSchema))
+
+
+class RoundQuerySchema(PageQuerySchema):
+    status = ma.fields.String(validate=V.OneOf(("planned", "active", "closed")))
+
+
+class ReasonSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=V.Length(min=1, max=2000))
+
+
+class AirspaceCreateSchema(ma.Schema):
+    id = ma.fields.UUID(load_default=None, metadata={"description": "the phone's id, for safe retries"})
+    point_code = ma.fields.String(required=True, validate=CODE)
+    window_start = ma.fields.AwareDateTime(required=True)
+    window_end = ma.fields.AwareDateTime(load_default=None)
+    duration_min = ma.fields.Integer(load_default=None, validate=V.Range(min=1, max=24 * 60),
+                                     metadata={"description": "instead of window_end"})
+    max_height_m = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000,
+                                                                                         min_inclusive=False))
+
+    @ma.validates_schema
+    def _window(self, data, **kwargs):
+        end, minutes = data.get("window_end"), data.get("duration_min")
+        if end is None and minutes is None:
+            raise ma.ValidationError("Give window_end or duration_min.", "window_end")
+        if end is not None and minutes is not None:
+            raise ma.ValidationError("Give window_end or duration_min, not both.", "duration_min")
+        if end is not None and data.get("window_start") and end <= data["window_start"]:
+            raise ma.ValidationError("The window must end after it starts.", "window_end")
+
+
+class SyncAirspaceSchema(AirspaceCreateSchema):
+    round_id = ma.fields.Integer(required=True)
+    id = ma.fields.UUID(required=True)
+
+
+class DecisionSchema(ma.Schema):
+    decision = ma.fields.String(required=True, validate=V.OneOf(("approved", "rejected")))
+    approved_start = ma.fields.AwareDateTime(load_default=None)
+    approved_end = ma.fields.AwareDateTime(load_default=None)
+    approved_max_height_m = ma.fields.Float(load_default=None, allow_none=True,
+                                            validate=V.Range(min=0, max=30000, min_inclusive=False))
+    reference = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=80))
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=V.OneOf(REJECTION_REASONS))
+    reason_detail = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
+
+    @ma.validates_schema
+    def _rules(self, data, **kwargs):
+        if data.get("decision") == "approved":
+            missing = [f for f in ("approved_start", "approved_end", "reference") if not data.get(f)]
+            if missing:
+                raise ma.ValidationError({f: ["Required for an approval."] for f in missing})
+            if data["approved_end"] <= data["approved_start"]:
+                raise ma.ValidationError("The approved window must end after it starts.", "approved_end")
+            if data.get("reason"):
+                raise ma.ValidationError("An approval has no rejection reason.", "reason")
+        if data.get("decision") == "rejected":
+            if not data.get("reason"):
+                raise ma.ValidationError("A rejection needs its reason code.", "reason")
+            if data.get("approved_start") or data.get("approved_end"):
+                raise ma.ValidationError("A rejection has no approved window.", "approved_start")
+
+
+class AirspaceSchema(ma.Schema):
+    id = ma.fields.String()
+    round_id = ma.fields.Integer()
+    point_code = ma.fields.String()
+    requested_by = ma.fields.String()
+    window_start = ma.fields.AwareDateTime()
+    window_end = ma.fields.AwareDateTime()
+    max_height_m = ma.fields.Float(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    status = ma.fields.String(metadata={"enum": ["pending", "approved", "rejected", "terminated", "cancelled"]})
+    decision = ma.fields.String(allow_none=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decided_by = ma.fields.String(allow_none=True)
+    approved_start = ma.fields.AwareDateTime(allow_none=True)
+    approved_end = ma.fields.AwareDateTime(allow_none=True)
+    approved_max_height_m = ma.fields.Float(allow_none=True)
+    effective_end = ma.fields.AwareDateTime(allow_none=True)
+    reference = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    reason_detail = ma.fields.String(allow_none=True)
+    terminated_at = ma.fields.AwareDateTime(allow_none=True)
+    cancelled_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class AirspaceQuerySchema(PageQuerySchema):
+    round_id = ma.fields.Integer()
+    point_code = ma.fields.String(validate=CODE)
+
+
+class AmmoLineSchema(ma.Schema):
+    type = ma.fields.String(required=True, validate=TYPE_CODE)
+    fired = ma.fields.Integer(required=True, strict=True, validate=V.Range(min=0, max=10000))
+    duds = ma.fields.Integer(load_default=0, strict=True, validate=V.Range(min=0, max=10000))
+
+    @ma.validates_schema
+    def _duds(self, data, **kwargs):
+        if data.get("duds", 0) > data.get("fired", 0):
+            raise ma.ValidationError("Duds are counted among the fired.", "duds")
+
+
+class ReportCreateSchema(ma.Schema):
+    id = ma.fields.UUID(required=True, metadata={"description": "generated by the phone"})
+    point_code = ma.fields.String(required=True, validate=CODE)
+    crew_id = ma.fields.Integer(load_default=None, allow_none=True,
+                                metadata={"description": "the reporting crew member (a crew account is itself)"})
+    started_at = ma.fields.AwareDateTime(required=True)
+    ended_at = ma.fields.AwareDateTime(required=True)
+    azimuth_deg = ma.fields.Float(required=True, validate=AZIMUTH, allow_nan=False)
+    elevation_deg = ma.fields.Float(required=True, validate=V.Range(min=0, max=90), allow_nan=False)
+    height_m = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000))
+    range_km = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=100))
+    ammo = ma.fields.List(ma.fields.Nested(AmmoLineSchema), required=True, validate=V.Length(min=1, max=20))
+    cloud_type = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=40))
+    weather_before = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
+    weather_after = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
+    notes = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=4000))
+
+    @ma.validates_schema
+    def _rules(self, data, **kwargs):
+        if data.get("started_at") and data.get("ended_at") and data["ended_at"] < data["started_at"]:
+            raise ma.ValidationError("A firing ends after it starts.", "ended_at")
+        types = [line["type"] for line in data.get("ammo") or []]
+        if len(set(types)) != len(types):
+            raise ma.ValidationError("One line per ammunition type.", "ammo")
+
+
+class SyncReportSchema(ReportCreateSchema):
+    round_id = ma.fields.Integer(required=True)
+
+
+class ReportAmmoSchema(ma.Schema):
+    type = ma.fields.String()
+    fired = ma.fields.Integer()
+    duds = ma.fields.Integer()
+
+
+class ReportSchema(ma.Schema):
+    id = ma.fields.String()
+    round_id = ma.fields.Integer()
+    point_code = ma.fields.String()
+    crew_id = ma.fields.Integer(allow_none=True)
+    started_at = ma.fields.String(metadata={"format": "date-time"})
+    ended_at = ma.fields.String(metadata={"format": "date-time"})
+    received_at = ma.fields.String(metadata={"format": "date-time"})
+    azimuth_deg = ma.fields.Float()
+    elevation_deg = ma.fields.Float()
+    height_m = ma.fields.Float(allow_none=True)
+    range_km = ma.fields.Float(allow_none=True)
+    ammo = ma.fields.List(ma.fields.Nested(ReportAmmoSchema))
+    cloud_type = ma.fields.String(allow_none=True)
+    weather_before = ma.fields.String(allow_none=True)
+    weather_after = ma.fields.String(allow_none=True)
+    notes = ma.fields.String(allow_none=True)
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema))
+
+
+class ReportQuerySchema(PageQuerySchema):
+    point_code = ma.fields.String(validate=CODE)
+    flagged = ma.fields.Boolean()
+
+
+class ClearanceQuerySchema(ma.Schema):
+    azimuth = ma.fields.Float(required=True, validate=AZIMUTH, allow_nan=False)
+    elevation = ma.fields.Float(load_default=None, validate=V.Range(min=0, max=90), allow_nan=False)
+    at = ma.fields.AwareDateTime(load_default=None, metadata={"description": "default: now"})
+
+
+class ClearanceSchema(ma.Schema):
+    cleared = ma.fields.Boolean()
+    point_code = ma.fields.String()
+    at = ma.fields.AwareDateTime()
+    round_id = ma.fields.Integer(allow_none=True)
+    window = ma.fields.Dict(allow_none=True)
+    reasons = ma.fields.List(ma.fields.Nested(FlagSchema))
+
+
+RoundListSchema = list_schema(RoundSchema, "RoundList")
+AirspaceListSchema = list_schema(AirspaceSchema, "AirspaceList")
+ReportListSchema = list_schema(ReportSchema, "ReportList")

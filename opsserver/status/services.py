@@ -1,0 +1,194 @@
+"""The live status of every point and the alerts, computed from the facts in a fixed number of queries."""
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+
+from .. import rules
+from ..ammo.services import stock as stock_by_point
+from ..audit.models import AuditEvent
+from ..checkins.models import Checkin
+from ..checkins.services import on_site_by_point
+from ..clock import local_today, zone_name
+from ..database import now_utc
+from ..extensions import db
+from ..operations import services as ops
+from ..operations.models import AirspaceRequest, FiringReport, Round, RoundPoint
+from ..registry.models import CrewMember, Point, Shift
+
+WINDOW_ENDING = timedelta(minutes=10)
+WINDOW_UNREPORTED = timedelta(minutes=60)
+RECENT = timedelta(hours=12)
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+SAFETY_FLAGS = {"no_airspace", "outside_window", "outside_sector", "over_height", "over_range", "understaffed",
+                "uncertified", "insufficient_stock"}
+
+
+def version(at: datetime, bucket_s: int) -> str:
+    """The status feed's version: the audit head (every change of state writes an event) and a time bucket
+    (windows open and close, and alerts age, with no write at all). Costs one indexed query."""
+    head = db.session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+    return f"{head}.{int(at.timestamp()) // bucket_s}"
+
+
+def active_rounds(at: datetime) -> list[Round]:
+    return list(db.session.execute(select(Round).where(Round.activated_at.is_not(None), Round.activated_at <= at,
+                                                       Round.closed_at.is_(None))
+                                   .order_by(Round.activated_at)).scalars())
+
+
+def _alert(type_: str, severity: str, point_code: str | None, since: datetime, message: str, entity: str,
+           entity_id) -> dict:
+    return {"id": f"{type_}:{entity}:{entity_id}", "type": type_, "severity": severity, "point_code": point_code,
+            "since": since, "message": message, "entity": entity, "entity_id": str(entity_id)}
+
+
+def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None,
+                   states: dict | None = None) -> list[dict]:
+    """Every alert of the SPEC, each with its point, severity, since when and a message to act on."""
+    at = at or now_utc()
+    tz = zone_name()
+    rounds = active_rounds(at) if rounds is None else rounds
+    states = ops.points_in_rounds(rounds, at) if states is None else states
+    codes = dict(db.session.execute(select(Point.id, Point.code)).all())
+    alerts: list[dict] = []
+
+    # Below minimum crew in an active round.
+    for r in rounds:
+        for pr in states.get(r.id, []):
+            if pr.state not in ("declined", "stood_down", "done") and pr.certified_on_site < pr.point.min_crew:
+                alerts.append(_alert(
+                    "understaffed", "warning", pr.point.code, r.activated_at,
+                    f"{pr.point.code} has {pr.certified_on_site} of {pr.point.min_crew} certified crew on site "
+                    f"in round '{r.name}'", "round_point", f"{r.id}:{pr.point.code}"))
+            for rep in pr.reports:
+                flags = json.loads(rep.flags)
+                if flags:
+                    severe = any(f["code"] in SAFETY_FLAGS for f in flags)
+                    alerts.append(_alert(
+                        "flagged_report", "critical" if severe else "warning", pr.point.code, rep.received_at,
+                        f"{pr.point.code} report {rep.id[:8]}: " + "; ".join(f["reason"] for f in flags),
+                        "firing_report", rep.id))
+
+    # Latest check-in per crew member in the last hours: outside the geofence, or from a skewed clock.
+    latest = (select(Checkin.crew_id, func.max(Checkin.recorded_at).label("last"))
+              .where(Checkin.recorded_at > at - RECENT, Checkin.recorded_at <= at).group_by(Checkin.crew_id).subquery())
+    rows = db.session.execute(
+        select(Checkin, CrewMember.name).join(latest, and_(latest.c.crew_id == Checkin.crew_id,
+                                                           latest.c.last == Checkin.recorded_at))
+        .join(CrewMember, CrewMember.id == Checkin.crew_id)).all()
+    for c, name in rows:
+        code = codes.get(c.point_id)
+        if not c.within_geofence:
+            alerts.append(_alert("checkin_outside_geofence", "warning", code, c.recorded_at,
+                                 f"{name} checked in ({c.kind}) {c.distance_m:.0f} m from {code}, outside its "
+                                 f"{c.geofence_m:.0f} m geofence", "checkin", c.id))
+        if rules.clock_skewed(c.clock_offset_s):
+            alerts.append(_alert("clock_skew", "warning", code, c.received_at,
+                                 f"{name}'s phone clock is {c.clock_offset_s:+.0f} s off the server's; "
+                                 f"its times may be wrong", "checkin", c.id))
+
+    # Approved windows: ending soon, or ended an hour ago with nothing reported.
+    round_ids = [r.id for r in rounds]
+    recent_rounds = select(Round.id).where(Round.activated_at.is_not(None),
+                                           (Round.closed_at.is_(None)) | (Round.closed_at > at - timedelta(hours=24)))
+    requests = db.session.execute(select(AirspaceRequest).where(
+        AirspaceRequest.decision == "approved", AirspaceRequest.cancelled_at.is_(None),
+        AirspaceRequest.round_id.in_(recent_rounds))).scalars().all()
+    reported = {(rep_round, rep_point, started) for rep_round, rep_point, started in db.session.execute(
+        select(FiringReport.round_id, FiringReport.point_id, FiringReport.started_at)
+        .where(FiringReport.round_id.in_(recent_rounds)))}
+    for req in requests:
+        w = ops.window_of(req)
+        code = codes.get(req.point_id)
+        if req.round_id in round_ids and w.open_at(at) and w.effective_end - at <= WINDOW_ENDING:
+            minutes = (w.effective_end - at).total_seconds() / 60
+            alerts.append(_alert("window_ending", "warning", code, w.effective_end - WINDOW_ENDING,
+                                 f"{code}'s airspace window ({req.reference}) ends in {minutes:.0f} min at "
+                                 f"{rules.local_time(w.effective_end, tz)}", "airspace_request", req.id))
+        if w.effective_end <= at - WINDOW_UNREPORTED and not any(
+                rr == req.round_id and rp == req.point_id and started >= w.start for rr, rp, started in reported):
+            alerts.append(_alert("window_unreported", "warning", code, w.effective_end + WINDOW_UNREPORTED,
+                                 f"{code}'s window ({req.reference}) ended at {rules.local_time(w.effective_end, tz)} "
+                                 f"and no firing report has come in", "airspace_request", req.id))
+
+    # Certificates expiring within 30 days (or expired) of people on a current or coming shift.
+    today = local_today(at)
+    soon = today + timedelta(days=rules.CERTIFICATE_WARNING_DAYS)
+    rows = db.session.execute(
+        select(Shift, CrewMember).join(CrewMember, CrewMember.id == Shift.crew_id)
+        .where(Shift.ends_at > at, Shift.starts_at < at + timedelta(hours=24),
+               CrewMember.certificate_expires <= soon)).all()
+    for shift, member in rows:
+        status = rules.certificate_status(member.certificate_expires, today)
+        alerts.append(_alert(
+            "certificate_expiring", "critical" if status == "expired" else "warning", codes.get(shift.point_id),
+            shift.starts_at,
+            f"{member.name}'s certificate {member.certificate_no} "
+            f"{'expired' if status == 'expired' else 'expires'} on {member.certificate_expires.isoformat()} "
+            f"(shift at {codes.get(shift.point_id)} from {rules.local_time(shift.starts_at, tz)})",
+            "shift", shift.id))
+    alerts.sort(key=lambda a: (SEVERITY_ORDER[a["severity"]], a["point_code"] or "", a["type"]))
+    return alerts
+
+
+def status_features(at: datetime | None = None) -> dict:
+    """One GeoJSON Feature per point with its live state (fixed number of queries for any number of points)."""
+    at = at or now_utc()
+    rounds = active_rounds(at)
+    states = ops.points_in_rounds(rounds, at)
+    current: dict[int, tuple] = {}
+    for r in rounds:  # ordered by activation: a later round wins
+        for pr in states[r.id]:
+            current[pr.point.id] = (r, pr)
+    alerts = compute_alerts(at, rounds, states)
+    alerts_by_code: dict[str, list] = {}
+    for a in alerts:
+        alerts_by_code.setdefault(a["point_code"], []).append(a)
+    stock = stock_by_point(None)
+    on_site = on_site_by_point(None, at)
+    last = (select(Checkin.point_id, func.max(Checkin.received_at).label("last")).group_by(Checkin.point_id)
+            .subquery())
+    last_checkin = {c.point_id: c for c in db.session.execute(
+        select(Checkin.point_id, Checkin.crew_id, Checkin.kind, Checkin.recorded_at, Checkin.received_at,
+               Checkin.within_geofence)
+        .join(last, and_(last.c.point_id == Checkin.point_id, last.c.last == Checkin.received_at)))}
+    p = Point.__table__.c
+    features = []
+    for row in db.session.execute(select(p.id, p.code, p.name, p.county, p.latitude, p.longitude, p.equipment,
+                                         p.launchers, p.sector_start_deg, p.sector_end_deg, p.max_range_km,
+                                         p.max_height_m, p.geofence_m, p.min_crew)
+                                  .where(p.active.is_(True)).order_by(p.code)):
+        r, pr = current.get(row.id, (None, None))
+        state = pr.state if pr else "idle"
+        flags = pr.flags if pr else []
+        point_alerts = alerts_by_code.get(row.code, [])
+        crew = on_site.get(row.id, [])
+        lc = last_checkin.get(row.id)
+        features.append({
+            "type": "Feature", "id": row.code,
+            "geometry": {"type": "Point", "coordinates": [row.longitude, row.latitude]},
+            "properties": {
+                "code": row.code, "name": row.name, "county": row.county, "equipment": row.equipment,
+                "launchers": row.launchers, "sector_start_deg": row.sector_start_deg,
+                "sector_end_deg": row.sector_end_deg, "max_range_km": row.max_range_km,
+                "max_height_m": row.max_height_m, "geofence_m": row.geofence_m,
+                "state": state, "colour": ops.colour(state, bool(flags or point_alerts)),
+                "crew_on_site": sum(1 for c in crew if c["certificate_valid"]), "min_crew": row.min_crew,
+                "crew": [{"crew_id": c["crew_id"], "name": c["name"]} for c in crew],
+                "stock": stock.get(row.id, {}),
+                "round": {"id": r.id, "name": r.name} if r else None,
+                "open_window": ops.window_view(pr.open_window) if pr else None,
+                "last_checkin": {"crew_id": lc.crew_id, "kind": lc.kind, "recorded_at": lc.recorded_at.isoformat(),
+                                 "received_at": lc.received_at.isoformat(),
+                                 "within_geofence": lc.within_geofence} if lc else None,
+                "flags": flags,
+                "alerts": [{"type": a["type"], "severity": a["severity"], "message": a["message"]}
+                           for a in point_alerts],
+            }})
+    return {"type": "FeatureCollection", "generated_at": at.isoformat(), "features": features}
+
+
+def alert_views(alerts: list[dict]) -> list[dict]:
+    return [{**a, "since": a["since"].isoformat()} for a in alerts]
