@@ -149,9 +149,83 @@ def count_rows(app, table: str) -> int:
 def rows(app):
     """Row counts of every table: compare before and after to prove a refused request wrote nothing."""
     tables = ["audit_events", "points", "crew_members", "shifts", "accounts", "tokens", "checkins",
-              "idempotency_records"]
+              "idempotency_records", "rounds", "round_points", "airspace_requests", "firing_reports",
+              "report_ammo", "ammo_types", "ledger_entries"]
 
     def snapshot() -> dict:
         return {t: count_rows(app, t) for t in tables}
 
     return snapshot
+
+
+@dataclass
+class OpsWorld(World):
+    """The small world plus an ammunition catalogue, opening stock and one planned round of LH01 and LH02."""
+
+    round_id: int = 0
+
+    def post(self, who: str, url: str, body=None, **headers):
+        return self.client.post(url, json=body if body is not None else {}, headers=self.headers(who, **headers))
+
+    def get(self, who: str, url: str, **headers):
+        return self.client.get(url, headers=self.headers(who, **headers))
+
+    def arrive(self, crew_key: str, point: str = "LH01", *, metres: float = 50.0, at=None, kind: str = "arrive"):
+        """Check a crew member in (recorded by the commander), `metres` from the point."""
+        from geopy.distance import geodesic
+
+        lat, lon = {"LH01": (33.58, 114.02), "LH02": (33.70, 114.10)}[point]
+        p = geodesic(meters=metres).destination((lat, lon), 90)
+        body = {"id": str(uuid.uuid4()), "point_code": point, "kind": kind, "latitude": p.latitude,
+                "longitude": p.longitude, "accuracy_m": 5.0, "recorded_at": (at or now_utc()).isoformat(),
+                "crew_id": self.crew[crew_key]}
+        resp = self.post("commander", "/api/v1/checkins", body)
+        assert resp.status_code == 201, resp.json
+        return resp.json
+
+    def activate(self, round_id: int | None = None):
+        resp = self.post("commander", f"/api/v1/rounds/{round_id or self.round_id}/activate")
+        assert resp.status_code == 200, resp.json
+        return resp.json
+
+    def request_window(self, point: str = "LH01", who: str = "commander", minutes: int = 30, start=None,
+                       round_id: int | None = None):
+        body = {"point_code": point, "window_start": (start or now_utc()).isoformat(), "duration_min": minutes}
+        return self.post(who, f"/api/v1/rounds/{round_id or self.round_id}/airspace", body)
+
+    def approve(self, request_id: str, start, end, reference: str = "ATC-TEST-1"):
+        return self.post("commander", f"/api/v1/airspace/{request_id}/decision",
+                         {"decision": "approved", "approved_start": start.isoformat(),
+                          "approved_end": end.isoformat(), "reference": reference})
+
+    def report(self, who: str = "crew1", *, point: str = "LH01", started=None, ended=None, azimuth: float = 10.0,
+               ammo=None, round_id: int | None = None, **extra):
+        started = started or now_utc()
+        body = {"id": str(uuid.uuid4()), "point_code": point, "started_at": started.isoformat(),
+                "ended_at": (ended or started).isoformat(), "azimuth_deg": azimuth, "elevation_deg": 55.0,
+                "ammo": ammo or [{"type": "RKT-AGI", "fired": 2, "duds": 0}], **extra}
+        return self.post(who, f"/api/v1/rounds/{round_id or self.round_id}/reports", body)
+
+
+@pytest.fixture
+def ops_world(app, client, world) -> OpsWorld:
+    """`world` plus RKT-AGI (1.2 g) and SHELL-37 (0.5 g), 20 rockets at LH01 and 100 shells at LH02, and a
+    planned round (not yet active) ordering LH01 and LH02."""
+    w = OpsWorld(client=client, tokens=world.tokens, crew=world.crew, points=world.points)
+    for code, name, grams in [("RKT-AGI", "AgI rocket", 1.2), ("SHELL-37", "37 mm shell", 0.5)]:
+        resp = w.post("admin", "/api/v1/ammo/types", {"code": code, "name": name, "agent": "AgI",
+                                                      "agent_g_per_unit": grams, "placeholder": True})
+        assert resp.status_code == 201, resp.json
+    for point, code, qty in [("LH01", "RKT-AGI", 20), ("LH02", "SHELL-37", 100)]:
+        resp = w.post("commander", "/api/v1/ammo/movements", {"point_code": point, "ammo_type": code,
+                                                               "quantity": qty, "kind": "receipt",
+                                                               "reference": "opening stock"})
+        assert resp.status_code == 201, resp.json
+    start = now_utc()
+    resp = w.post("commander", "/api/v1/rounds", {"name": "Test round", "purpose": "rain_enhancement",
+                                                   "planned_start": start.isoformat(),
+                                                   "planned_end": (start + timedelta(hours=3)).isoformat(),
+                                                   "point_codes": ["LH01", "LH02"]})
+    assert resp.status_code == 201, resp.json
+    w.round_id = resp.json["id"]
+    return w
