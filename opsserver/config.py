@@ -29,6 +29,8 @@ class Config:
     OPS_VENDOR_DIR = os.environ.get("OPS_VENDOR_DIR", str(ROOT / "node_modules"))
     # The status feed's ETag changes with every write and at least this often (windows open and close on time).
     OPS_STATUS_BUCKET_S = _int("OPS_STATUS_BUCKET_S", 5)
+    # Keep the last built status body per version in each process (off: build every request).
+    OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
 
     API_TITLE = "Weather-modification field operations"

@@ -38,13 +38,14 @@ def types_by_code(codes, field: str = "ammo_type") -> dict[str, AmmoType]:
 
 def stock(point_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """Stock per point and type code: the sum of the ledger (one query, however many points)."""
-    stmt = (select(LedgerEntry.point_id, AmmoType.code, func.sum(LedgerEntry.quantity))
-            .join(AmmoType, AmmoType.id == LedgerEntry.ammo_type_id)
-            .group_by(LedgerEntry.point_id, AmmoType.code))
+    le, at = LedgerEntry.__table__.c, AmmoType.__table__.c
+    stmt = (select(le.point_id, at.code, func.sum(le.quantity))
+            .join(AmmoType.__table__, at.id == le.ammo_type_id)
+            .group_by(le.point_id, at.code))
     if point_ids is not None:
-        stmt = stmt.where(LedgerEntry.point_id.in_(point_ids))
+        stmt = stmt.where(le.point_id.in_(point_ids))
     out: dict[int, dict[str, int]] = {}
-    for point_id, code, total in db.session.execute(stmt):
+    for point_id, code, total in db.session.connection().execute(stmt):
         out.setdefault(point_id, {})[code] = int(total)
     return out
 

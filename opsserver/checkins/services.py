@@ -158,19 +158,19 @@ def on_site_by_point(point_ids: list[int] | None = None, at: datetime | None = N
     """Crew whose latest check-in (within the horizon) is an arrival inside a point's geofence."""
     at = at or now_utc()
     since = at - ON_SITE_HORIZON
-    latest = (select(Checkin.crew_id, func.max(Checkin.recorded_at).label("last"))
-              .where(Checkin.recorded_at > since, Checkin.recorded_at <= at)
-              .group_by(Checkin.crew_id).subquery())
-    stmt = (select(Checkin.point_id, Checkin.recorded_at, CrewMember.id, CrewMember.name,
-                   CrewMember.certificate_expires)
-            .join(latest, and_(latest.c.crew_id == Checkin.crew_id, latest.c.last == Checkin.recorded_at))
-            .join(CrewMember, CrewMember.id == Checkin.crew_id)
-            .where(Checkin.kind == "arrive", Checkin.within_geofence.is_(True)))
+    c, m = _CHECKINS.c, CrewMember.__table__.c
+    latest = (select(c.crew_id, func.max(c.recorded_at).label("last"))
+              .where(c.recorded_at > since, c.recorded_at <= at)
+              .group_by(c.crew_id).subquery())
+    stmt = (select(c.point_id, c.recorded_at, m.id, m.name, m.certificate_expires)
+            .join(latest, and_(latest.c.crew_id == c.crew_id, latest.c.last == c.recorded_at))
+            .join(CrewMember.__table__, m.id == c.crew_id)
+            .where(c.kind == "arrive", c.within_geofence.is_(True)))
     if point_ids is not None:
-        stmt = stmt.where(Checkin.point_id.in_(point_ids))
+        stmt = stmt.where(c.point_id.in_(point_ids))
     tz = zone_name()
     out: dict[int, list[dict]] = {}
-    for row in db.session.execute(stmt):
+    for row in db.session.connection().execute(stmt):
         out.setdefault(row.point_id, []).append({
             "crew_id": row.id, "name": row.name, "arrived_at": row.recorded_at,
             "certificate_valid": rules.certificate_valid_at(row.certificate_expires, at, tz)})

@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -191,8 +192,8 @@ def request_status(req) -> str:
 class PointInRound:
     """What is known of one point in one round, and the state derived from it."""
 
-    round_point: RoundPoint
-    point: Point
+    round_point: object  # a round_points row
+    point: object  # id, code, name, min_crew
     requests: list = field(default_factory=list)
     reports: list = field(default_factory=list)
     certified_on_site: int = 0
@@ -201,10 +202,13 @@ class PointInRound:
 
     @property
     def flags(self) -> list[dict]:
-        return [f for rep in self.reports for f in json.loads(rep.flags)]
+        """The flags of the point's reports in this round (decoded once)."""
+        if "_flags" not in self.__dict__:
+            self.__dict__["_flags"] = [f for rep in self.reports for f in json.loads(rep.flags)]
+        return self.__dict__["_flags"]
 
 
-def derive_state(pr: PointInRound, r: Round, at: datetime) -> str:
+def derive_state(pr: PointInRound, at: datetime) -> str:
     """The SPEC's state of a point in a round at a time, from the facts alone."""
     rp = pr.round_point
     if rp.stood_down_at is not None and rp.stood_down_at <= at:
@@ -232,20 +236,28 @@ def derive_state(pr: PointInRound, r: Round, at: datetime) -> str:
     return "ordered"
 
 
-def points_in_rounds(rounds: list[Round], at: datetime | None = None) -> dict[int, list[PointInRound]]:
-    """Every ordered point of these rounds with its derived state, in a fixed number of queries."""
+def points_in_rounds(rounds: list[Round], at: datetime | None = None,
+                     on_site: dict | None = None) -> dict[int, list[PointInRound]]:
+    """Every ordered point of these rounds with its derived state, in a fixed number of queries.
+
+    `on_site` (from on_site_by_point at the same time) may be passed in when the caller has it already.
+    """
     at = at or now_utc()
     ids = [r.id for r in rounds]
     if not ids:
         return {}
-    rows = db.session.execute(select(RoundPoint, Point).join(Point, Point.id == RoundPoint.point_id)
-                              .where(RoundPoint.round_id.in_(ids)).order_by(Point.code)).all()
+    # Plain rows, not ORM objects: a national round orders thousands of points.
+    rp, pt = RoundPoint.__table__.c, Point.__table__.c
+    rows = db.session.connection().execute(
+        select(rp.round_id, rp.point_id, rp.ordered_at, rp.declined_at, rp.declined_reason, rp.stood_down_at,
+               rp.stood_down_reason, pt.code, pt.name, pt.min_crew)
+        .join(Point.__table__, pt.id == rp.point_id).where(rp.round_id.in_(ids)).order_by(pt.code))
     out: dict[int, list[PointInRound]] = {i: [] for i in ids}
     index: dict[tuple[int, int], PointInRound] = {}
-    for rp, point in rows:
-        pr = PointInRound(rp, point)
-        out[rp.round_id].append(pr)
-        index[(rp.round_id, rp.point_id)] = pr
+    for row in rows:
+        pr = PointInRound(row, SimpleNamespace(id=row.point_id, code=row.code, name=row.name, min_crew=row.min_crew))
+        out[row.round_id].append(pr)
+        index[(row.round_id, row.point_id)] = pr
     for req in db.session.execute(select(AirspaceRequest).where(AirspaceRequest.round_id.in_(ids))
                                   .order_by(AirspaceRequest.created_at)).scalars():
         if (req.round_id, req.point_id) in index:
@@ -254,13 +266,13 @@ def points_in_rounds(rounds: list[Round], at: datetime | None = None) -> dict[in
                                   .order_by(FiringReport.started_at)).scalars():
         if (rep.round_id, rep.point_id) in index:
             index[(rep.round_id, rep.point_id)].reports.append(rep)
-    on_site = on_site_by_point(list({pr.point.id for pr in index.values()}), at)
-    by_id = {r.id: r for r in rounds}
+    if on_site is None:
+        on_site = on_site_by_point(list({pr.point.id for pr in index.values()}), at)
+    when_by_round = {r.id: min(at, r.closed_at) if r.closed_at else at for r in rounds}
     for (round_id, point_id), pr in index.items():
-        r = by_id[round_id]
-        when = min(at, r.closed_at) if r.closed_at else at
+        when = when_by_round[round_id]
         pr.certified_on_site = sum(1 for p in on_site.get(point_id, []) if p["certificate_valid"])
-        pr.state = derive_state(pr, r, when)
+        pr.state = derive_state(pr, when)
         windows = [(w, q) for q in pr.requests if (w := window_of(q)) is not None and w.open_at(when)]
         pr.open_window = windows[0][1] if windows else None
     return out

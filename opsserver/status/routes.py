@@ -1,6 +1,8 @@
 """The live status feed (JSON and GeoJSON, with ETag and 304) and the alerts."""
 
-from flask import current_app, json, request
+import json
+
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -11,14 +13,27 @@ from . import services
 blp = Blueprint("status", __name__, url_prefix="/api/v1", description="Live status of every point, and alerts")
 
 
+# The last body built per feed, keyed by its version: wall screens and maps poll the same feed every
+# few seconds, so one build per version serves them all. A memo of database state, not state itself:
+# every process builds the same body for the same version.
+_built: dict[str, tuple[str, bytes]] = {}
+
+
 def _cached_answer(build, mimetype: str):
-    """Answer 304 when the client's ETag is the current version; otherwise build and tag the body."""
+    """Answer 304 when the client's ETag is the current version; otherwise the body of this version."""
     at = now_utc()
-    etag = f'W/"{services.version(at, current_app.config["OPS_STATUS_BUCKET_S"])}"'
+    version = services.version(at, current_app.config["OPS_STATUS_BUCKET_S"])
+    etag = f'W/"{version}"'
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = current_app.response_class(status=304)
     else:
-        resp = current_app.response_class(json.dumps(build(at)), mimetype=mimetype)
+        key = f"{mimetype}:{current_app.config['SQLALCHEMY_DATABASE_URI']}"
+        cached = _built.get(key)
+        if cached is None or cached[0] != version or not current_app.config["OPS_STATUS_MEMO"]:
+            # Plain compact JSON: Flask's provider also sorts keys, which is slower for thousands of points.
+            body = json.dumps(build(at), ensure_ascii=False, separators=(",", ":")).encode()
+            _built[key] = cached = (version, body)
+        resp = current_app.response_class(cached[1], mimetype=mimetype)
     resp.headers["ETag"] = etag
     resp.headers["Cache-Control"] = "no-cache"
     return resp

@@ -72,13 +72,16 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
                         "firing_report", rep.id))
 
     # Latest check-in per crew member in the last hours: outside the geofence, or from a skewed clock.
-    latest = (select(Checkin.crew_id, func.max(Checkin.recorded_at).label("last"))
-              .where(Checkin.recorded_at > at - RECENT, Checkin.recorded_at <= at).group_by(Checkin.crew_id).subquery())
-    rows = db.session.execute(
-        select(Checkin, CrewMember.name).join(latest, and_(latest.c.crew_id == Checkin.crew_id,
-                                                           latest.c.last == Checkin.recorded_at))
-        .join(CrewMember, CrewMember.id == Checkin.crew_id)).all()
-    for c, name in rows:
+    c, m = Checkin.__table__.c, CrewMember.__table__.c
+    latest = (select(c.crew_id, func.max(c.recorded_at).label("last"))
+              .where(c.recorded_at > at - RECENT, c.recorded_at <= at).group_by(c.crew_id).subquery())
+    rows = db.session.connection().execute(
+        select(c.id, c.point_id, c.kind, c.distance_m, c.geofence_m, c.within_geofence, c.clock_offset_s,
+               c.recorded_at, c.received_at, m.name)
+        .join(latest, and_(latest.c.crew_id == c.crew_id, latest.c.last == c.recorded_at))
+        .join(CrewMember.__table__, m.id == c.crew_id)).all()
+    for c in rows:
+        name = c.name
         code = codes.get(c.point_id)
         if not c.within_geofence:
             alerts.append(_alert("checkin_outside_geofence", "warning", code, c.recorded_at,
@@ -137,29 +140,31 @@ def status_features(at: datetime | None = None) -> dict:
     """One GeoJSON Feature per point with its live state (fixed number of queries for any number of points)."""
     at = at or now_utc()
     rounds = active_rounds(at)
-    states = ops.points_in_rounds(rounds, at)
+    on_site = on_site_by_point(None, at)
+    states = ops.points_in_rounds(rounds, at, on_site=on_site)
     current: dict[int, tuple] = {}
     for r in rounds:  # ordered by activation: a later round wins
+        ref = {"id": r.id, "name": r.name}
         for pr in states[r.id]:
-            current[pr.point.id] = (r, pr)
+            current[pr.point.id] = (ref, pr)
     alerts = compute_alerts(at, rounds, states)
     alerts_by_code: dict[str, list] = {}
     for a in alerts:
         alerts_by_code.setdefault(a["point_code"], []).append(a)
     stock = stock_by_point(None)
-    on_site = on_site_by_point(None, at)
-    last = (select(Checkin.point_id, func.max(Checkin.received_at).label("last")).group_by(Checkin.point_id)
-            .subquery())
-    last_checkin = {c.point_id: c for c in db.session.execute(
-        select(Checkin.point_id, Checkin.crew_id, Checkin.kind, Checkin.recorded_at, Checkin.received_at,
-               Checkin.within_geofence)
-        .join(last, and_(last.c.point_id == Checkin.point_id, last.c.last == Checkin.received_at)))}
+    c = Checkin.__table__.c
+    # The latest check-in per point by the phone's time (served by the (point_id, recorded_at) index).
+    last = select(c.point_id, func.max(c.recorded_at).label("last")).group_by(c.point_id).subquery()
+    last_checkin = {row.point_id: row for row in db.session.connection().execute(
+        select(c.point_id, c.crew_id, c.kind, c.recorded_at, c.received_at, c.within_geofence)
+        .join(last, and_(last.c.point_id == c.point_id, last.c.last == c.recorded_at)))}
     p = Point.__table__.c
     features = []
-    for row in db.session.execute(select(p.id, p.code, p.name, p.county, p.latitude, p.longitude, p.equipment,
-                                         p.launchers, p.sector_start_deg, p.sector_end_deg, p.max_range_km,
-                                         p.max_height_m, p.geofence_m, p.min_crew)
-                                  .where(p.active.is_(True)).order_by(p.code)):
+    rows = db.session.connection().execute(
+        select(p.id, p.code, p.name, p.county, p.latitude, p.longitude, p.equipment, p.launchers,
+               p.sector_start_deg, p.sector_end_deg, p.max_range_km, p.max_height_m, p.geofence_m, p.min_crew)
+        .where(p.active.is_(True)).order_by(p.code)).all()
+    for row in rows:
         r, pr = current.get(row.id, (None, None))
         state = pr.state if pr else "idle"
         flags = pr.flags if pr else []
@@ -175,17 +180,19 @@ def status_features(at: datetime | None = None) -> dict:
                 "sector_end_deg": row.sector_end_deg, "max_range_km": row.max_range_km,
                 "max_height_m": row.max_height_m, "geofence_m": row.geofence_m,
                 "state": state, "colour": ops.colour(state, bool(flags or point_alerts)),
-                "crew_on_site": sum(1 for c in crew if c["certificate_valid"]), "min_crew": row.min_crew,
-                "crew": [{"crew_id": c["crew_id"], "name": c["name"]} for c in crew],
+                "crew_on_site": sum(1 for c in crew if c["certificate_valid"]) if crew else 0,
+                "min_crew": row.min_crew,
+                "crew": [{"crew_id": c["crew_id"], "name": c["name"]} for c in crew] if crew else [],
                 "stock": stock.get(row.id, {}),
-                "round": {"id": r.id, "name": r.name} if r else None,
+                "round": r,
                 "open_window": ops.window_view(pr.open_window) if pr else None,
                 "last_checkin": {"crew_id": lc.crew_id, "kind": lc.kind, "recorded_at": lc.recorded_at.isoformat(),
                                  "received_at": lc.received_at.isoformat(),
                                  "within_geofence": lc.within_geofence} if lc else None,
                 "flags": flags,
-                "alerts": [{"type": a["type"], "severity": a["severity"], "message": a["message"]}
-                           for a in point_alerts],
+                # Types and severities only: the messages are at /api/v1/alerts.
+                "alerts": [{"type": a["type"], "severity": a["severity"]} for a in point_alerts]
+                if point_alerts else [],
             }})
     return {"type": "FeatureCollection", "generated_at": at.isoformat(), "features": features}
 
