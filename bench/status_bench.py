@@ -66,8 +66,8 @@ def build(db_path: Path, size: int) -> tuple[str, float]:
             db.session.execute(insert(Point), rows)
         points = db.session.execute(select(Point.id, Point.latitude, Point.longitude)).all()
         types = dict(db.session.execute(select(AmmoType.code, AmmoType.id)).all())
-        r = Round(name="BENCH round", purpose="rain_enhancement", planned_start=now, planned_end=now + timedelta(hours=3),
-                  created_by="bench", activated_at=now - timedelta(minutes=5))
+        r = Round(name="BENCH round", purpose="rain_enhancement", planned_start=now,
+                  planned_end=now + timedelta(hours=3), created_by="bench", activated_at=now - timedelta(minutes=5))
         db.session.add(r)
         db.session.flush()
         db.session.execute(insert(RoundPoint), [{"round_id": r.id, "point_id": p.id, "ordered_at": now}

@@ -170,7 +170,8 @@ def window_flags(started_at: datetime, ended_at: datetime, windows: list[Window]
         parts.append(f"ended {local_time(ended_at, tz_name)}, {(ended_at - w.effective_end).total_seconds():.0f} s "
                      f"after the window {how} at {local_time(w.effective_end, tz_name)}")
     if started_at >= w.effective_end:
-        parts = [f"started {local_time(started_at, tz_name)}, after the window {('was terminated' if w.effective_end != w.end else 'closed')} "
+        how = "was terminated" if w.effective_end != w.end else "closed"
+        parts = [f"started {local_time(started_at, tz_name)}, after the window {how} "
                  f"at {local_time(w.effective_end, tz_name)}"]
     return [Flag("outside_window", "; ".join(parts))]
 

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import marshmallow as ma
-from flask import current_app
 from sqlalchemy import and_, bindparam, func, select
 
 from .. import rules

@@ -14,15 +14,16 @@ from datetime import timedelta
 from geopy.distance import geodesic
 from sqlalchemy import select
 
+from .. import rules
 from ..accounts.auth import Principal
 from ..accounts.models import Account
+from ..ammo.services import stock
 from ..checkins.services import submit_checkin
 from ..clock import zone_name
 from ..database import now_utc
 from ..extensions import db
 from ..operations import services as ops
 from ..registry.models import CrewMember, Point
-from .. import rules
 
 
 def _principal(account: Account) -> Principal:
@@ -106,12 +107,15 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
     reports = []
     for p in firing:
         rocket = p.equipment == "rocket"
-        fired = 60 if p is points[7] else (2 if rocket else 12)
+        fired = 2 if rocket else 12
+        if p is points[7]:  # more than the ledger holds: the report is flagged and the stock goes negative
+            fired = max(0, stock([p.id]).get(p.id, {}).get("RKT-AGI" if rocket else "SHELL-37", 0)) + 6
         data = {"id": uuid.uuid4(), "point_code": p.code, "crew_id": None, "started_at": fire_start,
                 "ended_at": fire_end, "azimuth_deg": _mid_sector(p), "elevation_deg": 55.0,
                 "height_m": p.max_height_m + 500 if p is points[3] else p.max_height_m - 1000, "range_km": None,
                 "ammo": [{"type": "RKT-AGI" if rocket else "SHELL-37", "fired": fired, "duds": 1 if fired > 10 else 0}],
-                "cloud_type": "Ns", "weather_before": "DEMO: overcast, light rain", "weather_after": "DEMO: moderate rain",
+                "cloud_type": "Ns", "weather_before": "DEMO: overcast, light rain",
+                "weather_after": "DEMO: moderate rain",
                 "notes": "DEMO drill"}
         if p is points[6]:
             data["azimuth_deg"] = (p.sector_end_deg + 25) % 360

@@ -12,8 +12,8 @@ from ..registry.models import Point
 from ..registry.services import point_by_code
 from . import services
 from .models import AirspaceRequest, FiringReport, Round
-from .schemas import (AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema, ClearanceQuerySchema,
-                      ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema, ReportListSchema,
+from .schemas import (AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema,
+                      ClearanceQuerySchema, ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema, ReportListSchema,
                       ReportQuerySchema, ReportSchema, RoundCreateSchema, RoundListSchema, RoundQuerySchema,
                       RoundSchema)
 

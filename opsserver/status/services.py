@@ -14,7 +14,7 @@ from ..clock import local_today, zone_name
 from ..database import now_utc
 from ..extensions import db
 from ..operations import services as ops
-from ..operations.models import AirspaceRequest, FiringReport, Round, RoundPoint
+from ..operations.models import AirspaceRequest, FiringReport, Round
 from ..registry.models import CrewMember, Point, Shift
 
 WINDOW_ENDING = timedelta(minutes=10)
