@@ -13,9 +13,9 @@ from ..registry.services import point_by_code
 from . import services
 from .models import AirspaceRequest, FiringReport, Round
 from .schemas import (AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema,
-                      ClearanceQuerySchema, ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema, ReportListSchema,
-                      ReportQuerySchema, ReportSchema, RoundCreateSchema, RoundListSchema, RoundQuerySchema,
-                      RoundSchema)
+                      ClearanceQuerySchema, ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema,
+                      ReportListSchema, ReportQuerySchema, ReportSchema, RoundCreateSchema, RoundListSchema,
+                      RoundQuerySchema, RoundSchema)
 
 blp = Blueprint("operations", __name__, url_prefix="/api/v1",
                 description="Operation rounds, airspace windows, firing reports and clearance")
