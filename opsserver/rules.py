@@ -150,10 +150,24 @@ def local_time(value: datetime, tz_name: str) -> str:
     return value.astimezone(ZoneInfo(tz_name)).isoformat(timespec="seconds")
 
 
-def window_flags(started_at: datetime, ended_at: datetime, windows: list[Window], tz_name: str) -> list[Flag]:
-    """`no_airspace` without an approved window, `outside_window` when none covers the whole firing."""
+def window_flags(started_at: datetime, ended_at: datetime, windows: list[Window], tz_name: str,
+                 instant: bool = False) -> list[Flag]:
+    """`no_airspace` without an approved window, `outside_window` when none covers the whole firing.
+
+    A reported firing may end exactly at the window's end; asked for one instant (clearance), the
+    window must be open at it, so its end (or termination) instant is already outside.
+    """
     if not windows:
         return [Flag("no_airspace", "no approved airspace window for this point in this round")]
+    if instant:
+        if any(w.open_at(started_at) for w in windows):
+            return []
+        w = min(windows, key=lambda w: min(abs((w.start - started_at).total_seconds()),
+                                           abs((w.effective_end - started_at).total_seconds())))
+        if started_at < w.start:
+            return [Flag("outside_window", f"the window opens only at {local_time(w.start, tz_name)}")]
+        how = "was terminated" if w.effective_end != w.end else "closed"
+        return [Flag("outside_window", f"the window {how} at {local_time(w.effective_end, tz_name)}")]
     if any(w.covers(started_at, ended_at) for w in windows):
         return []
     # Explain against the window the firing overlaps most (or the nearest one).
@@ -180,9 +194,9 @@ def firing_flags(*, started_at: datetime, ended_at: datetime, azimuth_deg: float
                  sector_end_deg: float, height_m: float | None, max_height_m: float, range_km: float | None,
                  max_range_km: float, windows: list[Window], certified_on_site: int, min_crew: int,
                  reporter_certificate_expires: date | None, fired: dict[str, int], stock: dict[str, int],
-                 tz_name: str) -> list[Flag]:
-    """Every safety rule a firing can break, each as a flag with its reason."""
-    flags = window_flags(started_at, ended_at, windows, tz_name)
+                 tz_name: str, instant: bool = False) -> list[Flag]:
+    """Every safety rule a firing can break, each as a flag with its reason (`instant`: a clearance query)."""
+    flags = window_flags(started_at, ended_at, windows, tz_name, instant)
     if not in_sector(azimuth_deg, sector_start_deg, sector_end_deg):
         flags.append(Flag("outside_sector", f"azimuth {azimuth_deg:g}° is outside the safe sector "
                                             f"{sector_start_deg:g}° → {sector_end_deg:g}° (clockwise)"))

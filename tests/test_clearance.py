@@ -67,7 +67,7 @@ def empty_stock(w: OpsWorld, code: str = "LH01", ammo: str = "RKT-AGI", quantity
 
 @dataclass
 class Ready:
-    """LH01 in an active round, staffed from `staffed_at`, with a window [ws, we] open now."""
+    """LH01 in an active round, staffed since t0 - 100 min, with a window [ws, we] open now."""
 
     w: OpsWorld
     t0: datetime

@@ -594,7 +594,7 @@ def clearance(code: str, azimuth: float, elevation: float | None, at: datetime |
         sector_end_deg=point.sector_end_deg, height_m=None, max_height_m=point.max_height_m, range_km=None,
         max_range_km=point.max_range_km, windows=ctx["windows"], certified_on_site=ctx["certified_on_site"],
         min_crew=point.min_crew, reporter_certificate_expires=None, fired={}, stock=ctx["stock"],
-        tz_name=zone_name())
+        tz_name=zone_name(), instant=True)
     if sum(max(0, n) for n in ctx["stock"].values()) == 0:
         reasons.append(rules.Flag("insufficient_stock", "the ledger shows no ammunition at this point"))
     return {"cleared": not reasons, "point_code": point.code, "at": at, "round_id": r.id if r else None,
