@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .accounts.auth import Principal
 from .audit.services import canonical_json
-from .database import Prepared, UTCDateTime, now_utc
+from .database import Prepared, UTCDateTime, begin_write, now_utc
 from .errors import ProblemError
 from .extensions import db
 
@@ -73,6 +73,7 @@ def run_once(who: Principal, key: str, endpoint: str, body,
                 return (*_replay(record, who, endpoint, digest), True)
         try:
             status, answer = work(optimistic)
+            begin_write(db.session)  # a no-op when `work` wrote; a replay of a stored row only records its key
             _INSERT.execute(db.session, {
                 "key": key, "account_id": who.account_id, "endpoint": endpoint, "request_hash": digest,
                 "status": status, "response": canonical_json(answer), "created_at": now_utc()}, insert=True).close()
@@ -81,5 +82,9 @@ def run_once(who: Principal, key: str, endpoint: str, body,
         except IntegrityError:
             db.session.rollback()
             if not optimistic:
-                raise
+                # A concurrent twin of this request stored the key between our lookup and our insert.
+                record = _lookup(who.account_id, key)
+                if record is None:
+                    raise
+                return (*_replay(record, who, endpoint, digest), True)
     raise AssertionError("unreachable")

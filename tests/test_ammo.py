@@ -588,8 +588,7 @@ def test_same_report_posted_concurrently_is_stored_once(app, ops_world):
 
 
 def test_stored_report_resent_concurrently_under_a_new_key(app, ops_world):
-    """A stored report resent at once by twelve threads under a new Idempotency-Key: every answer is the stored
-    report (200), none is an error, and nothing more is written."""
+    """A stored report resent by 12 threads at once under a new key: all 200 with it, no error, nothing written."""
     w = ops_world
     w.activate()
     body = _report_body(w, fired=3)

@@ -224,8 +224,8 @@ def derive_state(pr: PointInRound, at: datetime) -> str:
     if any(w is not None and w.open_at(at) for w in map(window_of, requests)):
         return "cleared"
     latest = requests[-1] if requests else None
-    if latest is not None and (latest.decision is None or
-                               (latest.decision == "approved" and latest.approved_start > at)):
+    if any(q.decision is None or (q.decision == "approved" and q.approved_start > at and
+                                  (q.terminated_at is None or q.terminated_at > at)) for q in requests):
         return "requested"
     if pr.reports:
         return "done"
@@ -266,12 +266,15 @@ def points_in_rounds(rounds: list[Round], at: datetime | None = None,
                                   .order_by(FiringReport.started_at)).scalars():
         if (rep.round_id, rep.point_id) in index:
             index[(rep.round_id, rep.point_id)].reports.append(rep)
-    if on_site is None:
-        on_site = on_site_by_point(list({pr.point.id for pr in index.values()}), at)
+    # A closed round is judged as it stood when it closed, crew on site included.
     when_by_round = {r.id: min(at, r.closed_at) if r.closed_at else at for r in rounds}
+    point_ids = list({pr.point.id for pr in index.values()})
+    on_site_at = {at: on_site if on_site is not None else on_site_by_point(point_ids, at)}
+    for when in set(when_by_round.values()) - {at}:
+        on_site_at[when] = on_site_by_point(point_ids, when)
     for (round_id, point_id), pr in index.items():
         when = when_by_round[round_id]
-        pr.certified_on_site = sum(1 for p in on_site.get(point_id, []) if p["certificate_valid"])
+        pr.certified_on_site = sum(1 for p in on_site_at[when].get(point_id, []) if p["certificate_valid"])
         pr.state = derive_state(pr, when)
         windows = [(w, q) for q in pr.requests if (w := window_of(q)) is not None and w.open_at(when)]
         pr.open_window = windows[0][1] if windows else None
@@ -328,11 +331,12 @@ def record_airspace_request(who: Principal, round_id: int, data: dict, optimisti
     r = get_round(round_id)
     point = point_by_code(data["point_code"])
     request_id = str(data.get("id") or uuid.uuid4())
+    end = data.get("window_end") or data["window_start"] + timedelta(minutes=data["duration_min"])
     if not optimistic and data.get("id"):
         existing = db.session.get(AirspaceRequest, request_id)
         if existing is not None:
-            if existing.round_id == r.id and existing.point_id == point.id and \
-                    existing.window_start == data["window_start"]:
+            if (existing.round_id, existing.point_id, existing.window_start, existing.window_end,
+                    existing.max_height_m) == (r.id, point.id, data["window_start"], end, data.get("max_height_m")):
                 return 200, _airspace_dump(airspace_view(existing, point.code))
             raise ProblemError(409, f"Airspace request {request_id} exists already with other content.",
                                type_="id-conflict")
@@ -343,7 +347,6 @@ def record_airspace_request(who: Principal, round_id: int, data: dict, optimisti
     rp = _round_point(r, point)
     if rp.declined_at or rp.stood_down_at:
         raise conflict(f"{point.code} is {'declined' if rp.declined_at else 'stood down'} in round {r.id}.")
-    end = data.get("window_end") or data["window_start"] + timedelta(minutes=data["duration_min"])
     begin_write(db.session)
     req = AirspaceRequest(id=request_id, round_id=r.id, point_id=point.id, requested_by=who.username,
                           window_start=data["window_start"], window_end=end, max_height_m=data.get("max_height_m"),

@@ -73,12 +73,13 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
 
     # Latest check-in per crew member in the last hours: outside the geofence, or from a skewed clock.
     c, m = Checkin.__table__.c, CrewMember.__table__.c
-    latest = (select(c.crew_id, func.max(c.recorded_at).label("last"))
-              .where(c.recorded_at > at - RECENT, c.recorded_at <= at).group_by(c.crew_id).subquery())
+    # Latest by the server's receipt time: a phone whose clock runs fast stamps its times in the future.
+    latest = (select(c.crew_id, func.max(c.received_at).label("last"))
+              .where(c.received_at > at - RECENT, c.received_at <= at).group_by(c.crew_id).subquery())
     rows = db.session.connection().execute(
         select(c.id, c.point_id, c.kind, c.distance_m, c.geofence_m, c.within_geofence, c.clock_offset_s,
                c.recorded_at, c.received_at, m.name)
-        .join(latest, and_(latest.c.crew_id == c.crew_id, latest.c.last == c.recorded_at))
+        .join(latest, and_(latest.c.crew_id == c.crew_id, latest.c.last == c.received_at))
         .join(CrewMember.__table__, m.id == c.crew_id)).all()
     for c in rows:
         name = c.name
@@ -89,8 +90,8 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
                                  f"{c.geofence_m:.0f} m geofence", "checkin", c.id))
         if rules.clock_skewed(c.clock_offset_s):
             alerts.append(_alert("clock_skew", "warning", code, c.received_at,
-                                 f"{name}'s phone clock is {c.clock_offset_s:+.0f} s off the server's; "
-                                 f"its times may be wrong", "checkin", c.id))
+                                 f"{name}'s phone at {code} is {c.clock_offset_s / 60:+.0f} min off the server's "
+                                 f"clock; the times it reports may be wrong", "checkin", c.id))
 
     # Approved windows: ending soon, or ended an hour ago with nothing reported.
     round_ids = [r.id for r in rounds]

@@ -7,7 +7,13 @@ from flask import Blueprint, abort, current_app, render_template_string, send_fr
 bp = Blueprint("web", __name__)
 
 # Only these npm packages are served, and only their distribution files.
-VENDOR_PACKAGES = {"swagger-ui-dist"}
+VENDOR_PACKAGES = {
+    "swagger-ui-dist",
+    # the maps (maps/assets.py); a scoped package is served through its scope's folder
+    "leaflet", "jquery", "bootstrap", "glyphicons-only-bootstrap", "@fortawesome", "leaflet.awesome-markers",
+    "leaflet.markercluster", "leaflet-realtime", "leaflet-timedimension", "iso8601-js-period", "moment",
+    "jquery-ui-dist",
+}
 
 _INDEX = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
