@@ -1,0 +1,23 @@
+"""Folium maps of the field operations, built from plain data: no Flask, no database.
+
+Routes fetch the data (the status feed, a round's points, reports, airspace requests and events),
+call a builder and render ``m.get_root().render()``. Every script and stylesheet the maps load is
+served by the app from npm packages (see ``maps.assets``), never from a CDN.
+"""
+
+from .assets import OfflineMap, UnlocalizedAssetError, localize, npm_packages
+from .geometry import range_ring, sector_polygon
+from .rounds import build_replay_map, build_round_map
+from .status import build_status_map
+
+__all__ = [
+    "OfflineMap",
+    "UnlocalizedAssetError",
+    "build_replay_map",
+    "build_round_map",
+    "build_status_map",
+    "localize",
+    "npm_packages",
+    "range_ring",
+    "sector_polygon",
+]
