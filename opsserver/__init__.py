@@ -7,7 +7,7 @@ from flask import Flask
 
 from .config import Config, TestingConfig
 from .database import configure_engine
-from .extensions import ProblemApi, db, migrate
+from .extensions import ProblemApi, babel, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -34,6 +34,10 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"])
     app.extensions["ops_api"] = ProblemApi(app, spec_kwargs={"security": [{"bearer": []}]})
+    from .web.routes import select_locale
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["OPS_TIMEZONE"],
+                   default_translation_directories=str(Path(__file__).resolve().parent / "translations"))
 
 
 def register_blueprints(app: Flask) -> None:

@@ -51,6 +51,37 @@ def drill(close):
         click.echo(f"  {code}  {state}")
 
 
+@ops.command("archive-round")
+@click.argument("round_id", type=int)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The HTML file to write.")
+@click.option("--lang", default="zh", type=click.Choice(["zh", "en"]))
+@with_appcontext
+def archive_round(round_id, out_path, lang):
+    """Write a round's map and replay as one self-contained HTML file (no server, no internet needed)."""
+    import json
+    from pathlib import Path
+
+    from flask import current_app
+
+    import maps
+
+    from .web.archive import archive_document, inline_assets
+    from .web.data import round_data, round_events
+
+    data = round_data(round_id)
+    options = {"tiles": None, "lang": lang, "tz": current_app.config["OPS_TIMEZONE"]}
+    node_modules = Path(current_app.config["OPS_VENDOR_DIR"])
+    pages = [(label, inline_assets(m.get_root().render(), node_modules)) for label, m in [
+        ("map", maps.build_round_map(data, **options)),
+        ("replay", maps.build_replay_map(data, round_events(data), **options))]]
+    summary = json.dumps({"round": data["round"], "reports": len(data["reports"]),
+                          "airspace_requests": len(data["airspace"])}, ensure_ascii=False, indent=2)
+    document = archive_document(f"Round {round_id}: {data['round']['name']}", summary, pages)
+    Path(out_path).write_text(document, encoding="utf-8")
+    click.echo(f"wrote {out_path} ({len(document.encode()) // 1024} KiB)")
+
+
 @ops.command("create-user")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["crew", "commander", "auditor", "admin"]))

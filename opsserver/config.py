@@ -33,6 +33,14 @@ class Config:
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
 
+    # Map tiles: "osm", "none", "tianditu" (with OPS_MAP_TILES_KEY) or a URL template of a local tile server.
+    OPS_MAP_TILES = os.environ.get("OPS_MAP_TILES", "osm")
+    OPS_MAP_TILES_KEY = os.environ.get("OPS_MAP_TILES_KEY")
+    SESSION_COOKIE_SECURE = os.environ.get("OPS_SESSION_COOKIE_SECURE", "1") == "1"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    BABEL_DEFAULT_LOCALE = "zh"
+
     API_TITLE = "Weather-modification field operations"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -52,4 +60,5 @@ class TestingConfig(Config):
 
     TESTING = True
     SECRET_KEY = "testing"
+    SESSION_COOKIE_SECURE = False  # the test client speaks plain HTTP
     OPS_PASSWORD_HASH_FAST = True

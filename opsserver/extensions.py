@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
 
+from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -12,6 +13,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+babel = Babel()
 
 
 class ProblemApi(Api):

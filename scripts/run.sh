@@ -4,12 +4,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export FLASK_APP=wsgi
+# Served over plain HTTP on this machine: let the browser send the session cookie without TLS.
+export OPS_SESSION_COOKIE_SECURE="${OPS_SESSION_COOKIE_SECURE:-0}"
 .venv/bin/flask ops init-db
 .venv/bin/flask ops seed-demo
 HOST="${OPS_HOST:-127.0.0.1}"; PORT="${OPS_PORT:-5000}"
 cat <<TXT
 
-  Dashboard        http://$HOST:$PORT/
+  Dashboard        http://$HOST:$PORT/                  (sign in as commander or auditor)
+  Live map         http://$HOST:$PORT/maps/status
+  Round maps       http://$HOST:$PORT/maps/rounds/1      …/maps/rounds/1/replay  (after: .venv/bin/flask --app wsgi ops drill)
   API docs         http://$HOST:$PORT/api/docs
   OpenAPI          http://$HOST:$PORT/api/openapi.json
 

@@ -9,3 +9,5 @@ fi
 [ -d .venv ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r "${1:-requirements.txt}"
 npm ci --no-audit --no-fund --silent
+# Page translations: the catalogues are kept as .po text; the app reads compiled .mo files.
+.venv/bin/pybabel compile -d opsserver/translations >/dev/null

@@ -603,7 +603,8 @@ def test_on_site_follows_phone_time_not_arrival_order(world):
 def test_two_crew_on_site(world):
     """Ann and Bo (recorded by the commander) both arriving inside count as two on site."""
     assert post(world, "crew1", body_for()).status_code == 201
-    assert post(world, "commander", body_for(crew_id=world.crew["bo"], position=at_distance(300, 60))).status_code == 201
+    body = body_for(crew_id=world.crew["bo"], position=at_distance(300, 60))
+    assert post(world, "commander", body).status_code == 201
     lh01 = point(world)
     assert lh01["crew_on_site"] == 2
     assert {p["crew_id"] for p in lh01["on_site"]} == {world.crew["ann"], world.crew["bo"]}

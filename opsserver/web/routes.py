@@ -1,12 +1,25 @@
-"""Pages and the locally served front-end assets (installed from npm, never fetched from a CDN)."""
+"""Pages (the command-centre dashboard and the Folium maps) and the locally served front-end assets."""
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, render_template_string, send_from_directory
+from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, session,
+                   url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-bp = Blueprint("web", __name__)
+import maps
 
-# Only these npm packages are served, and only their distribution files.
+from ..accounts import services as accounts
+from ..errors import ProblemError
+from ..status import services as status
+from . import data
+from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
+
+# Only these npm packages are served, and only from node_modules.
 VENDOR_PACKAGES = {
     "swagger-ui-dist",
     # the maps (maps/assets.py); a scoped package is served through its scope's folder
@@ -14,22 +27,123 @@ VENDOR_PACKAGES = {
     "leaflet.markercluster", "leaflet-realtime", "leaflet-timedimension", "iso8601-js-period", "moment",
     "jquery-ui-dist",
 }
+LANGUAGES = ("zh", "en")
 
-_INDEX = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
-<body>
-<h1>{{ title }}</h1>
-<ul>
-  <li><a href="{{ url_for('api-docs.openapi_swagger_ui') }}">API documentation</a></li>
-  <li><a href="{{ url_for('api-docs.openapi_json') }}">OpenAPI document</a></li>
-</ul>
-</body></html>"""
+
+def select_locale() -> str:
+    """Simplified Chinese unless the session chose English (`?lang=en`)."""
+    return session.get("lang", "zh")
+
+
+@bp.before_app_request
+def _remember_language():
+    lang = request.args.get("lang")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+
+
+@bp.app_template_filter("localtime")
+def localtime(value, with_date: bool = True) -> str:
+    """A time in the operations time zone with its offset, e.g. 2026-11-29 22:05 +08:00."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(ZoneInfo(current_app.config["OPS_TIMEZONE"]))
+    offset = local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M") + f" {offset[:3]}:{offset[3:]}"
+
+
+def _map_options() -> dict:
+    cfg = current_app.config
+    return {"tiles": cfg["OPS_MAP_TILES"], "tiles_key": cfg.get("OPS_MAP_TILES_KEY"),
+            "lang": str(get_locale() or "zh")[:2], "tz": cfg["OPS_TIMEZONE"]}
+
+
+def _html(m) -> str:
+    return m.get_root().render()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The session login for the command centre's pages."""
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            raw, _token, account = accounts.login(form.username.data, form.password.data, request.remote_addr)
+        except ProblemError as err:
+            error = _("Too many failed logins; try again later.") if err.status == 429 else \
+                _("Unknown username or wrong password.")
+        else:
+            session.clear()
+            session["token"] = raw
+            session["lang"] = select_locale()
+            target = request.args.get("next", "")
+            # Only a path on this site: an open redirect would hand the session to someone else's page.
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.index"))
+    return render_template("login.html", form=form, error=error), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout():
+    """End the session and revoke its token."""
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    who = page_principal()
+    if who is not None and session.get("token"):
+        accounts.logout(who, session["token"])
+    session.pop("token", None)
+    return redirect(url_for("web.login"))
 
 
 @bp.get("/")
+@page_roles_required(*PAGE_ROLES)
 def index():
-    """Landing page with links to the API documentation."""
-    return render_template_string(_INDEX, title=current_app.config["API_TITLE"])
+    """The command-centre dashboard: live map, table of points, alerts."""
+    feed = status.status_features()
+    alerts = status.compute_alerts()
+    return render_template("dashboard.html", feed=feed, alerts=alerts, who=page_principal(), logout_form=CsrfForm())
+
+
+@bp.get("/maps/status")
+@page_roles_required(*PAGE_ROLES)
+def status_map():
+    """The live status map; it polls /maps/status.geojson and updates markers in place."""
+    m = maps.build_status_map(status.status_features(), data.crew_positions(),
+                              realtime_url=url_for("web.status_geojson"), **_map_options())
+    return _html(m)
+
+
+@bp.get("/maps/status.geojson")
+@page_roles_required(*PAGE_ROLES)
+def status_geojson():
+    """The status feed for the pages' own polling (session sign-in; same ETag and 304 as the API)."""
+    from ..status.routes import _cached_answer, _geojson
+
+    return _cached_answer(_geojson, "application/geo+json")
+
+
+@bp.get("/maps/alerts.json")
+@page_roles_required(*PAGE_ROLES)
+def alerts_json():
+    """The alerts for the dashboard's own polling."""
+    return {"items": status.alert_views(status.compute_alerts())}
+
+
+@bp.get("/maps/rounds/<int:round_id>")
+@page_roles_required(*PAGE_ROLES)
+def round_map(round_id: int):
+    """What a round did: firings as arrows along their azimuths, flagged ones marked."""
+    return _html(maps.build_round_map(data.round_data(round_id), **_map_options()))
+
+
+@bp.get("/maps/rounds/<int:round_id>/replay")
+@page_roles_required(*PAGE_ROLES)
+def replay_map(round_id: int):
+    """The round's events on a time slider."""
+    round_data = data.round_data(round_id)
+    return _html(maps.build_replay_map(round_data, data.round_events(round_data), **_map_options()))
 
 
 @bp.get("/vendor/<package>/<path:filename>")
