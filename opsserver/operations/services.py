@@ -75,30 +75,28 @@ def create_round(actor: str, data: dict) -> Round:
     return r
 
 
-def activate_round(actor: str, round_id: int) -> Round:
-    """The commander starts the round: reports and airspace requests are taken from now on."""
+def _advance_round(actor: str, round_id: int, expected: str, stamp: str, action: str) -> Round:
+    """Move a round one step along planned → active → closed, refusing any other step (409)."""
     begin_write(db.session)
     r = get_round(round_id)
     status = round_status(r)
-    if status != "planned":
-        raise conflict(f"Round {r.id} is {status}; only a planned round can be activated.")
-    r.activated_at = now_utc()
-    audit.append(actor, "round.activate", "round", r.id, {"activated_at": r.activated_at})
+    if status != expected:
+        verb = "activated" if stamp == "activated_at" else "closed"
+        raise conflict(f"Round {r.id} is {status}; only a {expected} round can be {verb}.")
+    setattr(r, stamp, now_utc())
+    audit.append(actor, action, "round", r.id, {stamp: getattr(r, stamp)})
     db.session.commit()
     return r
+
+
+def activate_round(actor: str, round_id: int) -> Round:
+    """The commander starts the round: reports and airspace requests are taken from now on."""
+    return _advance_round(actor, round_id, "planned", "activated_at", "round.activate")
 
 
 def close_round(actor: str, round_id: int) -> Round:
     """The commander ends the round; late reports of firings inside it are still taken, flagged."""
-    begin_write(db.session)
-    r = get_round(round_id)
-    status = round_status(r)
-    if status != "active":
-        raise conflict(f"Round {r.id} is {status}; only an active round can be closed.")
-    r.closed_at = now_utc()
-    audit.append(actor, "round.close", "round", r.id, {"closed_at": r.closed_at})
-    db.session.commit()
-    return r
+    return _advance_round(actor, round_id, "active", "closed_at", "round.close")
 
 
 def _round_point(r: Round, point: Point) -> RoundPoint:

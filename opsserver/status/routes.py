@@ -19,7 +19,7 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="Live stat
 _built: dict[str, tuple[str, bytes]] = {}
 
 
-def _cached_answer(build, mimetype: str):
+def feed_answer(build, mimetype: str):
     """Answer 304 when the client's ETag is the current version; otherwise the body of this version."""
     at = now_utc()
     version = services.version(at, current_app.config["OPS_STATUS_BUCKET_S"])
@@ -39,12 +39,12 @@ def _cached_answer(build, mimetype: str):
     return resp
 
 
-def _geojson(at):
+def geojson_body(at):
     return services.status_features(at)
 
 
 
-def _status(at):
+def status_body(at):
     collection = services.status_features(at)
     return {"generated_at": collection["generated_at"],
             "points": [{**f["properties"], "latitude": f["geometry"]["coordinates"][1],
@@ -58,7 +58,7 @@ class StatusResource(MethodView):
     @blp.response(200)
     def get(self):
         """Every point's live state: round, state and colour, crew on site, stock, window, last check-in, flags."""
-        return _cached_answer(_status, "application/json")
+        return feed_answer(status_body, "application/json")
 
 
 @blp.route("/status.geojson")
@@ -67,7 +67,7 @@ class StatusGeoJSONResource(MethodView):
     @blp.response(200)
     def get(self):
         """The same as a GeoJSON FeatureCollection, one Feature per point (for the maps)."""
-        return _cached_answer(_geojson, "application/geo+json")
+        return feed_answer(geojson_body, "application/geo+json")
 
 
 @blp.route("/alerts")

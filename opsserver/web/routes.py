@@ -119,9 +119,9 @@ def status_map():
 @page_roles_required(*PAGE_ROLES)
 def status_geojson():
     """The status feed for the pages' own polling (session sign-in; same ETag and 304 as the API)."""
-    from ..status.routes import _cached_answer, _geojson
+    from ..status.routes import feed_answer, geojson_body
 
-    return _cached_answer(_geojson, "application/geo+json")
+    return feed_answer(geojson_body, "application/geo+json")
 
 
 @bp.get("/maps/alerts.json")
