@@ -34,8 +34,12 @@ def _decode(cursor: str, columns) -> list:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))["k"]
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError
-        return [datetime.fromisoformat(v) if isinstance(col.type, UTCDateTime) else v
-                for v, col in zip(values, columns)]
+        decoded = [datetime.fromisoformat(v) if isinstance(col.type, UTCDateTime) else v
+                   for v, col in zip(values, columns)]
+        if any(isinstance(v, int) and not -2**62 < v < 2**62 for v in decoded) or any(
+                isinstance(v, datetime) and (v.tzinfo is None or not 1900 < v.year < 2200) for v in decoded):
+            raise ValueError
+        return decoded
     except (ValueError, KeyError, TypeError, AttributeError):
         raise field_error("cursor", "Not a cursor returned by this API.", status=400, location="query") from None
 

@@ -4,7 +4,7 @@ Every caller (check-ins, reports, clearance, alerts, pages, maps) uses these; no
 """
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from geographiclib.geodesic import Geodesic
@@ -63,22 +63,18 @@ def within_geofence(distance: float, radius_m: float) -> bool:
 
 # --- certificates --------------------------------------------------------------------------------
 
-def certificate_valid_until(expires: date, tz_name: str) -> datetime:
-    """A certificate is valid through its expiry date in local time: until the next local midnight."""
-    return datetime.combine(expires + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz_name))
-
-
 def certificate_valid_at(expires: date, at: datetime, tz_name: str) -> bool:
-    """Whether the certificate is valid at an instant."""
-    return at < certificate_valid_until(expires, tz_name)
+    """A certificate is valid through its expiry date in local time (dates compared, so no overflow)."""
+    return at.astimezone(ZoneInfo(tz_name)).date() <= expires
 
 
 def certificate_problem(expires: date, starts_at: datetime, ends_at: datetime, tz_name: str) -> str | None:
     """Why a certificate does not cover a whole shift, or None when it does."""
-    until = certificate_valid_until(expires, tz_name)
-    if starts_at >= until:
+    if not certificate_valid_at(expires, starts_at, tz_name):
         return f"certificate expired on {expires.isoformat()}, before the shift starts"
-    if ends_at > until:
+    # A shift may end exactly at the midnight that follows the expiry date: its last instant is before it.
+    last_day = (ends_at.astimezone(ZoneInfo(tz_name)) - timedelta(microseconds=1)).date()
+    if last_day > expires:
         return f"certificate expires on {expires.isoformat()}, inside the shift"
     return None
 

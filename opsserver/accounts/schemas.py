@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from ..fields import Id, When
 from ..pagination import PageQuerySchema, list_schema
 from .models import ROLES
 
@@ -14,10 +15,10 @@ class TokenRequestSchema(ma.Schema):
 class TokenResponseSchema(ma.Schema):
     access_token = ma.fields.String()
     token_type = ma.fields.String()
-    expires_at = ma.fields.AwareDateTime()
+    expires_at = When()
     role = ma.fields.String()
     username = ma.fields.String()
-    crew_id = ma.fields.Integer(allow_none=True)
+    crew_id = Id(allow_none=True)
 
 
 class AccountCreateSchema(ma.Schema):
@@ -25,16 +26,16 @@ class AccountCreateSchema(ma.Schema):
                                                          ma.validate.Regexp(r"^[A-Za-z0-9_.@-]+$")])
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=8, max=256))
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
-    crew_id = ma.fields.Integer(load_default=None, allow_none=True)
+    crew_id = Id(load_default=None, allow_none=True)
 
 
 class AccountSchema(ma.Schema):
     id = ma.fields.Integer()
     username = ma.fields.String()
     role = ma.fields.String()
-    crew_id = ma.fields.Integer(allow_none=True)
+    crew_id = Id(allow_none=True)
     active = ma.fields.Boolean()
-    created_at = ma.fields.AwareDateTime()
+    created_at = When()
 
 
 class AccountQuerySchema(PageQuerySchema):

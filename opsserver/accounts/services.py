@@ -63,17 +63,22 @@ def _recent_failures(username: str, since: datetime) -> int:
     ).scalar_one()
 
 
+def _locked_out(username: str, remote_addr: str | None):
+    """Record the refused attempt and answer 429 until the window passes."""
+    begin_write(db.session)
+    audit.append("anonymous", "auth.login_locked", "account", username, {"remote_addr": remote_addr})
+    db.session.commit()
+    raise ProblemError(429, "Too many failed logins for this account; try again later.", type_="locked-out",
+                       headers={"Retry-After": str(int(current_app.config["OPS_LOGIN_WINDOW"].total_seconds()))})
+
+
 def login(username: str, password: str, remote_addr: str | None) -> tuple[str, Token, Account]:
     """Check the password and issue a token; failures are audited and lock the account out after a limit."""
     cfg = current_app.config
     since = now_utc() - cfg["OPS_LOGIN_WINDOW"]
     failures = _recent_failures(username, since)
     if failures >= cfg["OPS_LOGIN_MAX_FAILURES"]:
-        begin_write(db.session)
-        audit.append("anonymous", "auth.login_locked", "account", username, {"remote_addr": remote_addr})
-        db.session.commit()
-        raise ProblemError(429, "Too many failed logins for this account; try again later.", type_="locked-out",
-                           headers={"Retry-After": str(int(cfg["OPS_LOGIN_WINDOW"].total_seconds()))})
+        _locked_out(username, remote_addr)
     account = db.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
     ok = False
     if account is not None and account.active:
@@ -83,6 +88,9 @@ def login(username: str, password: str, remote_addr: str | None) -> tuple[str, T
             ok = False
     # The slow password check ran outside the write lock; only the record of it is written under it.
     begin_write(db.session)
+    failures = _recent_failures(username, since)  # again, under the lock: parallel guesses cannot overtake it
+    if failures >= cfg["OPS_LOGIN_MAX_FAILURES"]:
+        _locked_out(username, remote_addr)
     if not ok:
         audit.append("anonymous", "auth.login_failed", "account", username,
                      {"remote_addr": remote_addr, "failures_in_window": failures + 1})

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from ..fields import Id, When
 from ..pagination import PageQuerySchema, list_schema
 from ..registry.schemas import CODE
 from .models import ENTRY_KINDS, MOVEMENT_KINDS
@@ -22,7 +23,7 @@ class AmmoTypeSchema(ma.Schema):
 class MovementSchema(ma.Schema):
     point_code = ma.fields.String(required=True, validate=CODE)
     ammo_type = ma.fields.String(required=True, validate=TYPE_CODE)
-    quantity = ma.fields.Integer(required=True, strict=True)
+    quantity = ma.fields.Integer(required=True, strict=True, validate=V.Range(min=-1_000_000, max=1_000_000))
     kind = ma.fields.String(required=True, validate=V.OneOf(MOVEMENT_KINDS))
     reference = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=120))
     reason = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
@@ -73,7 +74,7 @@ class LedgerEntrySchema(ma.Schema):
     reference = ma.fields.String(allow_none=True)
     reason = ma.fields.String(allow_none=True)
     actor = ma.fields.String()
-    created_at = ma.fields.AwareDateTime()
+    created_at = When()
 
 
 class LedgerQuerySchema(PageQuerySchema):
@@ -81,7 +82,7 @@ class LedgerQuerySchema(PageQuerySchema):
     ammo_type = ma.fields.String(validate=TYPE_CODE)
     kind = ma.fields.String(validate=V.OneOf(ENTRY_KINDS))
     report_id = ma.fields.String()
-    round_id = ma.fields.Integer(metadata={"description": "consumption by the reports of this round"})
+    round_id = Id(metadata={"description": "consumption by the reports of this round"})
 
 
 AmmoTypeListSchema = list_schema(AmmoTypeSchema, "AmmoTypeList")

@@ -21,7 +21,8 @@ class AuditQuerySchema(PageQuerySchema):
     entity = ma.fields.String()
     entity_id = ma.fields.String()
     action = ma.fields.String()
-    after_seq = ma.fields.Integer(metadata={"description": "start after this sequence number"})
+    after_seq = ma.fields.Integer(validate=ma.validate.Range(min=0, max=2**62),
+                                  metadata={"description": "start after this sequence number"})
 
 
 class VerifySchema(ma.Schema):

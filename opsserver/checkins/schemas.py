@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from ..fields import Id, When
 from ..pagination import PageQuerySchema, list_schema
 from ..registry.schemas import CODE
 from .models import KINDS
@@ -16,8 +17,8 @@ class CheckinCreateSchema(ma.Schema):
     latitude = ma.fields.Float(required=True, validate=V.Range(min=-90, max=90), allow_nan=False)
     longitude = ma.fields.Float(required=True, validate=V.Range(min=-180, max=180), allow_nan=False)
     accuracy_m = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=100000))
-    recorded_at = ma.fields.AwareDateTime(required=True, metadata={"description": "the phone's time"})
-    crew_id = ma.fields.Integer(load_default=None, allow_none=True,
+    recorded_at = When(required=True, metadata={"description": "the phone's time"})
+    crew_id = Id(load_default=None, allow_none=True,
                                 metadata={"description": "only for a commander recording for a crew member; "
                                                          "a crew account always checks in as itself"})
 
@@ -30,7 +31,7 @@ class FlagSchema(ma.Schema):
 class CheckinSchema(ma.Schema):
     id = ma.fields.String()
     point_code = ma.fields.String()
-    crew_id = ma.fields.Integer()
+    crew_id = Id()
     kind = ma.fields.String()
     latitude = ma.fields.Float()
     longitude = ma.fields.Float()
@@ -50,9 +51,9 @@ class CheckinSchema(ma.Schema):
 
 class CheckinQuerySchema(PageQuerySchema):
     point_code = ma.fields.String(validate=CODE)
-    crew_id = ma.fields.Integer()
-    since = ma.fields.AwareDateTime(metadata={"description": "recorded at or after"})
-    until = ma.fields.AwareDateTime(metadata={"description": "recorded before"})
+    crew_id = Id()
+    since = When(metadata={"description": "recorded at or after"})
+    until = When(metadata={"description": "recorded before"})
     flagged = ma.fields.Boolean()
 
 

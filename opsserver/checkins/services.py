@@ -4,6 +4,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import logging
+
 import marshmallow as ma
 from sqlalchemy import and_, bindparam, func, select
 
@@ -20,6 +22,7 @@ from ..registry.services import crew_by_id
 from .models import Checkin
 from .schemas import CheckinCreateSchema, SyncItemSchema
 
+log = logging.getLogger(__name__)
 ON_SITE_HORIZON = timedelta(hours=24)  # an arrival older than this no longer counts as "on site"
 _checkin_schema = CheckinCreateSchema()
 _sync_item_schema = SyncItemSchema()
@@ -148,6 +151,12 @@ def sync(who: Principal, items: list[dict], device_time: datetime | None) -> lis
         except ProblemError as err:
             db.session.rollback()
             results.append({"id": item_id, "status": err.status, "problem": err.to_dict()})
+        except Exception:
+            # One item's failure must not cost the phone the answers of the items already stored.
+            db.session.rollback()
+            log.exception("sync item %s failed", index)
+            results.append({"id": item_id, "status": 500, "problem": problem_dict(
+                500, "An unexpected error occurred with this item; it has been logged.")})
     return results
 
 

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from ..fields import Id, When
 from ..ammo.schemas import TYPE_CODE
 from ..checkins.schemas import FlagSchema
 from ..pagination import PageQuerySchema, list_schema
@@ -16,8 +17,8 @@ STATES = ("ordered", "manned", "requested", "cleared", "firing", "done", "declin
 class RoundCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=V.Length(min=1, max=120))
     purpose = ma.fields.String(required=True, validate=V.OneOf(PURPOSES))
-    planned_start = ma.fields.AwareDateTime(required=True)
-    planned_end = ma.fields.AwareDateTime(required=True)
+    planned_start = When(required=True)
+    planned_end = When(required=True)
     point_codes = ma.fields.List(ma.fields.String(validate=CODE), required=True, validate=V.Length(min=1, max=20000))
     notes = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=4000))
 
@@ -37,10 +38,10 @@ class RoundPointSchema(ma.Schema):
     colour = ma.fields.String()
     crew_on_site = ma.fields.Integer()
     min_crew = ma.fields.Integer()
-    ordered_at = ma.fields.AwareDateTime()
-    declined_at = ma.fields.AwareDateTime(allow_none=True)
+    ordered_at = When()
+    declined_at = When(allow_none=True)
     declined_reason = ma.fields.String(allow_none=True)
-    stood_down_at = ma.fields.AwareDateTime(allow_none=True)
+    stood_down_at = When(allow_none=True)
     stood_down_reason = ma.fields.String(allow_none=True)
     open_window = ma.fields.Dict(allow_none=True)
     reports = ma.fields.Integer()
@@ -52,13 +53,13 @@ class RoundSchema(ma.Schema):
     name = ma.fields.String()
     purpose = ma.fields.String()
     status = ma.fields.String(metadata={"enum": ["planned", "active", "closed"]})
-    planned_start = ma.fields.AwareDateTime()
-    planned_end = ma.fields.AwareDateTime()
+    planned_start = When()
+    planned_end = When()
     notes = ma.fields.String(allow_none=True)
     created_by = ma.fields.String()
-    created_at = ma.fields.AwareDateTime()
-    activated_at = ma.fields.AwareDateTime(allow_none=True)
-    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = When()
+    activated_at = When(allow_none=True)
+    closed_at = When(allow_none=True)
     points = ma.fields.List(ma.fields.Nested(RoundPointSchema))
 
 
@@ -73,8 +74,8 @@ class ReasonSchema(ma.Schema):
 class AirspaceCreateSchema(ma.Schema):
     id = ma.fields.UUID(load_default=None, metadata={"description": "the phone's id, for safe retries"})
     point_code = ma.fields.String(required=True, validate=CODE)
-    window_start = ma.fields.AwareDateTime(required=True)
-    window_end = ma.fields.AwareDateTime(load_default=None)
+    window_start = When(required=True)
+    window_end = When(load_default=None)
     duration_min = ma.fields.Integer(load_default=None, validate=V.Range(min=1, max=24 * 60),
                                      metadata={"description": "instead of window_end"})
     max_height_m = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000,
@@ -92,14 +93,14 @@ class AirspaceCreateSchema(ma.Schema):
 
 
 class SyncAirspaceSchema(AirspaceCreateSchema):
-    round_id = ma.fields.Integer(required=True)
+    round_id = Id(required=True)
     id = ma.fields.UUID(required=True)
 
 
 class DecisionSchema(ma.Schema):
     decision = ma.fields.String(required=True, validate=V.OneOf(("approved", "rejected")))
-    approved_start = ma.fields.AwareDateTime(load_default=None)
-    approved_end = ma.fields.AwareDateTime(load_default=None)
+    approved_start = When(load_default=None)
+    approved_end = When(load_default=None)
     approved_max_height_m = ma.fields.Float(load_default=None, allow_none=True,
                                             validate=V.Range(min=0, max=30000, min_inclusive=False))
     reference = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=80))
@@ -125,30 +126,30 @@ class DecisionSchema(ma.Schema):
 
 class AirspaceSchema(ma.Schema):
     id = ma.fields.String()
-    round_id = ma.fields.Integer()
+    round_id = Id()
     point_code = ma.fields.String()
     requested_by = ma.fields.String()
-    window_start = ma.fields.AwareDateTime()
-    window_end = ma.fields.AwareDateTime()
+    window_start = When()
+    window_end = When()
     max_height_m = ma.fields.Float(allow_none=True)
-    created_at = ma.fields.AwareDateTime()
+    created_at = When()
     status = ma.fields.String(metadata={"enum": ["pending", "approved", "rejected", "terminated", "cancelled"]})
     decision = ma.fields.String(allow_none=True)
-    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decided_at = When(allow_none=True)
     decided_by = ma.fields.String(allow_none=True)
-    approved_start = ma.fields.AwareDateTime(allow_none=True)
-    approved_end = ma.fields.AwareDateTime(allow_none=True)
+    approved_start = When(allow_none=True)
+    approved_end = When(allow_none=True)
     approved_max_height_m = ma.fields.Float(allow_none=True)
-    effective_end = ma.fields.AwareDateTime(allow_none=True)
+    effective_end = When(allow_none=True)
     reference = ma.fields.String(allow_none=True)
     reason = ma.fields.String(allow_none=True)
     reason_detail = ma.fields.String(allow_none=True)
-    terminated_at = ma.fields.AwareDateTime(allow_none=True)
-    cancelled_at = ma.fields.AwareDateTime(allow_none=True)
+    terminated_at = When(allow_none=True)
+    cancelled_at = When(allow_none=True)
 
 
 class AirspaceQuerySchema(PageQuerySchema):
-    round_id = ma.fields.Integer()
+    round_id = Id()
     point_code = ma.fields.String(validate=CODE)
 
 
@@ -166,10 +167,10 @@ class AmmoLineSchema(ma.Schema):
 class ReportCreateSchema(ma.Schema):
     id = ma.fields.UUID(required=True, metadata={"description": "generated by the phone"})
     point_code = ma.fields.String(required=True, validate=CODE)
-    crew_id = ma.fields.Integer(load_default=None, allow_none=True,
+    crew_id = Id(load_default=None, allow_none=True,
                                 metadata={"description": "the reporting crew member (a crew account is itself)"})
-    started_at = ma.fields.AwareDateTime(required=True)
-    ended_at = ma.fields.AwareDateTime(required=True)
+    started_at = When(required=True)
+    ended_at = When(required=True)
     azimuth_deg = ma.fields.Float(required=True, validate=AZIMUTH, allow_nan=False)
     elevation_deg = ma.fields.Float(required=True, validate=V.Range(min=0, max=90), allow_nan=False)
     height_m = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000))
@@ -190,7 +191,7 @@ class ReportCreateSchema(ma.Schema):
 
 
 class SyncReportSchema(ReportCreateSchema):
-    round_id = ma.fields.Integer(required=True)
+    round_id = Id(required=True)
 
 
 class ReportAmmoSchema(ma.Schema):
@@ -201,9 +202,9 @@ class ReportAmmoSchema(ma.Schema):
 
 class ReportSchema(ma.Schema):
     id = ma.fields.String()
-    round_id = ma.fields.Integer()
+    round_id = Id()
     point_code = ma.fields.String()
-    crew_id = ma.fields.Integer(allow_none=True)
+    crew_id = Id(allow_none=True)
     started_at = ma.fields.String(metadata={"format": "date-time"})
     ended_at = ma.fields.String(metadata={"format": "date-time"})
     received_at = ma.fields.String(metadata={"format": "date-time"})
@@ -227,14 +228,14 @@ class ReportQuerySchema(PageQuerySchema):
 class ClearanceQuerySchema(ma.Schema):
     azimuth = ma.fields.Float(required=True, validate=AZIMUTH, allow_nan=False)
     elevation = ma.fields.Float(load_default=None, validate=V.Range(min=0, max=90), allow_nan=False)
-    at = ma.fields.AwareDateTime(load_default=None, metadata={"description": "default: now"})
+    at = When(load_default=None, metadata={"description": "default: now"})
 
 
 class ClearanceSchema(ma.Schema):
     cleared = ma.fields.Boolean()
     point_code = ma.fields.String()
-    at = ma.fields.AwareDateTime()
-    round_id = ma.fields.Integer(allow_none=True)
+    at = When()
+    round_id = Id(allow_none=True)
     window = ma.fields.Dict(allow_none=True)
     reasons = ma.fields.List(ma.fields.Nested(FlagSchema))
 

@@ -21,6 +21,7 @@ from ..checkins.services import acting_crew_id, on_site_by_point
 from ..clock import zone_name
 from ..database import begin_write, now_utc
 from ..errors import ProblemError, field_error
+from ..fields import MAX_ID
 from ..extensions import db
 from ..idempotency import run_once
 from ..registry.models import CrewMember, Point, Shift
@@ -44,8 +45,18 @@ def round_status(r: Round) -> str:
     return "closed" if r.closed_at is not None else "active"
 
 
-def get_round(round_id: int) -> Round:
-    r = db.session.get(Round, round_id)
+def get_round(round_id: int, *, lock: bool = False) -> Round:
+    """The round, or 404; `lock` (in a write transaction) holds its row until commit on PostgreSQL and
+    re-reads it, so a decision never rests on a round another request has just changed."""
+    if not 0 < round_id <= MAX_ID:
+        raise ProblemError(404, f"No round with id {round_id}.", type_="not-found")
+    if lock:
+        stmt = select(Round).where(Round.id == round_id).execution_options(populate_existing=True)
+        if db.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        r = db.session.execute(stmt).scalar_one_or_none()
+    else:
+        r = db.session.get(Round, round_id)
     if r is None:
         raise ProblemError(404, f"No round with id {round_id}.", type_="not-found")
     return r
@@ -78,7 +89,7 @@ def create_round(actor: str, data: dict) -> Round:
 def _advance_round(actor: str, round_id: int, expected: str, stamp: str, action: str) -> Round:
     """Move a round one step along planned → active → closed, refusing any other step (409)."""
     begin_write(db.session)
-    r = get_round(round_id)
+    r = get_round(round_id, lock=True)
     status = round_status(r)
     if status != expected:
         verb = "activated" if stamp == "activated_at" else "closed"
@@ -137,7 +148,7 @@ def _require_point_crew(who: Principal, point: Point, at: datetime, *, on_shift:
 def decline_point(who: Principal, round_id: int, code: str, reason: str) -> None:
     """The point answers that it cannot operate in this round."""
     begin_write(db.session)
-    r = get_round(round_id)
+    r = get_round(round_id, lock=True)
     point = point_by_code(code, status=404)
     _require_point_crew(who, point, now_utc())
     if round_status(r) == "closed":
@@ -154,7 +165,7 @@ def decline_point(who: Principal, round_id: int, code: str, reason: str) -> None
 def stand_down_point(actor: str, round_id: int, code: str, reason: str) -> None:
     """The commander releases a point from the round."""
     begin_write(db.session)
-    r = get_round(round_id)
+    r = get_round(round_id, lock=True)
     point = point_by_code(code, status=404)
     if round_status(r) == "closed":
         raise conflict(f"Round {r.id} is closed.")
@@ -339,13 +350,14 @@ def record_airspace_request(who: Principal, round_id: int, data: dict, optimisti
             raise ProblemError(409, f"Airspace request {request_id} exists already with other content.",
                                type_="id-conflict")
     _require_point_crew(who, point, now_utc(), on_shift=True)
+    begin_write(db.session)
+    r = get_round(r.id, lock=True)
     status = round_status(r)
     if status != "active":
         raise conflict(f"Round {r.id} is {status}; airspace is requested in an active round.")
     rp = _round_point(r, point)
     if rp.declined_at or rp.stood_down_at:
         raise conflict(f"{point.code} is {'declined' if rp.declined_at else 'stood down'} in round {r.id}.")
-    begin_write(db.session)
     req = AirspaceRequest(id=request_id, round_id=r.id, point_id=point.id, requested_by=who.username,
                           window_start=data["window_start"], window_end=end, max_height_m=data.get("max_height_m"),
                           created_at=now_utc())
@@ -476,9 +488,15 @@ def record_report(who: Principal, round_id: int, data: dict, optimistic: bool = 
     if not optimistic:
         existing = db.session.get(FiringReport, report_id)
         if existing is not None:
-            if (existing.round_id, existing.point_id, existing.started_at, existing.ended_at) == (
-                    r.id, point.id, data["started_at"], data["ended_at"]):
-                return 200, report_view(existing, point.code, report_lines([report_id]).get(report_id, []))
+            lines = report_lines([report_id]).get(report_id, [])
+            stored = (existing.round_id, existing.point_id, existing.crew_id, existing.started_at, existing.ended_at,
+                      existing.azimuth_deg, existing.elevation_deg, existing.height_m, existing.range_km,
+                      sorted((x["type"], x["fired"], x["duds"]) for x in lines))
+            sent = (r.id, point.id, crew_id, data["started_at"], data["ended_at"], data["azimuth_deg"],
+                    data["elevation_deg"], data.get("height_m"), data.get("range_km"),
+                    sorted((x["type"], x["fired"], x["duds"]) for x in data["ammo"]))
+            if stored == sent:
+                return 200, report_view(existing, point.code, lines)
             raise ProblemError(409, f"Report {report_id} exists already with other content.", type_="id-conflict",
                                errors=[{"field": "id", "location": "json", "detail": "already used"}])
     if who.role == "crew" and not is_crew_of(crew_id, point.id, data["started_at"]):
@@ -493,6 +511,10 @@ def record_report(who: Principal, round_id: int, data: dict, optimistic: bool = 
     member = db.session.get(CrewMember, crew_id)
     begin_write(db.session)
     ammo.lock_stock(point.id)  # stock is read and consumed under one lock: concurrent reports never double-count
+    # Judge against the round as it is now, under the lock: a close may have landed since the first read.
+    r = get_round(r.id, lock=True)
+    if data["started_at"] < r.activated_at or (r.closed_at is not None and data["ended_at"] > r.closed_at):
+        raise conflict(f"The firing lies outside round {r.id}'s active period.", "outside-round")
     received = now_utc()
     ctx = firing_context(r, point, data["started_at"])
     fired = {line["type"]: line["fired"] for line in data["ammo"]}

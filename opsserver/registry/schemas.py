@@ -1,7 +1,10 @@
 """Request and response schemas for points, crew members and shifts."""
 
+from datetime import date
+
 import marshmallow as ma
 
+from ..fields import FIRST_YEAR, LAST_YEAR, Id, When
 from ..pagination import PageQuerySchema, list_schema
 from .models import EQUIPMENT, POSITIONS
 
@@ -52,9 +55,9 @@ class PointCreateSchema(PointBaseSchema):
 
 
 class OnSiteSchema(ma.Schema):
-    crew_id = ma.fields.Integer()
+    crew_id = Id()
     name = ma.fields.String()
-    arrived_at = ma.fields.AwareDateTime()
+    arrived_at = When()
     certificate_valid = ma.fields.Boolean()
 
 
@@ -66,8 +69,8 @@ class PointSchema(PointBaseSchema):
     sector_width_deg = ma.fields.Float()
     crew_on_site = ma.fields.Integer()
     on_site = ma.fields.List(ma.fields.Nested(OnSiteSchema))
-    created_at = ma.fields.AwareDateTime()
-    updated_at = ma.fields.AwareDateTime()
+    created_at = When()
+    updated_at = When()
 
 
 class PointQuerySchema(PageQuerySchema):
@@ -80,7 +83,8 @@ class CrewCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=V.Length(min=1, max=80))
     phone = ma.fields.String(required=True, validate=V.Regexp(r"^\+?[0-9 -]{5,20}$", error="Not a phone number."))
     certificate_no = ma.fields.String(required=True, validate=V.Length(min=1, max=40))
-    certificate_expires = ma.fields.Date(required=True)
+    certificate_expires = ma.fields.Date(required=True, validate=V.Range(
+        min=date(FIRST_YEAR, 1, 1), max=date(LAST_YEAR, 12, 31), error="Must be a date between {min} and {max}."))
     home_point = ma.fields.String(load_default=None, allow_none=True, validate=CODE)
 
 
@@ -102,9 +106,9 @@ class CrewQuerySchema(PageQuerySchema):
 
 class ShiftCreateSchema(ma.Schema):
     point_code = ma.fields.String(required=True, validate=CODE)
-    crew_id = ma.fields.Integer(required=True)
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    crew_id = Id(required=True)
+    starts_at = When(required=True)
+    ends_at = When(required=True)
     position = ma.fields.String(load_default="operator", validate=V.OneOf(POSITIONS))
 
     @ma.validates_schema
@@ -116,10 +120,10 @@ class ShiftCreateSchema(ma.Schema):
 class ShiftSchema(ma.Schema):
     id = ma.fields.Integer()
     point_code = ma.fields.String()
-    crew_id = ma.fields.Integer()
+    crew_id = Id()
     crew_name = ma.fields.String()
-    starts_at = ma.fields.AwareDateTime()
-    ends_at = ma.fields.AwareDateTime()
+    starts_at = When()
+    ends_at = When()
     position = ma.fields.String()
     certificate_expires = ma.fields.Date()
     certificate_status = ma.fields.String()
@@ -127,10 +131,10 @@ class ShiftSchema(ma.Schema):
 
 class ShiftQuerySchema(PageQuerySchema):
     point_code = ma.fields.String(validate=CODE)
-    crew_id = ma.fields.Integer()
-    at = ma.fields.AwareDateTime(metadata={"description": "only shifts covering this instant"})
-    ends_after = ma.fields.AwareDateTime()
-    starts_before = ma.fields.AwareDateTime()
+    crew_id = Id()
+    at = When(metadata={"description": "only shifts covering this instant"})
+    ends_after = When()
+    starts_before = When()
 
 
 PointListSchema = list_schema(PointSchema, "PointList")
