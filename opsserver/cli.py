@@ -82,6 +82,63 @@ def archive_round(round_id, out_path, lang):
     click.echo(f"wrote {out_path} ({len(document.encode()) // 1024} KiB)")
 
 
+@ops.command("export-audit")
+@click.option("--format", "fmt", default="jsonl", type=click.Choice(["jsonl", "csv", "geojson"]))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--round", "round_id", type=int, default=None)
+@click.option("--point", "point_code", default=None)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]), default=None)
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]), default=None)
+@with_appcontext
+def export_audit(fmt, out_path, round_id, point_code, since, until):
+    """Write the audit log (or part of it) to a file, with its manifest beside it (FILE.manifest.json)."""
+    import json
+    from datetime import UTC
+    from pathlib import Path
+
+    from .audit import exports
+
+    filters = {k: v for k, v in {"round_id": round_id, "point_code": point_code,
+                                 "since": since.replace(tzinfo=since.tzinfo or UTC) if since else None,
+                                 "until": until.replace(tzinfo=until.tzinfo or UTC) if until else None}.items()
+               if v is not None}
+    with open(out_path, "w", encoding="utf-8", newline="") as out:
+        for piece in exports.render(exports.iter_export(**filters), fmt):
+            out.write(piece)
+    doc = exports.manifest(exports.iter_export(**filters), fmt,
+                           {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()})
+    Path(out_path + ".manifest.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    click.echo(f"wrote {doc['count']} events (seq {doc['first_seq']}–{doc['last_seq']}) to {out_path}")
+
+
+@ops.command("verify-export")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Default: PATH.manifest.json when it exists.")
+def verify_export(path, manifest_path):
+    """Check an exported JSONL file and its manifest without the database; name the first bad line."""
+    import json
+    from pathlib import Path
+
+    from .audit.exports import verify_jsonl
+
+    if manifest_path is None and Path(path + ".manifest.json").exists():
+        manifest_path = path + ".manifest.json"
+    manifest_doc = json.loads(Path(manifest_path).read_text(encoding="utf-8")) if manifest_path else None
+    with open(path, encoding="utf-8", newline="") as lines:
+        result = verify_jsonl(lines, manifest_doc)
+    if result["ok"]:
+        gap = f"{result['missing_in_range']} missing in range, the first before line {result['first_gap_line']}"
+        click.echo(f"ok: {result['count']} events, seq {result['first_seq']}–{result['last_seq']}, "
+                   f"{'complete' if result['complete'] else gap}")
+        if not result["complete"]:
+            sys.exit(1)
+    else:
+        where = f"line {result['line']}: " if result.get("line") else ""
+        click.echo(f"BROKEN: {where}{result['reason']}", err=True)
+        sys.exit(1)
+
+
 @ops.command("create-user")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["crew", "commander", "auditor", "admin"]))

@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+from ..fields import Id, When
+
 from ..pagination import PageQuerySchema, list_schema
 
 
@@ -23,6 +25,14 @@ class AuditQuerySchema(PageQuerySchema):
     action = ma.fields.String()
     after_seq = ma.fields.Integer(validate=ma.validate.Range(min=0, max=2**62),
                                   metadata={"description": "start after this sequence number"})
+
+
+class ExportQuerySchema(ma.Schema):
+    format = ma.fields.String(load_default="jsonl", validate=ma.validate.OneOf(["csv", "jsonl", "geojson"]))
+    round_id = Id(load_default=None)
+    point_code = ma.fields.String(load_default=None, validate=ma.validate.Length(min=2, max=20))
+    since = When(load_default=None, metadata={"description": "events at or after (UTC)"})
+    until = When(load_default=None, metadata={"description": "events before (UTC)"})
 
 
 class VerifySchema(ma.Schema):

@@ -1,0 +1,111 @@
+"""Audit exports: streamed CSV, JSON lines and GeoJSON with a manifest, and their offline verification."""
+
+import csv
+import hashlib
+import io
+import json
+
+import pytest
+
+from opsserver.audit.exports import verify_jsonl
+
+
+def export(world, fmt="jsonl", who="auditor", **filters):
+    query = "&".join(f"{k}={v}" for k, v in {"format": fmt, **filters}.items())
+    return world.client.get(f"/api/v1/audit/export?{query}", headers=world.headers(who))
+
+
+def all_events(world) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        page = world.client.get("/api/v1/audit/events?limit=500" + (f"&cursor={cursor}" if cursor else ""),
+                                headers=world.headers("auditor")).json
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+@pytest.mark.parametrize("who,status", [("auditor", 200), ("admin", 200), ("commander", 403), ("crew1", 403)])
+def test_export_is_for_auditors(world, who, status):
+    """Only auditors and admins export the log."""
+    assert export(world, who=who).status_code == status
+
+
+def test_jsonl_export_carries_every_event_and_verifies(world):
+    """One line per event with its seq and hash, in chain order; the file checks out offline."""
+    resp = export(world)
+    lines = resp.get_data(as_text=True).splitlines(keepends=True)
+    events = all_events(world)
+    assert [json.loads(line)["seq"] for line in lines] == [e["seq"] for e in events]
+    assert [json.loads(line)["hash"] for line in lines] == [e["hash"] for e in events]
+    manifest = world.client.get("/api/v1/audit/export/manifest?format=jsonl", headers=world.headers("auditor")).json
+    assert manifest["sha256"] == hashlib.sha256(resp.get_data()).hexdigest()
+    assert (manifest["count"], manifest["first_seq"], manifest["last_seq"]) == (len(events), 1, len(events))
+    assert manifest["chain_head_hash"] == events[-1]["hash"]
+    result = verify_jsonl(lines, manifest)
+    assert result["ok"] and result["complete"]
+
+
+def test_one_changed_byte_is_found_on_its_line(world):
+    """Changing one character of one line fails the check and names that line."""
+    lines = export(world).get_data(as_text=True).splitlines(keepends=True)
+    lines[6] = lines[6].replace('"actor":"test"', '"actor":"tesT"', 1)
+    result = verify_jsonl(lines)
+    assert result == {"ok": False, "line": 7, "seq": 7, "reason": "hash does not match the event"}
+
+
+def test_a_deleted_line_is_caught(world):
+    """Without the manifest the gap shows as incomplete; with it the check fails."""
+    resp = export(world)
+    manifest = world.client.get("/api/v1/audit/export/manifest", headers=world.headers("auditor")).json
+    lines = resp.get_data(as_text=True).splitlines(keepends=True)
+    del lines[4]
+    alone = verify_jsonl(lines)
+    assert alone["ok"] and not alone["complete"] and alone["missing_in_range"] == 1 and alone["first_gap_line"] == 5
+    with_manifest = verify_jsonl(lines, manifest)
+    assert not with_manifest["ok"] and "missing" in with_manifest["reason"]
+    last_dropped = export(world).get_data(as_text=True).splitlines(keepends=True)[:-1]
+    assert not verify_jsonl(last_dropped, manifest)["ok"]
+
+
+def test_csv_and_geojson_exports(world):
+    """CSV has one row per event with its hash; GeoJSON one feature per event, placed where known."""
+    events = all_events(world)
+    rows = list(csv.DictReader(io.StringIO(export(world, "csv").get_data(as_text=True))))
+    assert [int(r["seq"]) for r in rows] == [e["seq"] for e in events]
+    assert rows[0]["hash"] == events[0]["hash"] and json.loads(rows[0]["payload"]) == events[0]["payload"]
+    collection = json.loads(export(world, "geojson").get_data(as_text=True))
+    assert len(collection["features"]) == len(events)
+    point_feature = next(f for f in collection["features"] if f["properties"]["action"] == "point.create")
+    assert point_feature["geometry"]["coordinates"] == [114.02, 33.58]
+
+
+def test_filters_by_point_round_and_time(ops_world):
+    """A point's export holds only events naming it; a round's only its own; `since` cuts by time."""
+    ops_world.activate()
+    ops_world.arrive("ann")
+    lh02 = [json.loads(x) for x in export(ops_world, point_code="LH02").get_data(as_text=True).splitlines()]
+    assert lh02 and all("LH02" in json.dumps(e) for e in lh02)
+    by_round = [json.loads(x) for x in export(ops_world, round_id=ops_world.round_id).get_data(as_text=True)
+                .splitlines()]
+    assert [e["action"] for e in by_round] == ["round.create", "round.activate"]
+    events = all_events(ops_world)
+    cut = events[-2]["at"]
+    later = [json.loads(x) for x in export(ops_world, since=cut.replace("+", "%2B")).get_data(as_text=True)
+             .splitlines()]
+    assert [e["seq"] for e in later] == [e["seq"] for e in events if e["at"] >= cut]
+
+
+def test_cli_export_and_offline_verify(world, runner, tmp_path):
+    """The command line writes the export and its manifest; verify-export passes it and fails a tampered copy."""
+    out = tmp_path / "log.jsonl"
+    result = runner.invoke(args=["ops", "export-audit", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "log.jsonl.manifest.json").exists()
+    ok = runner.invoke(args=["ops", "verify-export", str(out)])
+    assert ok.exit_code == 0 and "complete" in ok.output
+    text = out.read_text(encoding="utf-8").replace('"action":"crew.create"', '"action":"crew.creat3"', 1)
+    out.write_text(text, encoding="utf-8")
+    bad = runner.invoke(args=["ops", "verify-export", str(out)])
+    assert bad.exit_code == 1 and "line" in bad.output
