@@ -57,3 +57,13 @@ class AccountsResource(MethodView):
     def post(self, body):
         """Create an account (a crew account names its crew member)."""
         return services.create_account(current_principal().username, **body)
+
+
+@blp.route("/me")
+class MeResource(MethodView):
+    @roles_required("crew", "commander", "auditor", "admin")
+    @blp.response(200)
+    def get(self):
+        """Who I am; for a crew account also my shift now (or next), its point, the active round there,
+        my point's state in it, the open window and the server's clock (for the phone's offset)."""
+        return services.whoami(current_principal())

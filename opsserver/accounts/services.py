@@ -113,3 +113,38 @@ def logout(who: Principal, raw_token: str) -> None:
     token.revoked_at = now_utc()
     audit.append(who.username, "auth.logout", "account", who.account_id, {"token_id": token.id})
     db.session.commit()
+
+
+def whoami(who: Principal) -> dict:
+    """What the crew phone page needs on opening: me, my shift, my point, its round and state, the time."""
+    from ..operations import services as ops
+    from ..operations.models import Round, RoundPoint
+    from ..registry.models import CrewMember, Point, Shift
+    from ..registry.schemas import CrewSchema, PointSchema, ShiftSchema
+    from ..registry.services import crew_view, point_views, shift_view
+
+    now = now_utc()
+    answer = {"username": who.username, "role": who.role, "crew_id": who.crew_id, "server_time": now.isoformat(),
+              "crew": None, "shift": None, "point": None, "round": None}
+    if who.crew_id is None:
+        return answer
+    member = db.session.get(CrewMember, who.crew_id)
+    answer["crew"] = CrewSchema().dump(crew_view(member))
+    shift = db.session.execute(select(Shift).where(Shift.crew_id == who.crew_id, Shift.ends_at > now)
+                               .order_by(Shift.starts_at).limit(1)).scalar_one_or_none()
+    point = shift.point if shift else member.home_point
+    if shift:
+        answer["shift"] = {**ShiftSchema().dump(shift_view(shift)), "on_now": shift.starts_at <= now}
+    if point is None:
+        return answer
+    answer["point"] = PointSchema().dump(point_views([db.session.get(Point, point.id)])[0])
+    r = db.session.execute(select(Round).join(RoundPoint, RoundPoint.round_id == Round.id)
+                           .where(RoundPoint.point_id == point.id, Round.activated_at.is_not(None),
+                                  Round.closed_at.is_(None)).order_by(Round.activated_at.desc()).limit(1)
+                           ).scalar_one_or_none()
+    if r is not None:
+        pr = next(p for p in ops.points_in_rounds([r], now)[r.id] if p.point.id == point.id)
+        answer["round"] = {"id": r.id, "name": r.name, "purpose": r.purpose, "state": pr.state,
+                           "colour": ops.colour(pr.state, bool(pr.flags)),
+                           "open_window": ops.window_view(pr.open_window)}
+    return answer

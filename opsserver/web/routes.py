@@ -146,6 +146,30 @@ def replay_map(round_id: int):
     return _html(maps.build_replay_map(round_data, data.round_events(round_data), **_map_options()))
 
 
+@bp.get("/crew")
+def crew_page():
+    """The crew phone page: a shell with no data in it (the phone caches it to open with no signal);
+    it signs in and talks to the API with a bearer token, queueing what it records."""
+    return render_template("crew.html")
+
+
+@bp.get("/crew/sw.js")
+def crew_service_worker():
+    """The crew page's service worker, served under /crew so that its scope is the crew page."""
+    resp = send_from_directory(Path(bp.static_folder), "crew-sw.js", max_age=0)
+    resp.headers["Service-Worker-Allowed"] = "/"
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.get("/crew/manifest.webmanifest")
+def crew_manifest():
+    """The web app manifest, so a phone can add the crew page to its home screen."""
+    resp = send_from_directory(Path(bp.static_folder), "crew.webmanifest", max_age=0)
+    resp.mimetype = "application/manifest+json"
+    return resp
+
+
 @bp.get("/vendor/<package>/<path:filename>")
 def vendor(package: str, filename: str):
     """Serve a file of an allowed npm package from the local node_modules."""
