@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..audit import services as audit
 from ..audit.models import AuditEvent
-from ..database import begin_write, now_utc
+from ..database import begin_write, lock_for, now_utc
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from .auth import Principal, hash_token
@@ -88,6 +88,7 @@ def login(username: str, password: str, remote_addr: str | None) -> tuple[str, T
             ok = False
     # The slow password check ran outside the write lock; only the record of it is written under it.
     begin_write(db.session)
+    lock_for(db.session, f"login:{username}", 0)  # PostgreSQL: one attempt per account at a time from here
     failures = _recent_failures(username, since)  # again, under the lock: parallel guesses cannot overtake it
     if failures >= cfg["OPS_LOGIN_MAX_FAILURES"]:
         _locked_out(username, remote_addr)
