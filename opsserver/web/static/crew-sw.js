@@ -1,0 +1,66 @@
+/* The crew page's service worker (served as /crew/sw.js, scope /crew).
+ *
+ * It keeps the page shell and its assets in a cache so that the page opens with no signal. Network first:
+ * with a signal the phone always gets the current page (and its language); with none, or when the network
+ * does not answer within a few seconds, the cached copy. The API is never cached: the page keeps its own
+ * queue in IndexedDB and sends it through /api/v1/sync.
+ */
+'use strict';
+
+const CACHE = 'crew-shell-v1';
+const NETWORK_TIMEOUT_MS = 4000;
+const at = (path) => new URL(path, self.location).href;   // relative to /crew/sw.js, so a URL prefix is kept
+const SHELL = at('../crew');
+const ASSETS = [
+  at('../static/web/crew.js'),
+  at('../static/web/crew.css'),
+  at('../static/web/crew-icon.png'),
+  at('../vendor/idb/build/umd.js'),
+  at('../vendor/geographiclib-geodesic/geographiclib-geodesic.min.js'),
+  at('manifest.webmanifest'),
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE)
+    .then((cache) => cache.addAll([SHELL, ...ASSETS]))
+    .then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k.startsWith('crew-') && k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+/** The network's answer (kept in the cache under `key`), or the cached copy when there is none in time. */
+async function networkFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  const fromNetwork = fetch(request).then((resp) => {
+    if (resp.ok) cache.put(key, resp.clone());
+    return resp;
+  });
+  const timeout = new Promise((resolve) => { setTimeout(resolve, NETWORK_TIMEOUT_MS, null); });
+  try {
+    const resp = await Promise.race([fromNetwork, timeout]);
+    if (resp) return resp;
+  } catch (err) {
+    // no signal: fall through to the cache
+  }
+  const cached = await cache.match(key);
+  if (cached) return cached;
+  return fromNetwork;   // nothing cached: wait for the network after all (or fail as the browser would)
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  const path = url.origin + url.pathname;
+  if (request.mode === 'navigate' && path === SHELL) {
+    // /crew, /crew?lang=en …: one cached shell, the last one seen (in the language last chosen)
+    event.respondWith(networkFirst(request, SHELL));
+  } else if (ASSETS.includes(path)) {
+    event.respondWith(networkFirst(request, path));
+  }
+});
