@@ -13,6 +13,7 @@ cat <<TXT
 
   Dashboard        http://$HOST:$PORT/                  (sign in as commander or auditor)
   Live map         http://$HOST:$PORT/maps/status
+  Crew phone page  http://$HOST:$PORT/crew                 (sign in as crew-lh01 … crew-lh18)
   Round maps       http://$HOST:$PORT/maps/rounds/1      …/maps/rounds/1/replay  (after: .venv/bin/flask --app wsgi ops drill)
   API docs         http://$HOST:$PORT/api/docs
   OpenAPI          http://$HOST:$PORT/api/openapi.json
