@@ -53,11 +53,26 @@ def register_blueprints(app: Flask) -> None:
     from .web.routes import bp as web_bp
 
     api = app.extensions["ops_api"]
-    for blp in (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp):
+    for blp in (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp,
+                *_optional_blueprints()):
         api.register_blueprint(blp)
     register_sync_type("report", operations.sync_report)
     register_sync_type("airspace_request", operations.sync_airspace)
     app.register_blueprint(web_bp)
+
+
+def _optional_blueprints() -> list:
+    """The reports and records blueprints, while they are being built in their own packages."""
+    import importlib
+
+    found = []
+    for name in ("opsserver.reports.routes", "opsserver.records.routes"):
+        try:
+            found.append(importlib.import_module(name).blp)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+    return found
 
 
 def register_errorhandlers(app: Flask) -> None:

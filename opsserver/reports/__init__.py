@@ -1,0 +1,1 @@
+"""Post-event round reports and ICS-214-style activity logs."""

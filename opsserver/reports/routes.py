@@ -1,0 +1,61 @@
+"""Round reports and ICS-214-style activity logs: JSON, CSV and printable HTML."""
+
+import marshmallow as ma
+from flask import Response, render_template
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate as V
+
+from ..accounts.auth import roles_required
+from . import services
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1", template_folder="templates",
+                description="Post-event round reports and activity logs")
+
+READERS = ("commander", "auditor", "admin")
+
+
+class ReportQuerySchema(ma.Schema):
+    format = ma.fields.String(load_default="json", validate=V.OneOf(("json", "csv", "html")))
+
+
+class LogQuerySchema(ma.Schema):
+    format = ma.fields.String(load_default="csv", validate=V.OneOf(("csv", "html")))
+
+
+def _attachment(body: str, mimetype: str, name: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blp.route("/rounds/<int:round_id>/report")
+class RoundReportResource(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(ReportQuerySchema(), location="query")
+    @blp.response(200, description="The round report: JSON (default), CSV (one row per point) or printable HTML")
+    def get(self, query, round_id):
+        """Points ordered and fired, totals cross-checked against the ledger, flags, airspace, response times."""
+        rep = services.round_report(round_id)
+        fmt = query["format"]
+        if fmt == "csv":
+            return _attachment(services.report_csv(rep), "text/csv", f"round-{round_id}-report.csv")
+        if fmt == "html":
+            html = render_template("reports/round_report.html", rep=rep, local=services.local,
+                                   ammo_chart=services.ammo_chart(rep), windows_chart=services.windows_chart(rep),
+                                   map_html=services.round_map_html(rep))
+            return Response(html, mimetype="text/html")
+        return Response(services.report_json(rep), mimetype="application/json")
+
+
+@blp.route("/rounds/<int:round_id>/points/<string:code>/activity-log")
+class ActivityLogResource(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(LogQuerySchema(), location="query")
+    @blp.response(200, description="The ICS-214-style activity log of one point in one round: CSV or HTML")
+    def get(self, query, round_id, code):
+        """The operational period, the crew with their positions, every notable activity with its time."""
+        log = services.activity_log(round_id, code)
+        if query["format"] == "html":
+            return Response(render_template("reports/activity_log.html", log=log, local=services.local),
+                            mimetype="text/html")
+        return _attachment(services.activity_log_csv(log), "text/csv",
+                           f"round-{round_id}-{log['point']['code']}-activity-log.csv")
