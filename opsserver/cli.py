@@ -103,9 +103,9 @@ def export_audit(fmt, out_path, round_id, point_code, since, until):
                                  "until": until.replace(tzinfo=until.tzinfo or UTC) if until else None}.items()
                if v is not None}
     with open(out_path, "w", encoding="utf-8", newline="") as out:
-        for piece in exports.render(exports.iter_export(**filters), fmt):
+        for piece in exports.render(exports.iter_export(**filters, decode=fmt != "csv"), fmt):
             out.write(piece)
-    doc = exports.manifest(exports.iter_export(**filters), fmt,
+    doc = exports.manifest(exports.iter_export(**filters, decode=fmt != "csv"), fmt,
                            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()})
     Path(out_path + ".manifest.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
     click.echo(f"wrote {doc['count']} events (seq {doc['first_seq']}–{doc['last_seq']}) to {out_path}")

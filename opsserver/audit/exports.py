@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 
 from ..extensions import db
 from .models import AuditEvent
-from .services import canonical_json, event_dict, event_hash
+from .services import canonical_json, event_dict, event_hash, format_time
 
 FORMATS = {"jsonl": "application/jsonl", "csv": "text/csv", "geojson": "application/geo+json"}
 CSV_COLUMNS = ["seq", "at", "actor", "action", "entity", "entity_id", "payload", "prev_hash", "hash"]
@@ -47,8 +47,12 @@ def _filters(round_id: int | None, point_code: str | None, since: datetime | Non
     return conditions
 
 
-def iter_export(round_id=None, point_code=None, since=None, until=None, batch: int = 2000) -> Iterator[dict]:
-    """The selected events in chain order, as exported dicts, fetched in keyset batches."""
+def iter_export(round_id=None, point_code=None, since=None, until=None, batch: int = 2000,
+                decode: bool = True) -> Iterator[dict]:
+    """The selected events in chain order, as exported dicts, fetched in keyset batches.
+
+    `decode=False` keeps each payload as its stored canonical JSON text (for CSV, which writes it so).
+    """
     t = AuditEvent.__table__.c
     conditions = _filters(round_id, point_code, since, until)
     last = 0
@@ -58,7 +62,7 @@ def iter_export(round_id=None, point_code=None, since=None, until=None, batch: i
         if not rows:
             return
         for row in rows:
-            yield event_dict(row)
+            yield event_dict(row) if decode else {**row._mapping, "at": format_time(row.at)}
         last = rows[-1].seq
 
 
@@ -79,8 +83,9 @@ def render(events: Iterable[dict], fmt: str) -> Iterator[str]:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for ev in events:
+            payload = ev["payload"] if isinstance(ev["payload"], str) else canonical_json(ev["payload"])
             writer.writerow([ev["seq"], ev["at"], ev["actor"], ev["action"], ev["entity"], ev["entity_id"],
-                             canonical_json(ev["payload"]), ev["prev_hash"], ev["hash"]])
+                             payload, ev["prev_hash"], ev["hash"]])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

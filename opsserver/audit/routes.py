@@ -46,7 +46,7 @@ class ExportResource(MethodView):
         def stream():
             # A generator outlives the view: it runs in its own app context with its own session.
             with app.app_context():
-                yield from exports.render(exports.iter_export(**filters), fmt)
+                yield from exports.render(exports.iter_export(**filters, decode=fmt != "csv"), fmt)
 
         name = f"audit-{fmt}.{ 'json' if fmt == 'geojson' else fmt}"
         return Response(stream(), mimetype=exports.FORMATS[fmt],
@@ -61,7 +61,7 @@ class ExportManifestResource(MethodView):
     def get(self, query):
         """The manifest of the same export: count, first and last sequence, chain head, SHA-256 of the file."""
         fmt, filters = query.pop("format"), {k: v for k, v in query.items() if v is not None}
-        return exports.manifest(exports.iter_export(**filters), fmt,
+        return exports.manifest(exports.iter_export(**filters, decode=fmt != "csv"), fmt,
                                 {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()})
 
 

@@ -34,7 +34,10 @@ def _json_default(value):
 
 def format_time(value: datetime) -> str:
     """UTC ISO 8601 with microseconds and a Z, the one time format inside hashes and exports."""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    v = as_utc(value)
+    # Formatted by hand: strftime was a tenth of an export's time per row.
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+            f".{v.microsecond:06d}Z")
 
 
 def event_hash(seq: int, at: datetime, actor: str, action: str, entity: str, entity_id: str,
