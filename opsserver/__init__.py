@@ -48,31 +48,19 @@ def register_blueprints(app: Flask) -> None:
     from .checkins.services import register_sync_type
     from .operations import services as operations
     from .operations.routes import blp as operations_blp
+    from .records.routes import blp as records_blp
     from .registry.routes import blp as registry_blp
+    from .reports.routes import blp as reports_blp
     from .status.routes import blp as status_blp
     from .web.routes import bp as web_bp
 
     api = app.extensions["ops_api"]
     for blp in (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp,
-                *_optional_blueprints()):
+                reports_blp, records_blp):
         api.register_blueprint(blp)
     register_sync_type("report", operations.sync_report)
     register_sync_type("airspace_request", operations.sync_airspace)
     app.register_blueprint(web_bp)
-
-
-def _optional_blueprints() -> list:
-    """The reports and records blueprints, while they are being built in their own packages."""
-    import importlib
-
-    found = []
-    for name in ("opsserver.reports.routes", "opsserver.records.routes"):
-        try:
-            found.append(importlib.import_module(name).blp)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-    return found
 
 
 def register_errorhandlers(app: Flask) -> None:
