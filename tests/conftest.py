@@ -2,9 +2,10 @@
 
 import os
 import shutil
+from contextlib import contextmanager
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -14,7 +15,9 @@ from opsserver import MIGRATIONS_DIR, create_app
 from opsserver.database import now_utc
 from opsserver.extensions import db
 
-PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1/postgres
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL")
+PROBLEM = "application/problem+json"
+PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}  # e.g. postgresql+psycopg://postgres@127.0.0.1/postgres
 
 
 def _migrate(url: str) -> None:
@@ -46,9 +49,9 @@ def template_db(tmp_path_factory, worker_id):
         yield {"kind": "sqlite", "path": path}
 
 
-@pytest.fixture
-def db_url(template_db, tmp_path):
-    """A fresh, migrated database for one test."""
+@contextmanager
+def fresh_database(template_db, path):
+    """A migrated database copied from the template (a file on SQLite, a database on PostgreSQL)."""
     if template_db["kind"] == "postgresql":
         name = f"ops_t_{uuid.uuid4().hex[:12]}"
         with template_db["admin"].connect() as conn:
@@ -57,9 +60,15 @@ def db_url(template_db, tmp_path):
         with template_db["admin"].connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
-        path = tmp_path / "ops.sqlite3"
         shutil.copy(template_db["path"], path)
         yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db_url(template_db, tmp_path):
+    """A fresh, migrated database for one test."""
+    with fresh_database(template_db, tmp_path / "ops.sqlite3") as url:
+        yield url
 
 
 @pytest.fixture
@@ -229,3 +238,28 @@ def ops_world(app, client, world) -> OpsWorld:
     assert resp.status_code == 201, resp.json
     w.round_id = resp.json["id"]
     return w
+
+
+# --- helpers shared by the API tests ---------------------------------------------------------------
+
+def now() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
+
+
+def parse(value: str) -> datetime:
+    """An ISO time from an answer."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def assert_problem(resp, status: int, field: str | None = None, says: str | None = None):
+    """An RFC 9457 problem with this status, optionally naming a field and saying something in `detail`."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == PROBLEM
+    assert PROBLEM_KEYS <= set(resp.json)
+    assert resp.json["status"] == status
+    assert resp.json["detail"]
+    if field is not None:
+        assert field in [e["field"] for e in resp.json["errors"]], resp.json
+    if says is not None:
+        assert says.lower() in resp.json["detail"].lower(), resp.json["detail"]

@@ -7,38 +7,17 @@ table compared before and after); every change writes exactly one audit event.
 """
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
-PROBLEM = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
+from .conftest import PROBLEM_KEYS, assert_problem, now, parse
+
 REASONS = ["airspace_busy", "civil_flight", "military_flight", "other"]
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def assert_problem(resp, status: int, field: str | None = None, says: str | None = None):
-    """An RFC 9457 problem with this status, optionally naming a field and saying something in `detail`."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    assert PROBLEM_KEYS <= set(resp.json)
-    assert resp.json["status"] == status
-    assert resp.json["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in resp.json["errors"]], resp.json
-    if says is not None:
-        assert says.lower() in resp.json["detail"].lower(), resp.json["detail"]
-
 
 def assert_refused(w, rows, call, status: int, says: str | None = None, field: str | None = None):
     """`call()` is refused with a problem of this status and writes nothing at all."""

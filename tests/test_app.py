@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from opsserver import create_app
@@ -28,7 +29,7 @@ def test_sqlite_pragmas(app):
     """WAL, FULL synchronous writes and foreign keys are set on every SQLite connection."""
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
-            return
+            pytest.skip("SQLite pragmas: this run is on PostgreSQL")
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1

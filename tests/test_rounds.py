@@ -6,40 +6,19 @@ Every illegal transition is refused with a 409 problem saying why and writes not
 table compared before and after); every change writes exactly one audit event.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
 
-PROBLEM = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
+from .conftest import assert_problem, now, parse
+
 ALL_ROLES = ["admin", "commander", "auditor", "crew1", "crew2"]
 STATE_COLOURS = {"ordered": "grey", "manned": "blue", "requested": "amber", "cleared": "green", "firing": "red",
                  "done": "black", "declined": "grey", "stood_down": "grey", "rejected": "grey"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def assert_problem(resp, status: int, field: str | None = None, says: str | None = None):
-    """An RFC 9457 problem with this status, optionally naming a field and saying something in `detail`."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    assert PROBLEM_KEYS <= set(resp.json)
-    assert resp.json["status"] == status
-    assert resp.json["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in resp.json["errors"]], resp.json
-    if says is not None:
-        assert says.lower() in resp.json["detail"].lower(), resp.json["detail"]
-
 
 def round_body(codes=("LH01", "LH02"), start=None, **overrides) -> dict:
     start = start or now()

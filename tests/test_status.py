@@ -5,21 +5,19 @@ SQL statements that does not grow with the number of points.
 Expected values come from what each test sets up (who arrived, which window was approved, what was fired).
 """
 
-import shutil
 import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
 from geopy.distance import geodesic
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 from opsserver import create_app
 from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .conftest import PG_ADMIN_URL, point_data
+from .conftest import fresh_database, point_data
 
 PROPERTIES = {"code", "name", "state", "colour", "crew_on_site", "min_crew", "stock", "round", "open_window",
               "last_checkin", "flags", "alerts"}
@@ -300,17 +298,8 @@ def test_passing_time_changes_the_etag(ops_world):
 @pytest.fixture
 def second_db(template_db, tmp_path):
     """Another fresh, migrated database (the same template as `db_url`), for comparing two deployments."""
-    if template_db["kind"] == "postgresql":
-        name = f"ops_t_{uuid.uuid4().hex[:12]}"
-        with template_db["admin"].connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db["name"]}"'))
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        with template_db["admin"].connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        path = tmp_path / "second.sqlite3"
-        shutil.copy(template_db["path"], path)
-        yield f"sqlite:///{path}"
+    with fresh_database(template_db, tmp_path / "second.sqlite3") as url:
+        yield url
 
 
 def _near(lat: float, lon: float, metres: float) -> tuple[float, float]:

@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -209,12 +210,10 @@ class PointInRound:
     state: str = "ordered"
     open_window: object = None
 
-    @property
+    @cached_property
     def flags(self) -> list[dict]:
-        """The flags of the point's reports in this round (decoded once)."""
-        if "_flags" not in self.__dict__:
-            self.__dict__["_flags"] = [f for rep in self.reports for f in json.loads(rep.flags)]
-        return self.__dict__["_flags"]
+        """The flags of the point's reports in this round (decoded once, after the reports are loaded)."""
+        return [f for rep in self.reports for f in json.loads(rep.flags)]
 
 
 def derive_state(pr: PointInRound, at: datetime) -> str:
