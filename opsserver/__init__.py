@@ -33,6 +33,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
         configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"])
+    from .web.auth import CookieSessionInterface
+
+    app.session_interface = CookieSessionInterface()
     app.extensions["ops_api"] = ProblemApi(app, spec_kwargs={"security": [{"bearer": []}]})
     from .web.routes import select_locale
 

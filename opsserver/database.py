@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.types import TypeDecorator
@@ -98,7 +98,8 @@ def begin_write(session: Session) -> None:
         if session.in_transaction():
             # Earlier reads ran in autocommit mode (see _on_begin), so SQLite has no transaction open
             # on this connection: begin the write transaction on it; the session's commit ends it.
-            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight on the DB-API connection: this runs under the write lock, so every µs counts.
+            session.connection().connection.dbapi_connection.execute("BEGIN IMMEDIATE")
         else:
             session.connection()  # the begin event emits BEGIN IMMEDIATE
     except Exception:
@@ -112,13 +113,24 @@ def in_write(session: Session) -> bool:
     return session.get_bind().dialect.name != "sqlite" or _writing.get() is not None
 
 
+def _release() -> None:
+    lock = _writing.get()
+    if lock is not None:
+        _writing.set(None)
+        lock.release()
+
+
+@event.listens_for(Session, "after_commit")
+def _release_after_commit(session):
+    # The commit is durable here; the next writer need not wait for the session's own cleanup
+    # (expiring objects, returning the connection to the pool), which runs after this event.
+    _release()
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _release_write_lock(session, transaction):
     if transaction.parent is None and transaction.nested is False:
-        lock = _writing.get()
-        if lock is not None:
-            _writing.set(None)
-            lock.release()
+        _release()  # a rollback, or a commit that failed
 
 
 def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
@@ -186,9 +198,12 @@ class Prepared:
             self._by_dialect[cache_key] = entry
         return entry
 
-    def execute(self, session, params: dict | None = None, *, insert: bool = False):
-        """Run on the session's connection (inside its transaction); returns the DB-API cursor."""
-        connection = session.connection()
+    def execute(self, on: Session | Connection, params: dict | None = None, *, insert: bool = False):
+        """Run on a connection, or the session's (inside its transaction); returns the DB-API cursor.
+
+        Passing the Connection saves the session's per-call bind lookup when one command runs several.
+        """
+        connection = on if isinstance(on, Connection) else on.connection()
         params = params or {}
         compiled, sql, processors, positions = self._compiled(connection.dialect,
                                                               tuple(params) if insert else ())
@@ -204,9 +219,9 @@ class Prepared:
             raise IntegrityError(sql, None, err) from err
         return cursor
 
-    def first(self, session, params: dict | None = None) -> tuple | None:
+    def first(self, on: Session | Connection, params: dict | None = None) -> tuple | None:
         """The first row as a tuple, or None."""
-        cursor = self.execute(session, params)
+        cursor = self.execute(on, params)
         try:
             return cursor.fetchone()
         finally:

@@ -14,7 +14,7 @@ from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one advisory lock that serialises appends on PostgreSQL.
-_PG_CHAIN_LOCK = 0x0A0D17
+_PG_CHAIN_LOCK_SQL = text(f"SELECT pg_advisory_xact_lock({0x0A0D17})")
 _HEAD = Prepared(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
 _INSERT = Prepared(AuditEvent.__table__.insert())
 
@@ -48,26 +48,28 @@ def event_hash(seq: int, at: datetime, actor: str, action: str, entity: str, ent
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
-def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | None = None) -> dict:
+def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | str | None = None) -> dict:
     """Add one event to the chain in the current transaction; the caller commits.
 
     The caller must have begun its write transaction (database.begin_write) before the reads that
     led to this change, so the event and the change it records commit together or not at all.
+    A payload given as text must be canonical_json's output (made before the write lock, on hot paths).
     """
     session = db.session
-    if not in_write(session):
-        raise RuntimeError("audit.append outside a write transaction: call begin_write() first")
-    if session.get_bind().dialect.name == "postgresql":
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
         # Serialises appends across processes until commit; SQLite's write lock does this already.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
-    head = _HEAD.first(session)
+        conn.execute(_PG_CHAIN_LOCK_SQL)
+    elif not in_write(session):
+        raise RuntimeError("audit.append outside a write transaction: call begin_write() first")
+    head = _HEAD.first(conn)
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     at = now_utc()
-    body = canonical_json(payload or {})
+    body = payload if isinstance(payload, str) else canonical_json(payload or {})
     event = {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
              "entity_id": str(entity_id), "payload": body, "prev_hash": prev}
     event["hash"] = event_hash(**event)
-    _INSERT.execute(session, event, insert=True).close()
+    _INSERT.execute(conn, event, insert=True).close()
     return event
 
 

@@ -79,14 +79,15 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
     session = db.session
     crew_id = acting_crew_id(who, data.get("crew_id"))
     recorded = data["recorded_at"]
-    found = _POINT_AND_SHIFT.first(session, {"code": data["point_code"], "crew_id": crew_id, "at": recorded})
+    conn = session.connection()  # one connection for the whole command (see Prepared.execute)
+    found = _POINT_AND_SHIFT.first(conn, {"code": data["point_code"], "crew_id": crew_id, "at": recorded})
     if found is None:
         raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
     point = SimpleNamespace(id=found[0], code=found[1], latitude=found[2], longitude=found[3], geofence_m=found[4])
     shift_id = found[5]
     checkin_id = str(data["id"])
     # Optimistic: a repeated id is refused by the primary key at insert, and run_once retries with this check.
-    existing = None if optimistic else session.connection().execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
+    existing = None if optimistic else conn.execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
     if existing is not None:
         if _same_checkin(existing, point.id, crew_id, data):
             return 200, checkin_view(existing, point.code)
@@ -102,9 +103,10 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
         within_geofence=rules.within_geofence(dist, point.geofence_m), on_shift=shift_id is not None,
         shift_id=shift_id, clock_offset_s=(device_time - received).total_seconds() if device_time else None)
     view = checkin_view(row, point.code)
+    payload = audit.canonical_json({k: v for k, v in view.items() if k != "id"})
     begin_write(session)
-    _INSERT_CHECKIN.execute(session, vars(row), insert=True).close()
-    audit.append(who.username, "checkin.create", "checkin", checkin_id, {k: v for k, v in view.items() if k != "id"})
+    _INSERT_CHECKIN.execute(conn, vars(row), insert=True).close()
+    audit.append(who.username, "checkin.create", "checkin", checkin_id, payload)
     return 201, view
 
 
