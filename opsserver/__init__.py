@@ -32,7 +32,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
-        configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"])
+        configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"], app.config["OPS_SQLITE_CHECKPOINT_MS"])
     from .web.auth import CookieSessionInterface
 
     app.session_interface = CookieSessionInterface()

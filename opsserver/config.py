@@ -24,6 +24,9 @@ class Config:
     OPS_DEFAULT_GEOFENCE_M = float(os.environ.get("OPS_DEFAULT_GEOFENCE_M", 500))
     # SQLite durability: FULL fsyncs the WAL on every commit, so an acknowledged write survives a crash.
     OPS_SQLITE_SYNCHRONOUS = os.environ.get("OPS_SQLITE_SYNCHRONOUS", "FULL")
+    # Copy the WAL into the database from a background thread this often (0: SQLite's own automatic
+    # checkpoint, which runs inside a request's commit and stalls every writer queued behind it).
+    OPS_SQLITE_CHECKPOINT_MS = _int("OPS_SQLITE_CHECKPOINT_MS", 200)
     OPS_LOGIN_MAX_FAILURES = _int("OPS_LOGIN_MAX_FAILURES", 10)
     OPS_LOGIN_WINDOW = timedelta(minutes=_int("OPS_LOGIN_WINDOW_MINUTES", 15))
     OPS_VENDOR_DIR = os.environ.get("OPS_VENDOR_DIR", str(ROOT / "node_modules"))
@@ -62,3 +65,5 @@ class TestingConfig(Config):
     SECRET_KEY = "testing"
     SESSION_COOKIE_SECURE = False  # the test client speaks plain HTTP
     OPS_PASSWORD_HASH_FAST = True
+    # A thread per test database would outlive its test; the checkpointer's own test turns it on.
+    OPS_SQLITE_CHECKPOINT_MS = 0

@@ -2,7 +2,9 @@
 
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -44,6 +46,39 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else as_utc(value)
+
+    # On SQLite both directions skip the dialect's own DATETIME processing (a %-format going in, a parse
+    # and a datetime.replace coming out) for the datetime module's C code: several times faster, and
+    # nearly every row read carries times.
+    # The text is the dialect's exact format ("YYYY-MM-DD HH:MM:SS.ffffff"), so stored values compare
+    # and sort as before.
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value):
+            if value is None:
+                return None
+            if value.tzinfo is not None and value.utcoffset():
+                value = value.astimezone(UTC)
+            # Cut off the "+00:00" of an aware value (datetime.replace is slower than all the rest).
+            return value.isoformat(" ", "microseconds")[:26]
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value):
+            if value is None:
+                return None
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # a value written elsewhere with an offset of its own
+                return as_utc(datetime.fromisoformat(value))
+
+        return process
 
 
 class _WriteLock:
@@ -133,10 +168,50 @@ def _release_write_lock(session, transaction):
         _release()  # a rollback, or a commit that failed
 
 
-def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
-    """Install SQLite pragmas and write-transaction handling; nothing to do on PostgreSQL."""
+class _Checkpointer(threading.Thread):
+    """Copies one database's WAL back into its file every `interval` seconds, from a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL pages, while that
+    writer still holds the write lock, so every writer queued behind it waits for the copy and its
+    fsync (3 to 80 ms, against 0.7 ms for a check-in's whole write). A PASSIVE checkpoint here takes
+    no write lock: writers go on while it works. With several processes each runs one; SQLite lets
+    one checkpoint at a time and the others find it busy, which is harmless.
+    """
+
+    def __init__(self, path: str, interval: float):
+        super().__init__(daemon=True, name=f"sqlite-checkpoint:{os.path.basename(path)}")
+        self.path, self.interval = path, interval
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            while os.path.exists(self.path):  # a deleted database (a test's) ends the thread
+                time.sleep(self.interval)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy: another checkpoint is running; the next round catches up
+        finally:
+            conn.close()
+
+
+_checkpointers: dict[tuple[int, str], _Checkpointer] = {}
+
+
+def _start_checkpointer(path: str, interval: float) -> None:
+    key = (os.getpid(), path)  # threads do not survive a fork: each worker starts its own
+    with _locks_guard:
+        if key not in _checkpointers:
+            _checkpointers[key] = _Checkpointer(path, interval)
+            _checkpointers[key].start()
+
+
+def configure_engine(engine: Engine, synchronous: str = "FULL", checkpoint_ms: int = 0) -> None:
+    """Install SQLite pragmas, write-transaction handling and the checkpointer; nothing to do on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
+    path = engine.url.database
+    background = bool(checkpoint_ms) and path not in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -147,6 +222,10 @@ def configure_engine(engine: Engine, synchronous: str = "FULL") -> None:
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if background:
+            # The automatic checkpoint stays as a backstop, should the thread ever fall far behind.
+            cur.execute("PRAGMA wal_autocheckpoint=20000")
+            _start_checkpointer(path, checkpoint_ms / 1000)
         cur.close()
 
     @event.listens_for(engine, "begin")

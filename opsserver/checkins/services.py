@@ -180,7 +180,7 @@ def on_site_by_point(point_ids: list[int] | None = None, at: datetime | None = N
         stmt = stmt.where(c.point_id.in_(point_ids))
     tz = zone_name()
     out: dict[int, list[dict]] = {}
-    for row in db.session.connection().execute(stmt):
+    for row in db.session.connection().execute(stmt).all():
         out.setdefault(row.point_id, []).append({
             "crew_id": row.id, "name": row.name, "arrived_at": row.recorded_at,
             "certificate_valid": rules.certificate_valid_at(row.certificate_expires, at, tz)})

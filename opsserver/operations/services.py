@@ -8,8 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
-from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -198,7 +197,16 @@ def request_status(req) -> str:
     return req.decision
 
 
-@dataclass
+class PointRef(NamedTuple):
+    """The few facts of a point that its state in a round needs."""
+
+    id: int
+    code: str
+    name: str
+    min_crew: int
+
+
+@dataclass(slots=True)
 class PointInRound:
     """What is known of one point in one round, and the state derived from it."""
 
@@ -209,11 +217,7 @@ class PointInRound:
     certified_on_site: int = 0
     state: str = "ordered"
     open_window: object = None
-
-    @cached_property
-    def flags(self) -> list[dict]:
-        """The flags of the point's reports in this round (decoded once, after the reports are loaded)."""
-        return [f for rep in self.reports for f in json.loads(rep.flags)]
+    flags: list = field(default_factory=list)  # of the point's reports in this round, decoded once
 
 
 def derive_state(pr: PointInRound, at: datetime) -> str:
@@ -223,6 +227,8 @@ def derive_state(pr: PointInRound, at: datetime) -> str:
         return "stood_down"
     if rp.declined_at is not None and rp.declined_at <= at:
         return "declined"
+    if not pr.reports and not pr.requests:  # most points of a big round: only the crew decides
+        return "manned" if pr.certified_on_site >= pr.point.min_crew else "ordered"
     if any(x.started_at <= at <= x.ended_at for x in pr.reports):
         return "firing"
     last_end = max((x.ended_at for x in pr.reports), default=None)
@@ -259,13 +265,14 @@ def points_in_rounds(rounds: list[Round], at: datetime | None = None,
     rows = db.session.connection().execute(
         select(rp.round_id, rp.point_id, rp.ordered_at, rp.declined_at, rp.declined_reason, rp.stood_down_at,
                rp.stood_down_reason, pt.code, pt.name, pt.min_crew)
-        .join(Point.__table__, pt.id == rp.point_id).where(rp.round_id.in_(ids)).order_by(pt.code))
+        .join(Point.__table__, pt.id == rp.point_id).where(rp.round_id.in_(ids)).order_by(pt.code)).all()
     out: dict[int, list[PointInRound]] = {i: [] for i in ids}
     index: dict[tuple[int, int], PointInRound] = {}
     for row in rows:
-        pr = PointInRound(row, SimpleNamespace(id=row.point_id, code=row.code, name=row.name, min_crew=row.min_crew))
-        out[row.round_id].append(pr)
-        index[(row.round_id, row.point_id)] = pr
+        round_id, point_id = row[0], row[1]
+        pr = PointInRound(row, PointRef(point_id, row[7], row[8], row[9]))
+        out[round_id].append(pr)
+        index[(round_id, point_id)] = pr
     for req in db.session.execute(select(AirspaceRequest).where(AirspaceRequest.round_id.in_(ids))
                                   .order_by(AirspaceRequest.created_at)).scalars():
         if (req.round_id, req.point_id) in index:
@@ -280,12 +287,17 @@ def points_in_rounds(rounds: list[Round], at: datetime | None = None,
     on_site_at = {at: on_site if on_site is not None else on_site_by_point(point_ids, at)}
     for when in set(when_by_round.values()) - {at}:
         on_site_at[when] = on_site_by_point(point_ids, when)
+    certified_at = {when: {point_id: sum(1 for p in people if p["certificate_valid"])
+                           for point_id, people in crew.items()} for when, crew in on_site_at.items()}
     for (round_id, point_id), pr in index.items():
         when = when_by_round[round_id]
-        pr.certified_on_site = sum(1 for p in on_site_at[when].get(point_id, []) if p["certificate_valid"])
+        if pr.reports:
+            pr.flags = [f for rep in pr.reports for f in json.loads(rep.flags)]
+        pr.certified_on_site = certified_at[when].get(point_id, 0)
         pr.state = derive_state(pr, when)
-        windows = [(w, q) for q in pr.requests if (w := window_of(q)) is not None and w.open_at(when)]
-        pr.open_window = windows[0][1] if windows else None
+        if pr.requests:
+            windows = [(w, q) for q in pr.requests if (w := window_of(q)) is not None and w.open_at(when)]
+            pr.open_window = windows[0][1] if windows else None
     return out
 
 

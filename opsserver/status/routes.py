@@ -1,7 +1,9 @@
 """The live status feed (JSON and GeoJSON, with ETag and 304) and the alerts."""
 
-import json
+import gc
+from contextlib import contextmanager
 
+import orjson
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -19,6 +21,22 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="Live stat
 _built: dict[str, tuple[str, bytes]] = {}
 
 
+@contextmanager
+def gc_paused():
+    """Hold off the cyclic garbage collector while building one big acyclic answer.
+
+    Tens of thousands of new dicts set off collection after collection, each walking every live object:
+    at 10,000 points that was 40% of the build. Refcounting still frees everything as usual.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def feed_answer(build, mimetype: str):
     """Answer 304 when the client's ETag is the current version; otherwise the body of this version."""
     at = now_utc()
@@ -30,8 +48,9 @@ def feed_answer(build, mimetype: str):
         key = f"{mimetype}:{current_app.config['SQLALCHEMY_DATABASE_URI']}"
         cached = _built.get(key)
         if cached is None or cached[0] != version or not current_app.config["OPS_STATUS_MEMO"]:
-            # Plain compact JSON: Flask's provider also sorts keys, which is slower for thousands of points.
-            body = json.dumps(build(at), ensure_ascii=False, separators=(",", ":")).encode()
+            with gc_paused():
+                # orjson: a tenth of the json module's time for the 6 MB of 10,000 points.
+                body = orjson.dumps(build(at))
             _built[key] = cached = (version, body)
         resp = current_app.response_class(cached[1], mimetype=mimetype)
     resp.headers["ETag"] = etag
