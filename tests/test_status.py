@@ -278,6 +278,21 @@ def test_a_write_changes_the_etag(ops_world, url):
         assert w.get("commander", url, **{"If-None-Match": resp.headers["ETag"]}).status_code == 304
 
 
+def test_a_changed_point_shows_in_the_next_feed(ops_world):
+    """A point's fixed properties are kept between builds; a change to the point must still show at once."""
+    w = ops_world
+    before = features(w)["LH01"]
+    lh02 = features(w)["LH02"]
+    resp = w.client.patch("/api/v1/points/LH01", json={"name": "Renamed point", "sector_start_deg": 10.0,
+                                                       "latitude": 33.61}, headers=w.headers("admin"))
+    assert resp.status_code == 200, resp.json
+    after = next(f for f in geojson(w)["features"] if f["id"] == "LH01")
+    assert before["name"] != "Renamed point" and before["sector_start_deg"] != 10.0
+    assert after["properties"]["name"] == "Renamed point" and after["properties"]["sector_start_deg"] == 10.0
+    assert after["geometry"]["coordinates"][1] == 33.61
+    assert features(w)["LH02"] == lh02  # the unchanged point is served as before
+
+
 def test_passing_time_changes_the_etag(ops_world):
     """A window closing changes the status with no write at all, so the old ETag must not get a 304."""
     w = ops_world

@@ -1,0 +1,74 @@
+"""Database plumbing: how times are stored on SQLite, and the background WAL checkpointer."""
+
+import os
+import time
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import DateTime, text
+from sqlalchemy.dialects import sqlite
+
+from opsserver import create_app
+from opsserver.database import UTCDateTime
+from opsserver.extensions import db
+
+TIMES = [
+    datetime(2026, 11, 29, 16, 5, 7, 123456, tzinfo=UTC),
+    datetime(2026, 11, 29, 16, 5, 7, tzinfo=UTC),  # no microseconds: still written with .000000
+    datetime(2026, 11, 30, 0, 5, 7, 1, tzinfo=timezone(timedelta(hours=8))),  # stored as 16:05:07 the day before
+    datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+    datetime(2026, 1, 1, 0, 0, 0),  # naive: taken as UTC
+]
+
+
+@pytest.mark.parametrize("value", TIMES, ids=str)
+def test_sqlite_text_is_sqlalchemys_own_format(value):
+    """Times are written exactly as SQLAlchemy's SQLite DATETIME writes the UTC wall time, so stored text
+    compares and sorts the same, and read back as the same aware instant."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().bind_processor(dialect)
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    assert ours(value) == theirs(utc.replace(tzinfo=None))
+    back = UTCDateTime().result_processor(dialect, None)(ours(value))
+    assert back == utc and back.utcoffset() == timedelta(0)
+
+
+def test_sqlite_reads_text_written_elsewhere():
+    """Text without microseconds (SQLite's CURRENT_TIMESTAMP) or with an offset of its own reads as UTC."""
+    read = UTCDateTime().result_processor(sqlite.dialect(), None)
+    assert read("2026-11-29 16:05:07") == datetime(2026, 11, 29, 16, 5, 7, tzinfo=UTC)
+    assert read("2026-11-30 00:05:07+08:00") == datetime(2026, 11, 29, 16, 5, 7, tzinfo=UTC)
+    assert read(None) is None
+
+
+def _sqlite_path(app) -> str:
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the WAL checkpointer is SQLite's; this run is on PostgreSQL")
+        return db.engine.url.database
+
+
+@pytest.mark.parametrize("interval_ms", [50, 0])
+def test_wal_is_copied_back_by_the_background_checkpointer(db_url, interval_ms):
+    """With the checkpointer on, committed pages reach the database file within moments although no
+    connection checkpoints by itself; with it off (and well under SQLite's 1,000-page automatic
+    checkpoint) they stay in the WAL."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "OPS_SQLITE_CHECKPOINT_MS": interval_ms})
+    path = _sqlite_path(app)
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE scratch (n INTEGER PRIMARY KEY, blob TEXT)"))
+        db.session.commit()
+        time.sleep(0.3)  # the table itself reaches the file first, when the checkpointer is on
+        size_before = os.path.getsize(path)
+        db.session.execute(text("INSERT INTO scratch (blob) VALUES (:b)"), [{"b": "x" * 4000}] * 100)
+        db.session.commit()
+        expected = 20000 if interval_ms else 1000
+        assert db.session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == expected
+        deadline = time.monotonic() + (5 if interval_ms else 1)  # absence needs less waiting
+        while os.path.getsize(path) <= size_before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        grew = os.path.getsize(path) > size_before
+        assert grew is bool(interval_ms)
+        assert db.session.execute(text("SELECT count(*) FROM scratch")).scalar() == 100
+        db.engine.dispose()
