@@ -104,7 +104,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ops-bench-"))
     db_path = tmp / "bench.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "OPS_SQLITE_SYNCHRONOUS": "FULL",
-           "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT)}
+           "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
+           "OPS_REQUEST_LOG": "0"}  # no request log, as the baseline has no access log
     targets = prepare(db_path, env)
 
     hello = gunicorn("bench.hello:app", 18081, env, opts.workers)

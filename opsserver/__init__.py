@@ -39,8 +39,29 @@ def register_extensions(app: Flask) -> None:
     app.extensions["ops_api"] = ProblemApi(app, spec_kwargs={"security": [{"bearer": []}]})
     from .web.routes import select_locale
 
+    from .accounts.ratelimit import init_login_limits
+    from .serving.requestlog import init_request_log
+
+    init_request_log(app)
+    init_login_limits(app)
+    if app.config["OPS_TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["OPS_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
+    app.extensions["ops_schema_head"] = _schema_head()
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["OPS_TIMEZONE"],
                    default_translation_directories=str(Path(__file__).resolve().parent / "translations"))
+
+
+def _schema_head() -> str:
+    """The migration this code expects the database to be at (for /readyz)."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", MIGRATIONS_DIR)
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -55,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from .registry.routes import blp as registry_blp
     from .reports.routes import blp as reports_blp
     from .status.routes import blp as status_blp
+    from .serving.routes import bp as serving_bp
     from .web.routes import bp as web_bp
 
     api = app.extensions["ops_api"]
@@ -64,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     register_sync_type("report", operations.sync_report)
     register_sync_type("airspace_request", operations.sync_airspace)
     app.register_blueprint(web_bp)
+    app.register_blueprint(serving_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

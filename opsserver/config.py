@@ -35,6 +35,15 @@ class Config:
     # Keep the last built status body per version in each process (off: build every request).
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
+    # Login attempts per client address and per account name; counters in memory or shared in Redis.
+    OPS_RATELIMIT_ENABLED = os.environ.get("OPS_RATELIMIT_ENABLED", "1") == "1"
+    OPS_RATELIMIT_STORAGE_URI = os.environ.get("OPS_RATELIMIT_STORAGE_URI", "memory://")
+    OPS_LOGIN_RATE_PER_ADDRESS = os.environ.get("OPS_LOGIN_RATE_PER_ADDRESS", "60 per minute")
+    OPS_LOGIN_RATE_PER_ACCOUNT = os.environ.get("OPS_LOGIN_RATE_PER_ACCOUNT", "20 per minute")
+    # Load balancers in front that set X-Forwarded-For/-Proto (0: none; the client address is the peer's).
+    OPS_TRUSTED_PROXIES = _int("OPS_TRUSTED_PROXIES", 0)
+    # One JSON line per request (request id, method, path, status, duration, user) on stderr.
+    OPS_REQUEST_LOG = os.environ.get("OPS_REQUEST_LOG", "1") == "1"
 
     # Map tiles: "osm", "none", "tianditu" (with OPS_MAP_TILES_KEY) or a URL template of a local tile server.
     OPS_MAP_TILES = os.environ.get("OPS_MAP_TILES", "osm")
@@ -67,3 +76,5 @@ class TestingConfig(Config):
     OPS_PASSWORD_HASH_FAST = True
     # A thread per test database would outlive its test; the checkpointer's own test turns it on.
     OPS_SQLITE_CHECKPOINT_MS = 0
+    OPS_REQUEST_LOG = False
+    OPS_RATELIMIT_ENABLED = False  # every test logs in from 127.0.0.1; the limits' own tests turn it on

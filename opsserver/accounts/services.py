@@ -15,6 +15,7 @@ from ..errors import ProblemError, field_error
 from ..extensions import db
 from .auth import Principal, hash_token
 from .models import ROLES, Account, Token
+from .ratelimit import check_login_rate
 
 _hashers: dict[bool, PasswordHasher] = {}
 
@@ -74,6 +75,7 @@ def _locked_out(username: str, remote_addr: str | None):
 
 def login(username: str, password: str, remote_addr: str | None) -> tuple[str, Token, Account]:
     """Check the password and issue a token; failures are audited and lock the account out after a limit."""
+    check_login_rate(remote_addr, username)
     cfg = current_app.config
     since = now_utc() - cfg["OPS_LOGIN_WINDOW"]
     failures = _recent_failures(username, since)

@@ -1,0 +1,27 @@
+"""Production gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app` (every value from the environment).
+
+Sync workers: each request holds one worker, so a slow phone upload cannot starve the others of CPU,
+and a crash loses at most the request in flight (the client retries with its Idempotency-Key).
+On one SQLite file keep OPS_WORKERS at 2 (writers share one lock; more workers queue longer, see
+README → Performance); on PostgreSQL use about two per core, and more app servers behind the balancer.
+"""
+
+import os
+
+bind = os.environ.get("OPS_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("OPS_WORKERS", "2"))
+worker_class = "sync"
+timeout = int(os.environ.get("OPS_WORKER_TIMEOUT", "30"))  # a worker silent this long is killed and replaced
+graceful_timeout = 30  # on SIGTERM, requests in flight get this long to finish
+keepalive = 2
+max_requests = 20000  # recycle workers now and then, with jitter so they do not all restart at once
+max_requests_jitter = 2000
+backlog = 2048
+worker_tmp_dir = "/dev/shm"  # heartbeat file in memory, not on the database's disk
+limit_request_line = 8190
+limit_request_fields = 100
+# Trust X-Forwarded-* only from the load balancer's address.
+forwarded_allow_ips = os.environ.get("OPS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = None  # the app writes one JSON line per request, with its request id (OPS_REQUEST_LOG)
+errorlog = "-"
+loglevel = os.environ.get("OPS_LOG_LEVEL", "info")

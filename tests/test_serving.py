@@ -1,0 +1,114 @@
+"""Production serving: health and readiness, request ids and JSON request logs, login rate limits."""
+
+import json
+import logging
+
+import pytest
+from sqlalchemy import text
+
+from opsserver import create_app
+from opsserver.extensions import db
+
+from .conftest import assert_problem
+
+
+def make_app(db_url, **config):
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, **config})
+
+
+def test_healthz_needs_nothing(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200 and resp.json == {"status": "ok"}
+
+
+def test_readyz_checks_the_database_and_its_schema(app, client):
+    resp = client.get("/readyz")
+    assert resp.status_code == 200, resp.json
+    assert resp.json["schema"] == app.extensions["ops_schema_head"]
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = '0001_foundation'"))
+        db.session.commit()
+    resp = client.get("/readyz")
+    assert_problem(resp, 503)
+    body = resp.json
+    assert "0001_foundation" in body["detail"] and "init-db" in body["detail"]
+
+
+def test_readyz_is_503_when_the_database_is_gone(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'missing' / 'nowhere.sqlite3'}")
+    resp = app.test_client().get("/readyz")
+    assert_problem(resp, 503)
+    assert resp.headers["Retry-After"]
+
+
+def test_request_ids_are_kept_or_made(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-1234.a"}).headers["X-Request-ID"] == "lb-1234.a"
+    made = client.get("/healthz", headers={"X-Request-ID": "no spaces <allowed>"}).headers["X-Request-ID"]
+    assert made != "no spaces <allowed>" and len(made) == 32
+    assert client.get("/api/v1/nowhere").headers["X-Request-ID"]  # errors carry one too
+
+
+def test_one_json_line_per_request(db_url, capfd, world):
+    """With OPS_REQUEST_LOG on, each request writes a JSON line with its id, path, status, time and user;
+    never the query string (it could hold what a log must not)."""
+    app = make_app(db_url, OPS_REQUEST_LOG=True)
+    client = app.test_client()
+    token = world.tokens["commander"]
+    capfd.readouterr()
+    client.get("/api/v1/status?secret=do-not-log", headers={"Authorization": f"Bearer {token}",
+                                                             "X-Request-ID": "req-42"})
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    entry = next(e for e in lines if e.get("request_id") == "req-42")
+    assert entry["path"] == "/api/v1/status" and entry["status"] == 200 and entry["method"] == "GET"
+    assert entry["user"] == "commander" and entry["duration_ms"] >= 0 and entry["time"]
+    assert not any("do-not-log" in json.dumps(e) or token in json.dumps(e) for e in lines)
+    logging.getLogger("opsserver.requests").handlers.clear()
+
+
+def login(client, username, password, addr="10.0.0.1"):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": addr})
+
+
+def test_login_attempts_are_limited_per_account(db_url, world):
+    app = make_app(db_url, OPS_RATELIMIT_ENABLED=True, OPS_LOGIN_RATE_PER_ACCOUNT="3 per minute",
+                   OPS_LOGIN_RATE_PER_ADDRESS="100 per minute")
+    client = app.test_client()
+    for n in range(3):  # from three addresses: the account's own count still runs out
+        assert login(client, "commander", "password-commander", addr=f"10.0.0.{n}").status_code == 200
+    resp = login(client, "commander", "password-commander", addr="10.0.0.9")
+    assert_problem(resp, 429)
+    body = resp.json
+    assert "account" in body["detail"] and int(resp.headers["Retry-After"]) >= 1
+    assert login(client, "admin", "password-admin", addr="10.0.0.9").status_code == 200  # others are unaffected
+
+
+def test_login_attempts_are_limited_per_address(db_url, world):
+    app = make_app(db_url, OPS_RATELIMIT_ENABLED=True, OPS_LOGIN_RATE_PER_ADDRESS="2 per minute")
+    client = app.test_client()
+    assert login(client, "commander", "wrong").status_code == 401
+    assert login(client, "admin", "wrong").status_code == 401
+    resp = login(client, "auditor", "password-auditor")
+    assert_problem(resp, 429)
+    assert "address" in resp.json["detail"]
+    assert login(client, "auditor", "password-auditor", addr="10.0.0.2").status_code == 200
+
+
+def test_limits_can_be_off(db_url, world):
+    app = make_app(db_url, OPS_RATELIMIT_ENABLED=False, OPS_LOGIN_RATE_PER_ADDRESS="1 per minute")
+    client = app.test_client()
+    assert [login(client, "commander", "password-commander").status_code for _ in range(3)] == [200] * 3
+
+
+@pytest.mark.parametrize("proxies, expected", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_client_address_behind_a_trusted_proxy(db_url, world, proxies, expected):
+    """Only with OPS_TRUSTED_PROXIES set is X-Forwarded-For believed (as the address in the audit log)."""
+    app = make_app(db_url, OPS_TRUSTED_PROXIES=proxies)
+    client = app.test_client()
+    resp = client.post("/api/v1/auth/token", json={"username": "commander", "password": "password-commander"},
+                       headers={"X-Forwarded-For": "203.0.113.7"})
+    assert resp.status_code == 200
+    with app.app_context():
+        payload = db.session.execute(text(
+            "SELECT payload FROM audit_events WHERE action = 'auth.login' ORDER BY seq DESC LIMIT 1")).scalar()
+    assert json.loads(payload)["remote_addr"] == expected
