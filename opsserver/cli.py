@@ -38,6 +38,35 @@ def seed_demo_command():
                f"{result['shifts']} shifts ({result['shift_window'][0]} to {result['shift_window'][1]})")
 
 
+@ops.command("seed-synthetic")
+@click.option("--points", default=10_000, show_default=True)
+@click.option("--crew", default=50_000, show_default=True)
+@click.option("--rounds", default=60, show_default=True, help="Closed rounds over the past season.")
+@click.option("--reports-per-round", default=150, show_default=True)
+@click.option("--audit-events", default=0, show_default=True,
+              help="Extra SYNTHETIC events appended to the audit chain (for audit-log scale tests).")
+@click.option("--seed", default=7, show_default=True)
+@with_appcontext
+def seed_synthetic(points, crew, rounds, reports_per_round, audit_events, seed):
+    """Load a SYNTHETIC national data set for load and scale tests (never for operations)."""
+    import time
+
+    from .demo.synthetic import add_filler_events, load_synthetic
+
+    started = time.monotonic()
+    result = load_synthetic(points, crew, rounds, reports_per_round, seed)
+    if not result["loaded"]:
+        click.echo(f"nothing to do: {result['reason']}")
+    else:
+        click.echo(f"SYNTHETIC data: {result['points']} points, {result['crew_members']} crew, "
+                   f"{result['accounts']} accounts (password {result['password']!r}), {result['rounds']} rounds, "
+                   f"{result['firing_reports']} reports")
+    if audit_events:
+        last = add_filler_events(audit_events)
+        click.echo(f"appended {audit_events} SYNTHETIC audit events; the chain ends at {last}")
+    click.echo(f"took {time.monotonic() - started:.0f} s")
+
+
 @ops.command("drill")
 @click.option("--close", is_flag=True, help="Close the round at the end.")
 @with_appcontext
