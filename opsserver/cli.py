@@ -45,16 +45,17 @@ def seed_demo_command():
 @click.option("--reports-per-round", default=150, show_default=True)
 @click.option("--audit-events", default=0, show_default=True,
               help="Extra SYNTHETIC events appended to the audit chain (for audit-log scale tests).")
+@click.option("--active-round", is_flag=True, help="Also an active round tonight ordering every point.")
 @click.option("--seed", default=7, show_default=True)
 @with_appcontext
-def seed_synthetic(points, crew, rounds, reports_per_round, audit_events, seed):
+def seed_synthetic(points, crew, rounds, reports_per_round, audit_events, active_round, seed):
     """Load a SYNTHETIC national data set for load and scale tests (never for operations)."""
     import time
 
     from .demo.synthetic import add_filler_events, load_synthetic
 
     started = time.monotonic()
-    result = load_synthetic(points, crew, rounds, reports_per_round, seed)
+    result = load_synthetic(points, crew, rounds, reports_per_round, seed, active_round=active_round)
     if not result["loaded"]:
         click.echo(f"nothing to do: {result['reason']}")
     else:

@@ -41,7 +41,7 @@ def test_seed_synthetic_makes_a_named_consistent_data_set(app, runner):
 
 def test_synthetic_crew_can_log_in_and_check_in(app, runner, client):
     assert runner.invoke(args=["ops", "seed-synthetic", "--points", "5", "--crew", "10", "--rounds", "1",
-                               "--reports-per-round", "2"]).exit_code == 0
+                               "--reports-per-round", "2", "--active-round"]).exit_code == 0
     resp = client.post("/api/v1/auth/token", json={"username": "syn-crew-00003", "password": "synthetic-pass"})
     assert resp.status_code == 200, resp.json
     token = resp.json["access_token"]
@@ -51,3 +51,6 @@ def test_synthetic_crew_can_log_in_and_check_in(app, runner, client):
             "recorded_at": "2026-11-29T10:00:00+00:00"}
     resp = client.post("/api/v1/checkins", json=body, headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 201 and resp.json["within_geofence"] is True
+    # The active round orders every point, so the live feed shows each in it.
+    status = client.get("/api/v1/status", headers={"Authorization": f"Bearer {token}"}).json["points"]
+    assert len(status) == 5 and all(p["round"]["name"] == "SYNTHETIC round tonight" for p in status)

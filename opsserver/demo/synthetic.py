@@ -49,7 +49,7 @@ def _audit_load(table: str, count: int, **detail) -> None:
 
 
 def load_synthetic(points: int = 10_000, crew: int = 50_000, rounds: int = 60, reports_per_round: int = 150,
-                   seed: int = 7, at: datetime | None = None) -> dict:
+                   seed: int = 7, at: datetime | None = None, active_round: bool = False) -> dict:
     """Bulk-load the data set (each table in its own transaction); answers what was made."""
     if db.session.execute(select(Point.id).where(Point.code.like("SYN%")).limit(1)).first():
         return {"loaded": False, "reason": "synthetic points are loaded already"}
@@ -162,6 +162,18 @@ def load_synthetic(points: int = 10_000, crew: int = 50_000, rounds: int = 60, r
         made["round_points"] += len(ordered)
         made["airspace_requests"] += len(requests)
         made["firing_reports"] += len(reports)
+    if active_round:
+        # Tonight: one active round ordering every point, as the live status feed sees a national night.
+        begin_write(db.session)
+        round_id = db.session.execute(insert(Round).returning(Round.id), [{
+            "name": "SYNTHETIC round tonight", "purpose": "rain_enhancement", "planned_start": now,
+            "planned_end": now + timedelta(hours=4), "created_by": ACTOR, "created_at": now - timedelta(hours=1),
+            "activated_at": now - timedelta(minutes=10)}]).scalar()
+        _bulk(RoundPoint, [{"round_id": round_id, "point_id": pid, "ordered_at": now} for pid in point_ids])
+        _audit_load("rounds", 1, round_id=round_id, ordered=len(point_ids), active=True)
+        db.session.commit()
+        made["rounds"] += 1
+        made["round_points"] += len(point_ids)
     counts.update(points=points, crew_members=crew, accounts=len(accounts), shifts=len(shifts), **made)
     return {"loaded": True, **counts, "password": PASSWORD}
 
