@@ -38,10 +38,9 @@ def run(cmd: list[str], env: dict) -> str:
 def start_postgres() -> str:
     url = run(["bash", str(ROOT / ".ci" / "postgres.sh"), "55439", "/tmp/ops-pg-scale"], dict(os.environ))
     admin = url.strip().splitlines()[-1]
-    subprocess.run(["psql", admin.replace("postgresql+psycopg", "postgresql"), "-qc", "DROP DATABASE IF EXISTS ops_scale"],
-                   check=True, capture_output=True)
-    subprocess.run(["psql", admin.replace("postgresql+psycopg", "postgresql"), "-qc", "CREATE DATABASE ops_scale"],
-                   check=True, capture_output=True)
+    psql = ["psql", admin.replace("postgresql+psycopg", "postgresql"), "-qc"]
+    subprocess.run([*psql, "DROP DATABASE IF EXISTS ops_scale"], check=True, capture_output=True)
+    subprocess.run([*psql, "CREATE DATABASE ops_scale"], check=True, capture_output=True)
     return admin.rsplit("/", 1)[0] + "/ops_scale"
 
 
