@@ -29,6 +29,17 @@ class ProblemApi(Api):
         self.ERROR_SCHEMA = ProblemSchema
         super().__init__(*args, **kwargs)
 
+    def _register_responses(self):
+        # The error responses every operation refers to are problem documents, so documented as such.
+        from .errors import PROBLEM_MIMETYPE
+
+        success_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_MIMETYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = success_type
+
     def handle_http_exception(self, error):
         from .errors import problem_from_http_exception
 

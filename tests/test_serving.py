@@ -1,5 +1,6 @@
 """Production serving: health and readiness, request ids and JSON request logs, login rate limits."""
 
+import io
 import json
 import logging
 
@@ -48,21 +49,29 @@ def test_request_ids_are_kept_or_made(client):
     assert client.get("/api/v1/nowhere").headers["X-Request-ID"]  # errors carry one too
 
 
-def test_one_json_line_per_request(db_url, capfd, world):
+def test_one_json_line_per_request(db_url, world):
     """With OPS_REQUEST_LOG on, each request writes a JSON line with its id, path, status, time and user;
     never the query string (it could hold what a log must not)."""
+    logger = logging.getLogger("opsserver.requests")
+    logger.handlers.clear()
     app = make_app(db_url, OPS_REQUEST_LOG=True)
-    client = app.test_client()
-    token = world.tokens["commander"]
-    capfd.readouterr()
-    client.get("/api/v1/status?secret=do-not-log", headers={"Authorization": f"Bearer {token}",
-                                                             "X-Request-ID": "req-42"})
-    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    buffer = io.StringIO()
+    logger.handlers[0].setStream(buffer)  # the handler writes to stderr; read what it writes here
+    try:
+        client = app.test_client()
+        token = world.tokens["commander"]
+        client.get("/api/v1/status?secret=do-not-log", headers={"Authorization": f"Bearer {token}",
+                                                                 "X-Request-ID": "req-42"})
+        client.get("/healthz")
+    finally:
+        logger.handlers.clear()
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert len(lines) == 2
     entry = next(e for e in lines if e.get("request_id") == "req-42")
     assert entry["path"] == "/api/v1/status" and entry["status"] == 200 and entry["method"] == "GET"
     assert entry["user"] == "commander" and entry["duration_ms"] >= 0 and entry["time"]
+    assert lines[1]["path"] == "/healthz" and lines[1]["user"] is None and len(lines[1]["request_id"]) == 32
     assert not any("do-not-log" in json.dumps(e) or token in json.dumps(e) for e in lines)
-    logging.getLogger("opsserver.requests").handlers.clear()
 
 
 def login(client, username, password, addr="10.0.0.1"):

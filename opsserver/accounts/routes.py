@@ -2,10 +2,10 @@
 
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from sqlalchemy import select
 
-from ..errors import ProblemSchema
+from ..errors import PROBLEM_MIMETYPE, ProblemSchema
 from ..pagination import keyset_page
 from . import services
 from .auth import current_principal, roles_required
@@ -21,8 +21,10 @@ class TokenResource(MethodView):
     @blp.doc(security=[])
     @blp.arguments(TokenRequestSchema())
     @blp.response(200, TokenResponseSchema)
-    @blp.alt_response(401, schema=ProblemSchema, description="Unknown username or wrong password")
-    @blp.alt_response(429, schema=ProblemSchema, description="Too many failed logins")
+    @blp.alt_response(401, schema=ProblemSchema, description="Unknown username or wrong password",
+                      content_type=PROBLEM_MIMETYPE)
+    @blp.alt_response(429, schema=ProblemSchema, description="Too many failed logins or attempts",
+                      content_type=PROBLEM_MIMETYPE)
     def post(self, body):
         """Exchange a username and password for a bearer token."""
         raw, token, account = services.login(body["username"], body["password"], request.remote_addr)

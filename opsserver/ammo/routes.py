@@ -1,7 +1,7 @@
 """Endpoints for the ammunition catalogue, movements, stock and the ledger."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required

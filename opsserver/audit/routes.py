@@ -2,7 +2,7 @@
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from ..accounts.auth import roles_required

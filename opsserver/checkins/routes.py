@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask import current_app, json, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from sqlalchemy import func, or_, select
 
 from .. import rules
@@ -32,7 +32,7 @@ HEADERS_DOC = {"parameters": [
 def device_time() -> datetime | None:
     """The phone's clock at sending, from `X-Device-Time`, for the clock-offset check."""
     raw = request.headers.get("X-Device-Time")
-    if not raw:
+    if raw is None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))

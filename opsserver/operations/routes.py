@@ -2,7 +2,7 @@
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required

@@ -5,7 +5,7 @@ from datetime import timedelta
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..accounts.auth import roles_required
 from ..clock import local_today

@@ -1,7 +1,7 @@
 """Endpoints for points, crew members and shifts (thin: load → service → dump)."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from .. import rules

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from flask import Response, render_template
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 from marshmallow import validate as V
 
 from ..accounts.auth import roles_required

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import orjson
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from ..blueprint import Blueprint
 
 from ..accounts.auth import ALL_ROLES, roles_required
 from ..database import now_utc
