@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--audit-events", type=int, default=10_000_000)
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--skip-load", action="store_true",
+                        help="measure again on a database this script loaded before (with --database-url)")
     opts = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -86,9 +88,12 @@ def main() -> None:
            "OPS_RATELIMIT_ENABLED": "0", "OPS_STATUS_MEMO": "0"}
     flask = [PY, "-m", "flask", "--app", "wsgi", "ops"]
     t = time.monotonic()
-    run([*flask, "init-db"], env)
-    print(run([*flask, "seed-synthetic", "--active-round", "--audit-events", str(opts.audit_events)], env).strip())
-    run([*flask, "create-user", "bench-auditor", "--role", "auditor"], {**env, "OPS_PASSWORD": "bench-auditor-pass"})
+    if not opts.skip_load:
+        run([*flask, "init-db"], env)
+        print(run([*flask, "seed-synthetic", "--active-round", "--audit-events", str(opts.audit_events)],
+                  env).strip())
+        run([*flask, "create-user", "bench-auditor", "--role", "auditor"],
+            {**env, "OPS_PASSWORD": "bench-auditor-pass"})
     load_s = time.monotonic() - t
 
     os.environ.update(env)
@@ -159,7 +164,8 @@ def main() -> None:
                                      "p99_ms": round(pct(audit_filtered, 99), 2)},
         "verify": verify.split(",")[0],
     }
-    print(f"\nPostgreSQL, SYNTHETIC national set, audit chain of {last:,} events (loaded in {load_s:.0f} s)")
+    loaded = "loaded before" if opts.skip_load else f"loaded in {load_s:.0f} s"
+    print(f"\nPostgreSQL, SYNTHETIC national set, audit chain of {last:,} events ({loaded})")
     print(f"{'measure':<44}{'value':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     print(f"{'check-ins, 2 servers × 2 workers, req/s':<44}{rps:>12.0f}{p50:>10.1f}{p99:>10.1f}{errors:>8}")
     print(f"{'status.geojson, 10,000 points':<44}{'':>12}{pct(status, 50):>10.1f}{pct(status, 99):>10.1f}")
