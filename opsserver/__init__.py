@@ -41,8 +41,11 @@ def register_extensions(app: Flask) -> None:
 
     from .accounts.ratelimit import init_login_limits
     from .serving.requestlog import init_request_log
+    from .serving.security import BoundedJSONProvider, init_security_headers
 
+    app.json = BoundedJSONProvider(app)
     init_request_log(app)
+    init_security_headers(app)
     init_login_limits(app)
     if app.config["OPS_TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

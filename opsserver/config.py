@@ -35,6 +35,7 @@ class Config:
     # Keep the last built status body per version in each process (off: build every request).
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
+    OPS_MAX_JSON_DEPTH = _int("OPS_MAX_JSON_DEPTH", 32)  # deeper JSON bodies get 400
     # Login attempts per client address and per account name; counters in memory or shared in Redis.
     OPS_RATELIMIT_ENABLED = os.environ.get("OPS_RATELIMIT_ENABLED", "1") == "1"
     OPS_RATELIMIT_STORAGE_URI = os.environ.get("OPS_RATELIMIT_STORAGE_URI", "memory://")

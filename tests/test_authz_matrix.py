@@ -23,7 +23,7 @@ PUBLIC = {
     ("web.crew_manifest", "GET"): "the phone page's manifest", ("web.crew_service_worker", "GET"): "its worker",
     ("serving.healthz", "GET"): "load balancer", ("serving.readyz", "GET"): "load balancer",
     ("static", "GET"): "static files", ("web.static", "GET"): "static files",
-    ("web.vendor", "GET"): "pinned front-end packages",
+    ("web.vendor", "GET"): "pinned front-end packages", ("web.favicon", "GET"): "the browser's icon",
 }
 
 

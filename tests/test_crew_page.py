@@ -154,6 +154,16 @@ def phone(browser, live):
     assert not page.errors, page.errors
 
 
+def wait_until(page, expression: str, timeout: int = WAIT_MS) -> None:
+    """Poll a JavaScript condition from here: Playwright's own wait_for_function evaluates it with
+    eval() inside the page, which the page's Content-Security-Policy (rightly) refuses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(50)
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
@@ -168,7 +178,7 @@ def sign_in(page, live, *, lang=None):
     page.fill("#signin-password", CREW[1])
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#screen-home:not([hidden])")
-    page.wait_for_function("document.getElementById('point-code').textContent === 'LH01'")
+    wait_until(page, "document.getElementById('point-code').textContent === 'LH01'")
 
 
 def check_in(page, kind="arrive"):
@@ -193,7 +203,7 @@ def record_status(page, item_id):
 
 
 def wait_queue_empty(page):
-    page.wait_for_function("document.getElementById('queue-summary').dataset.pending === '0' && "
+    wait_until(page, "document.getElementById('queue-summary').dataset.pending === '0' && "
                            "!document.querySelector('#queue-list li[data-status=queued]')", timeout=WAIT_MS)
 
 
@@ -265,7 +275,7 @@ def test_offline_queue_survives_a_reload_and_reaches_the_server_once(phone, live
     service worker with its queue; back online, the four items reach the server once each and the queue empties."""
     page = phone
     sign_in(page, live)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     page.wait_for_selector('.ammo-row[data-type="RKT-AGI"]', state="attached")
     before = {t: count_rows(live.app, t) for t in ("checkins", "firing_reports")}
 
@@ -294,7 +304,7 @@ def test_offline_queue_survives_a_reload_and_reaches_the_server_once(phone, live
     page.reload()
     page.wait_for_selector("#screen-queue:not([hidden])")
     assert live.recorder.hits("/crew") == shell_hits, "the offline reload reached the server"
-    page.wait_for_function("document.querySelectorAll('#queue-list li[data-status=queued]').length === 4")
+    wait_until(page, "document.querySelectorAll('#queue-list li[data-status=queued]').length === 4")
     assert sorted(queued_ids(page)) == sorted(ids)
     assert page.text_content("#point-code") == "LH01"  # what the page knew, from the phone's memory
     assert {t: count_rows(live.app, t) for t in before} == before
@@ -336,7 +346,7 @@ def test_a_lost_answer_is_sent_again_and_stored_once(phone, live):
     page.click("#checkin-send")
     go(page, "queue")
     item_id = queued_ids(page)[0]
-    page.wait_for_function(f"document.querySelector('#queue-list li[data-id=\"{item_id}\"]').dataset.status === 'sent'",
+    wait_until(page, f"document.querySelector('#queue-list li[data-id=\"{item_id}\"]').dataset.status === 'sent'",
                            timeout=WAIT_MS)
     assert len(seen) == 2 and json.loads(seen[0]) == json.loads(seen[1])
     assert live.recorder.synced_ids == [item_id, item_id]
@@ -464,5 +474,44 @@ def test_clock_offset_low_accuracy_fix_and_english(browser, live):
         (stored,) = live.api("get", "/api/v1/checkins?point_code=LH01")["items"]
         assert stored["accuracy_m"] == 200 and stored["within_geofence"] is True
         assert 290 <= stored["clock_offset_s"] <= 330  # X-Device-Time: the phone's own clock (16 s fast-forwarded)
+    finally:
+        context.close()
+
+
+# --- every page under its Content-Security-Policy ------------------------------------------------
+
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
+
+
+@pytest.mark.parametrize("path, ready", [
+    ("/maps/status", "typeof L !== 'undefined' && document.querySelectorAll('.leaflet-interactive').length > 0"),
+    ("/maps/rounds/{round_id}", "typeof L !== 'undefined' && document.querySelector('.leaflet-container')"),
+    ("/maps/rounds/{round_id}/replay", "typeof L !== 'undefined' && document.querySelector('.leaflet-container')"),
+    ("/", "document.querySelectorAll('#points tbody tr').length > 0"),
+    ("/api/docs", "document.querySelector('.swagger-ui .info')"),
+    ("/crew", "document.querySelector('#screen-signin:not([hidden])')"),
+])
+def test_pages_run_under_their_policy_without_a_violation(browser, live, path, ready):
+    """The maps (folium's inline scripts, allowed by hash), the dashboard, the API browser and the phone
+    page all work with the CSP on, and the browser reports no violation and no script error."""
+    live.app.config["OPS_MAP_TILES"] = "none"  # offline here: no tile requests to fail
+    context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {live.tokens['commander']}"})
+    context.add_init_script(CSP_WATCH)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        resp = page.goto(live.url + path.format(round_id=live.round_id))
+        assert resp.status == 200
+        assert "script-src 'self'" in resp.headers["content-security-policy"]
+        wait_until(page, ready, timeout=WAIT_MS)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__csp") == []
+        assert errors == []
     finally:
         context.close()

@@ -121,3 +121,71 @@ def test_client_address_behind_a_trusted_proxy(db_url, world, proxies, expected)
         payload = db.session.execute(text(
             "SELECT payload FROM audit_events WHERE action = 'auth.login' ORDER BY seq DESC LIMIT 1")).scalar()
     assert json.loads(payload)["remote_addr"] == expected
+
+
+# --- abuse limits and security headers --------------------------------------------------------------
+
+def test_json_nested_too_deeply_is_a_400_never_a_500(ops_world, rows):
+    before = rows()
+    deep = "[" * 50_000 + "]" * 50_000
+    for path in ("/api/v1/auth/token", "/api/v1/checkins", f"/api/v1/rounds/{ops_world.round_id}/reports",
+                 "/api/v1/sync"):
+        resp = ops_world.client.post(path, data=deep, headers={**ops_world.headers("commander"),
+                                                               "Content-Type": "application/json"})
+        assert_problem(resp, 400)
+    just_over = '{"items": [' + "[" * 32 + "]" * 32 + "]}"
+    assert_problem(ops_world.client.post("/api/v1/sync", data=just_over, headers={
+        **ops_world.headers("commander"), "Content-Type": "application/json"}), 400)
+    assert rows() == before
+
+
+def test_security_headers_on_every_answer(client):
+    for path in ("/healthz", "/api/v1/points", "/login"):
+        resp = client.get(path)
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+        assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
+    policy = client.get("/login").headers["Content-Security-Policy"]
+    directives = dict(d.split(" ", 1) for d in policy.split("; "))
+    assert directives["script-src"] == "'self'"  # the login page has no inline script
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'self'"
+    assert "unsafe-eval" not in policy and "'unsafe-inline'" not in directives["script-src"]
+    assert "Content-Security-Policy" not in client.get("/api/v1/points").headers  # JSON, not a page
+
+
+def test_map_page_policy_allows_exactly_its_inline_scripts(app, ops_world):
+    import base64
+    import hashlib
+    import re
+
+    resp = ops_world.client.get("/maps/status", headers=ops_world.headers("commander"))
+    assert resp.status_code == 200
+    scripts = re.findall(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script>", resp.data, re.S)
+    assert scripts
+    policy = resp.headers["Content-Security-Policy"]
+    for body in scripts:
+        assert "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'" in policy
+    assert "https://tile.openstreetmap.org" in policy  # the default tiles, and no other remote origin
+    assert policy.count("https://") == 1
+
+
+def test_tile_origins():
+    from opsserver.serving.security import tile_origins
+
+    assert tile_origins("none") == [] and tile_origins(None) == []
+    assert tile_origins("osm") == ["https://tile.openstreetmap.org"]
+    assert tile_origins("tianditu:KEY") == ["https://*.tianditu.gov.cn"]
+    assert tile_origins("http://tiles.local:8080/{z}/{x}/{y}.png") == ["http://tiles.local:8080"]
+
+
+def test_session_cookie_is_httponly_samesite_and_secure_by_default(db_url, world):
+    from opsserver.config import Config
+
+    assert Config.SESSION_COOKIE_SECURE is True and Config.SESSION_COOKIE_HTTPONLY is True
+    app = make_app(db_url, SESSION_COOKIE_SECURE=True, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    resp = client.post("/login", data={"username": "commander", "password": "password-commander"},
+                       base_url="https://ops.example")
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")

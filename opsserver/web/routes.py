@@ -172,10 +172,21 @@ def crew_manifest():
     return resp
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it on every page (the maps have no icon link of their own)."""
+    return send_from_directory(Path(bp.static_folder), "crew-icon.png", mimetype="image/png", max_age=86400)
+
+
 @bp.get("/vendor/<package>/<path:filename>")
 def vendor(package: str, filename: str):
     """Serve a file of an allowed npm package from the local node_modules."""
     if package not in VENDOR_PACKAGES:
         abort(404)
     root = Path(current_app.config["OPS_VENDOR_DIR"]) / package
+    if filename.endswith(".css") and (root / filename).is_file():
+        patched = maps.assets.served_css(package, filename, (root / filename).read_text(encoding="utf-8"))
+        if patched is not None:
+            return current_app.response_class(patched, mimetype="text/css",
+                                              headers={"Cache-Control": "public, max-age=86400"})
     return send_from_directory(root, filename, max_age=86400)
