@@ -216,6 +216,17 @@ class OpsWorld(World):
                          {"decision": "approved", "approved_start": start.isoformat(),
                           "approved_end": end.isoformat(), "reference": reference})
 
+    def ready_to_fire(self):
+        """Activate the round, man LH01 (Ann, Bo, Cai) and approve a window there over the next hour."""
+        self.activate()
+        for key in ("ann", "bo", "cai"):
+            self.arrive(key)
+        now = now_utc()
+        req = self.request_window("LH01", minutes=60, start=now - timedelta(minutes=1))
+        assert req.status_code == 201, req.json
+        resp = self.approve(req.json["id"], now - timedelta(minutes=1), now + timedelta(hours=1))
+        assert resp.status_code == 200, resp.json
+
     def report(self, who: str = "crew1", *, point: str = "LH01", started=None, ended=None, azimuth: float = 10.0,
                ammo=None, round_id: int | None = None, **extra):
         started = started or now_utc()
@@ -250,6 +261,20 @@ def ops_world(app, client, world) -> OpsWorld:
 
 
 # --- helpers shared by the API tests ---------------------------------------------------------------
+
+def checkin_body(point: str = "LH01") -> dict:
+    """A new arrival at LH01, inside its geofence, now."""
+    return {"id": str(uuid.uuid4()), "point_code": point, "kind": "arrive", "latitude": 33.5801,
+            "longitude": 114.0201, "accuracy_m": 6.0, "recorded_at": now_utc().isoformat()}
+
+
+def report_body(fired: int = 1, point: str = "LH01") -> dict:
+    """A new report firing `fired` rockets at LH01 now (inside the active round; flags do not matter)."""
+    started = now_utc()
+    return {"id": str(uuid.uuid4()), "point_code": point, "started_at": started.isoformat(),
+            "ended_at": (started + timedelta(seconds=30)).isoformat(), "azimuth_deg": 10.0, "elevation_deg": 55.0,
+            "ammo": [{"type": "RKT-AGI", "fired": fired, "duds": 0}]}
+
 
 def now() -> datetime:
     """The current time, aware UTC."""

@@ -19,7 +19,7 @@ from opsserver import create_app
 from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .conftest import count_rows
+from .conftest import count_rows, report_body
 
 PROBLEM = "application/problem+json"
 
@@ -422,23 +422,6 @@ def test_ledger_still_takes_inserts(app, ops_world):
 
 # --- concurrency ---------------------------------------------------------------------------------
 
-def _report_body(w, fired: int = 1) -> dict:
-    """A report firing `fired` rockets at LH01 now (inside the active round; flags do not matter here)."""
-    started = now_utc()
-    return {"id": str(uuid.uuid4()), "point_code": "LH01", "started_at": started.isoformat(),
-            "ended_at": (started + timedelta(seconds=30)).isoformat(), "azimuth_deg": 10.0, "elevation_deg": 55.0,
-            "ammo": [{"type": "RKT-AGI", "fired": fired, "duds": 0}]}
-
-
-def _approve_window(w):
-    """An approved window covering the next hour at LH01, so reports are judged against real airspace."""
-    now = now_utc()
-    req = w.request_window("LH01", minutes=60, start=now - timedelta(minutes=1))
-    assert req.status_code == 201, req.json
-    resp = w.approve(req.json["id"], now - timedelta(minutes=1), now + timedelta(hours=1))
-    assert resp.status_code == 200, resp.json
-
-
 def _check_race_outcome(app, w, posted: int, statuses: list[int], reports: list[dict]):
     """One report row and one consumption entry per post; stock = receipts − consumption, not clamped."""
     assert statuses == [201] * posted
@@ -464,10 +447,7 @@ def _check_race_outcome(app, w, posted: int, statuses: list[int], reports: list[
 def test_concurrent_reports_from_threads_consume_exactly_once(app, ops_world):
     """8 threads × 5 reports at LH01 at once: 40 rows, 40 consumption entries, stock 20 − 40, chain intact."""
     w = ops_world
-    w.activate()
-    for key in ("ann", "bo", "cai"):
-        w.arrive(key)
-    _approve_window(w)
+    w.ready_to_fire()
     threads_n, per_thread = 8, 5
     barrier = threading.Barrier(threads_n)
     results: list = []
@@ -479,7 +459,7 @@ def test_concurrent_reports_from_threads_consume_exactly_once(app, ops_world):
         try:
             barrier.wait(timeout=30)
             for _ in range(per_thread):
-                resp = client.post(f"/api/v1/rounds/{w.round_id}/reports", json=_report_body(w),
+                resp = client.post(f"/api/v1/rounds/{w.round_id}/reports", json=report_body(),
                                    headers=w.headers("crew1"))
                 with lock:
                     results.append((resp.status_code, resp.json))
@@ -517,10 +497,7 @@ def _process_reporter(db_url: str, token: str, round_id: int, count: int, start,
 def test_concurrent_reports_from_processes_consume_exactly_once(app, ops_world, db_url):
     """4 processes × 8 reports (separate connections; on PostgreSQL a real race): one entry per report."""
     w = ops_world
-    w.activate()
-    for key in ("ann", "bo", "cai"):
-        w.arrive(key)
-    _approve_window(w)
+    w.ready_to_fire()
     ctx = multiprocessing.get_context("fork")
     queue, start = ctx.Queue(), ctx.Event()
     procs_n, per_proc = 4, 8
@@ -576,7 +553,7 @@ def test_same_report_posted_concurrently_is_stored_once(app, ops_world):
     """Six threads send one report (same id, same account) at once: one row, one consumption entry, one event."""
     w = ops_world
     w.activate()
-    body = _report_body(w, fired=2)
+    body = report_body(fired=2)
     results = _race(app, w, [("crew1", body, {})] * 6)
     # One answer created the report; the others are that answer replayed (201 + Idempotent-Replayed).
     created = [r for s, replayed, r in results if s == 201 and replayed is None]
@@ -591,7 +568,7 @@ def test_stored_report_resent_concurrently_under_a_new_key(app, ops_world):
     """A stored report resent by 12 threads at once under a new key: all 200 with it, no error, nothing written."""
     w = ops_world
     w.activate()
-    body = _report_body(w, fired=3)
+    body = report_body(fired=3)
     first = w.post("crew1", f"/api/v1/rounds/{w.round_id}/reports", body)
     assert first.status_code == 201, first.json
     results = _race(app, w, [("crew1", body, {"Idempotency-Key": "resend-after-reconnect"})] * 12)
@@ -604,7 +581,7 @@ def test_same_report_from_crew_and_commander_concurrently(app, ops_world):
     """The crew member's phone and the commander (for that crew member) send one report at once: one row."""
     w = ops_world
     w.activate()
-    body = _report_body(w, fired=1)
+    body = report_body(fired=1)
     senders = [("crew1", body, {}), ("commander", {**body, "crew_id": w.crew["ann"]}, {})] * 3
     results = _race(app, w, senders)
     assert all(s in (200, 201) for s, _, _ in results), [(s, r.get("detail")) for s, _, r in results]

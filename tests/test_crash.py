@@ -9,31 +9,23 @@ import os
 import signal
 import threading
 import time
-import uuid
-from datetime import timedelta
 
 from sqlalchemy import text
 
-from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .conftest import app_server, http_json
-from .test_ammo import _approve_window
+from .conftest import app_server, checkin_body, http_json, report_body
 
 SENDERS = 6
 
 
-def checkin(n: int) -> tuple[str, dict, dict]:
-    body = {"id": str(uuid.uuid4()), "point_code": "LH01", "kind": "arrive", "latitude": 33.5801,
-            "longitude": 114.0201, "accuracy_m": 6.0, "recorded_at": now_utc().isoformat()}
+def checkin() -> tuple[str, dict, dict]:
+    body = checkin_body()
     return "/api/v1/checkins", body, {"Idempotency-Key": f"crash-checkin-{body['id']}"}
 
 
 def report(round_id: int) -> tuple[str, dict, dict]:
-    started = now_utc()
-    body = {"id": str(uuid.uuid4()), "point_code": "LH01", "started_at": started.isoformat(),
-            "ended_at": (started + timedelta(seconds=20)).isoformat(), "azimuth_deg": 10.0,
-            "elevation_deg": 55.0, "ammo": [{"type": "RKT-AGI", "fired": 1, "duds": 0}]}
+    body = report_body()
     return f"/api/v1/rounds/{round_id}/reports", body, {"Idempotency-Key": f"crash-report-{body['id']}"}
 
 
@@ -44,10 +36,7 @@ def query(app, sql: str, **params):
 
 def test_sigkill_loses_no_acknowledged_write_and_replay_stores_nothing_twice(app, ops_world, db_url):
     w = ops_world
-    w.activate()
-    for key in ("ann", "bo", "cai"):
-        w.arrive(key)
-    _approve_window(w)
+    w.ready_to_fire()
     token = w.tokens["crew1"]
     sent: list[tuple[str, dict, dict]] = []  # every request tried, acknowledged or not
     acked: list[tuple[str, dict, dict, int, dict]] = []
@@ -59,7 +48,7 @@ def test_sigkill_loses_no_acknowledged_write_and_replay_stores_nothing_twice(app
             i = 0
             while not stop.is_set():
                 i += 1
-                path, body, headers = report(w.round_id) if i % 3 == 0 else checkin(n)
+                path, body, headers = report(w.round_id) if i % 3 == 0 else checkin()
                 with lock:
                     sent.append((path, body, headers))
                 try:

@@ -4,27 +4,13 @@ and writing at once they store every request once: no idempotency key twice, a b
 import threading
 import uuid
 from collections import Counter
-from datetime import timedelta
 
 from sqlalchemy import text
 
-from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .conftest import app_server, count_rows, http_json
-from .test_ammo import _approve_window, ledger, stock_of
-
-
-def checkin_body() -> dict:
-    return {"id": str(uuid.uuid4()), "point_code": "LH01", "kind": "arrive", "latitude": 33.5801,
-            "longitude": 114.0201, "accuracy_m": 6.0, "recorded_at": now_utc().isoformat()}
-
-
-def report_body() -> dict:
-    started = now_utc()
-    return {"id": str(uuid.uuid4()), "point_code": "LH01", "started_at": started.isoformat(),
-            "ended_at": (started + timedelta(seconds=20)).isoformat(), "azimuth_deg": 10.0,
-            "elevation_deg": 55.0, "ammo": [{"type": "RKT-AGI", "fired": 1, "duds": 0}]}
+from .conftest import app_server, checkin_body, count_rows, http_json, report_body
+from .test_ammo import ledger, stock_of
 
 
 def test_two_servers_give_the_same_answers(app, ops_world, db_url):
@@ -56,10 +42,7 @@ def test_two_servers_give_the_same_answers(app, ops_world, db_url):
 
 def test_two_servers_writing_at_once_store_everything_once(app, ops_world, db_url):
     w = ops_world
-    w.activate()
-    for key in ("ann", "bo", "cai"):
-        w.arrive(key)
-    _approve_window(w)
+    w.ready_to_fire()
     token = w.tokens["crew1"]
     checkins_before = count_rows(app, "checkins")
     threads_n, checkins_each, reports_each = 6, 6, 3
