@@ -3,8 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements-dev.txt
-# The crew page's browser tests drive Debian's Chromium (tests/test_crew_page.py skips them without it).
-if [ ! -x /usr/bin/chromium ]; then
-    apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
+# The browser tests drive Debian's Chromium; the shared rate-limit test runs Debian's redis-server
+# (each skips, saying why, without them).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-noto-cjk)
+[ -x /usr/bin/redis-server ] || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 exec .venv/bin/python -m pytest -n 2 "$@"

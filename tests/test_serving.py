@@ -3,6 +3,10 @@
 import io
 import json
 import logging
+import os
+import socket
+import subprocess
+import time
 
 import pytest
 from sqlalchemy import text
@@ -11,6 +15,8 @@ from opsserver import create_app
 from opsserver.extensions import db
 
 from .conftest import assert_problem
+
+REDIS_SERVER = "/usr/bin/redis-server"
 
 
 def make_app(db_url, **config):
@@ -101,6 +107,47 @@ def test_login_attempts_are_limited_per_address(db_url, world):
     assert_problem(resp, 429)
     assert "address" in resp.json["detail"]
     assert login(client, "auditor", "password-auditor", addr="10.0.0.2").status_code == 200
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway Redis server (Debian's redis-server, which scripts/test.sh installs) on a free port."""
+    from .conftest import free_port
+
+    if not os.path.exists(REDIS_SERVER):
+        pytest.skip(f"Debian's redis-server is not installed at {REDIS_SERVER} (scripts/test.sh installs it)")
+    port = free_port()
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_login_limits_are_shared_between_app_servers_through_redis(db_url, world, redis_url):
+    """Two app instances counting in one Redis: attempts at either count against the same limit."""
+    config = {"OPS_RATELIMIT_ENABLED": True, "OPS_RATELIMIT_STORAGE_URI": redis_url,
+              "OPS_LOGIN_RATE_PER_ACCOUNT": "3 per minute", "OPS_LOGIN_RATE_PER_ADDRESS": "100 per minute"}
+    one, two = make_app(db_url, **config).test_client(), make_app(db_url, **config).test_client()
+    assert login(one, "commander", "password-commander").status_code == 200
+    assert login(two, "commander", "password-commander").status_code == 200
+    assert login(one, "commander", "password-commander").status_code == 200
+    assert_problem(login(two, "commander", "password-commander"), 429)
+    # In memory each process counts alone: the same four attempts all pass.
+    memory = {**config, "OPS_RATELIMIT_STORAGE_URI": "memory://"}
+    one, two = make_app(db_url, **memory).test_client(), make_app(db_url, **memory).test_client()
+    assert [login(c, "admin", "password-admin").status_code for c in (one, two, one, two)] == [200] * 4
 
 
 def test_limits_can_be_off(db_url, world):
