@@ -25,3 +25,5 @@ forwarded_allow_ips = os.environ.get("OPS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None  # the app writes one JSON line per request, with its request id (OPS_REQUEST_LOG)
 errorlog = "-"
 loglevel = os.environ.get("OPS_LOG_LEVEL", "info")
+# No gunicornc control socket: its one default path in $HOME clashes between app servers on one host.
+control_socket_disable = True

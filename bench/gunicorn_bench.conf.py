@@ -9,3 +9,4 @@ timeout = 60
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+control_socket_disable = True  # two servers in one run would fight over the default socket path
