@@ -123,8 +123,8 @@ def main() -> None:
             env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "PYTHONPATH": str(ROOT),
                    "OPS_STATUS_BUCKET_S": "3600", "OPS_STATUS_MEMO": memo_on, "OPS_REQUEST_LOG": "0"}
             server = subprocess.Popen([PY, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{PORT}", "--timeout",
-                                       "120", "--log-level", "warning", "--no-control-socket", "wsgi:app"], cwd=ROOT, env=env,
-                                      start_new_session=True)
+                                       "120", "--log-level", "warning", "--no-control-socket", "wsgi:app"],
+                                      cwd=ROOT, env=env, start_new_session=True)
             try:
                 headers = {"Authorization": f"Bearer {token}"}
                 for _ in range(100):
