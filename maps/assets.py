@@ -75,15 +75,16 @@ _TIMEDIMENSION_CSS = ("leaflet-timedimension", "dist/leaflet.timedimension.contr
 _GLYPHICONS_FONTS = "glyphicons-only-bootstrap/fonts/glyphicons-halflings-regular"
 
 
-def served_css(package: str, filename: str, text: str, base_url: str = VENDOR_URL) -> str | None:
-    """A vendored stylesheet as it must be served, when its file alone will not do (else None).
+PATCHED_CSS = {_TIMEDIMENSION_CSS}  # (package, file) that served_css must rewrite
 
-    leaflet.timedimension.control.css names the glyphicons font at a CDN; the later local @font-face
-    (GlyphiconsFontFix) wins for drawing, but browsers still try the CDN first, which a
-    Content-Security-Policy refuses and an offline machine cannot reach. Served, it names the local font.
+
+def served_css(text: str, base_url: str = VENDOR_URL) -> str:
+    """leaflet.timedimension.control.css as it must be served (see PATCHED_CSS).
+
+    It names the glyphicons font at a CDN; the later local @font-face (GlyphiconsFontFix) wins for
+    drawing, but browsers still try the CDN first, which a Content-Security-Policy refuses and an
+    offline machine cannot reach. Served, it names the local font.
     """
-    if (package, filename) != _TIMEDIMENSION_CSS:
-        return None
     return text.replace("//netdna.bootstrapcdn.com/bootstrap/3.0.0/fonts/glyphicons-halflings-regular",
                         f"{base_url.rstrip('/')}/{_GLYPHICONS_FONTS}")
 

@@ -39,11 +39,12 @@ def seed_demo_command():
 
 
 @ops.command("seed-synthetic")
-@click.option("--points", default=10_000, show_default=True)
-@click.option("--crew", default=50_000, show_default=True)
-@click.option("--rounds", default=60, show_default=True, help="Closed rounds over the past season.")
-@click.option("--reports-per-round", default=150, show_default=True)
-@click.option("--audit-events", default=0, show_default=True,
+@click.option("--points", default=10_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--crew", default=50_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--rounds", default=60, show_default=True, type=click.IntRange(min=0),
+              help="Closed rounds over the past season.")
+@click.option("--reports-per-round", default=150, show_default=True, type=click.IntRange(min=0))
+@click.option("--audit-events", default=0, show_default=True, type=click.IntRange(min=0),
               help="Extra SYNTHETIC events appended to the audit chain (for audit-log scale tests).")
 @click.option("--active-round", is_flag=True, help="Also an active round tonight ordering every point.")
 @click.option("--seed", default=7, show_default=True)

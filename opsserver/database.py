@@ -1,6 +1,7 @@
 """Database plumbing: the UTC datetime type, `now_utc`, and per-engine connection setup."""
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.types import TypeDecorator
 
+log = logging.getLogger(__name__)
 # Set by begin_write() for the current thread/context: the next SQLite BEGIN is a write transaction.
 _writing: ContextVar["_WriteLock | None"] = ContextVar("ops_sqlite_writing", default=None)
 
@@ -159,7 +161,9 @@ def _release() -> None:
 def _release_after_commit(session):
     # The commit is durable here; the next writer need not wait for the session's own cleanup
     # (expiring objects, returning the connection to the pool), which runs after this event.
-    _release()
+    # Releasing a SAVEPOINT fires this event too, with the write transaction still open: keep the lock.
+    if not session.in_transaction():
+        _release()
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -183,16 +187,22 @@ class _Checkpointer(threading.Thread):
         self.path, self.interval = path, interval
 
     def run(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        conn = None
         try:
+            conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
             while os.path.exists(self.path):  # a deleted database (a test's) ends the thread
                 time.sleep(self.interval)
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error:
                     pass  # busy: another checkpoint is running; the next round catches up
+        except Exception:
+            log.exception("WAL checkpointer for %s stopped; SQLite's automatic checkpoint takes over", self.path)
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
+            with _locks_guard:  # a database made again at this path gets a new checkpointer
+                _checkpointers.pop((os.getpid(), self.path), None)
 
 
 _checkpointers: dict[tuple[int, str], _Checkpointer] = {}
@@ -211,7 +221,7 @@ def configure_engine(engine: Engine, synchronous: str = "FULL", checkpoint_ms: i
     if engine.dialect.name != "sqlite":
         return
     path = engine.url.database
-    background = bool(checkpoint_ms) and path not in (None, "", ":memory:")
+    background = checkpoint_ms > 0 and path not in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

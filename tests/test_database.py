@@ -72,3 +72,19 @@ def test_wal_is_copied_back_by_the_background_checkpointer(db_url, interval_ms):
         assert grew is bool(interval_ms)
         assert db.session.execute(text("SELECT count(*) FROM scratch")).scalar() == 100
         db.engine.dispose()
+
+
+def test_a_savepoint_released_inside_a_write_keeps_the_write_lock(app):
+    """SQLAlchemy reports a SAVEPOINT's release as a commit; the write lock must stay until the real one."""
+    from opsserver.database import begin_write, in_write
+
+    path = _sqlite_path(app)
+    assert path
+    with app.app_context():
+        begin_write(db.session)
+        savepoint = db.session.begin_nested()
+        db.session.execute(text("SELECT 1"))
+        savepoint.commit()
+        assert in_write(db.session)
+        db.session.commit()
+        assert not in_write(db.session)

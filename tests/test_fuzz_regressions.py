@@ -27,3 +27,15 @@ def test_error_answers_are_documented_as_problem_documents(client):
     token = spec["paths"]["/api/v1/auth/token"]["post"]["responses"]
     assert set(token["401"]["content"]) == {"application/problem+json"}
     assert set(token["200"]["content"]) == {"application/json"}
+
+
+def test_checkin_body_errors_name_the_problem(ops_world, rows):
+    """Without webargs on this endpoint, an empty body still lists the missing fields (422) and malformed
+    JSON is a 400 naming the body, as on every other endpoint."""
+    before = rows()
+    headers = {**ops_world.headers("crew1"), "Content-Type": "application/json"}
+    empty = ops_world.client.post("/api/v1/checkins", data="", headers=headers)
+    assert_problem(empty, 422, field="point_code")
+    broken = ops_world.client.post("/api/v1/checkins", data='{"id": ', headers=headers)
+    assert_problem(broken, 400, field="(body)")
+    assert rows() == before

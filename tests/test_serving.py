@@ -236,3 +236,46 @@ def test_session_cookie_is_httponly_samesite_and_secure_by_default(db_url, world
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_logins_go_on_when_the_shared_counter_store_is_down(db_url, world):
+    """A Redis that does not answer lets logins through (logged); the audited lockout still counts."""
+    from .conftest import free_port
+
+    app = make_app(db_url, OPS_RATELIMIT_ENABLED=True, OPS_RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
+                   OPS_LOGIN_RATE_PER_ACCOUNT="1 per minute")
+    client = app.test_client()
+    assert [login(client, "commander", "password-commander").status_code for _ in range(2)] == [200, 200]
+
+
+def test_only_the_apps_own_pages_get_their_inline_scripts_allowed(app):
+    """A page that did not declare its inline scripts as its own gets no hash for them: an inline script
+    slipped in through data would not run."""
+    from flask import Response
+
+    from opsserver.serving.security import allow_inline_scripts
+
+    page = "<html><body><script>alert(1)</script></body></html>"
+
+    @app.get("/_plain")
+    def _plain():
+        return Response(page, mimetype="text/html")
+
+    @app.get("/_own")
+    def _own():
+        allow_inline_scripts()
+        return Response(page, mimetype="text/html")
+
+    client = app.test_client()
+    assert "sha256-" not in client.get("/_plain").headers["Content-Security-Policy"]
+    assert "'sha256-" in client.get("/_own").headers["Content-Security-Policy"]
+
+
+def test_vendor_files_stay_inside_their_package(client):
+    for path in ("/vendor/leaflet/../../../../../../etc/passwd.css", "/vendor/leaflet/..%2f..%2fpackage.json",
+                 "/vendor/nothing-here/x.css"):
+        assert client.get(path).status_code == 404, path
+    css = client.get("/vendor/leaflet-timedimension/dist/leaflet.timedimension.control.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    text = css.get_data(as_text=True)
+    assert "bootstrapcdn" not in text and "/vendor/glyphicons-only-bootstrap/fonts/" in text

@@ -54,3 +54,14 @@ def test_synthetic_crew_can_log_in_and_check_in(app, runner, client):
     # The active round orders every point, so the live feed shows each in it.
     status = client.get("/api/v1/status", headers={"Authorization": f"Bearer {token}"}).json["points"]
     assert len(status) == 5 and all(p["round"]["name"] == "SYNTHETIC round tonight" for p in status)
+
+
+def test_seed_synthetic_refuses_a_database_with_data(app, runner):
+    """Its accounts share a published password, so it never loads beside real points or accounts."""
+    assert runner.invoke(args=["ops", "seed-demo"]).exit_code == 0
+    result = runner.invoke(args=["ops", "seed-synthetic", "--points", "5", "--crew", "5"])
+    assert "only into an empty database" in result.output
+    assert scalar(app, "SELECT count(*) FROM points WHERE code LIKE 'SYN%'") == 0
+    assert scalar(app, "SELECT count(*) FROM accounts WHERE username LIKE 'syn-%'") == 0
+    bad = runner.invoke(args=["ops", "seed-synthetic", "--points", "0"])
+    assert bad.exit_code != 0 and "--points" in bad.output

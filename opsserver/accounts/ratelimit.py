@@ -25,7 +25,10 @@ class LoginLimits:
     def __init__(self, app: Flask):
         cfg = app.config
         self.enabled = cfg["OPS_RATELIMIT_ENABLED"]
-        self.limiter = MovingWindowRateLimiter(storage_from_string(cfg["OPS_RATELIMIT_STORAGE_URI"]))
+        uri = cfg["OPS_RATELIMIT_STORAGE_URI"]
+        # A Redis that stops answering must not hold a login for long (see check: it is let through).
+        options = {"socket_timeout": 1, "socket_connect_timeout": 1} if uri.startswith("redis") else {}
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
         self.rules = (("address", parse(cfg["OPS_LOGIN_RATE_PER_ADDRESS"])),
                       ("account", parse(cfg["OPS_LOGIN_RATE_PER_ACCOUNT"])))
 
@@ -35,9 +38,16 @@ class LoginLimits:
             return
         keys = {"address": address or "-", "account": username.strip().lower()}
         for scope, item in self.rules:
-            if not self.limiter.hit(item, "login", scope, keys[scope]):
-                reset = self.limiter.get_window_stats(item, "login", scope, keys[scope]).reset_time
-                retry = max(1, int(reset - time.time()) + 1)
+            try:
+                allowed = self.limiter.hit(item, "login", scope, keys[scope])
+                stats = None if allowed else self.limiter.get_window_stats(item, "login", scope, keys[scope])
+            except Exception:  # the shared counter store (Redis) is down
+                # Open, not closed: crews must still log in to report. The lockout after repeated
+                # failures is counted from the audit log, so it still holds.
+                log.exception("login rate limit store unavailable; attempt let through")
+                return
+            if not allowed:
+                retry = max(1, int(stats.reset_time - time.time()) + 1)
                 log.warning("login rate limit reached for %s %s", scope, keys[scope])
                 raise ProblemError(429, f"Too many login attempts from this {scope}; try again in {retry} s.",
                                    type_="rate-limited", headers={"Retry-After": str(retry)})

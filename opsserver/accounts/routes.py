@@ -2,9 +2,9 @@
 
 from flask import g, request
 from flask.views import MethodView
-from ..blueprint import Blueprint
 from sqlalchemy import select
 
+from ..blueprint import Blueprint
 from ..errors import PROBLEM_MIMETYPE, ProblemSchema
 from ..pagination import keyset_page
 from . import services

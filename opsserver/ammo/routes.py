@@ -1,10 +1,10 @@
 """Endpoints for the ammunition catalogue, movements, stock and the ledger."""
 
 from flask.views import MethodView
-from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
+from ..blueprint import Blueprint
 from ..extensions import db
 from ..pagination import keyset_page
 from ..registry.models import Point

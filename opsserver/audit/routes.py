@@ -2,10 +2,10 @@
 
 from flask import Response, current_app
 from flask.views import MethodView
-from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from ..accounts.auth import roles_required
+from ..blueprint import Blueprint
 from ..pagination import keyset_page
 from . import exports, services
 from .models import AuditEvent

@@ -4,12 +4,12 @@ from datetime import datetime
 
 from flask import current_app, json, request
 from flask.views import MethodView
-from ..blueprint import Blueprint
 from sqlalchemy import func, or_, select
 
 from .. import rules
 
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
+from ..blueprint import Blueprint
 from ..errors import field_error
 from ..pagination import keyset_page
 from ..registry.models import Point
@@ -51,8 +51,15 @@ def json_answer(body: dict, status: int, headers: dict | None = None):
 
 
 def json_body():
-    """The request's JSON as webargs reads it: no JSON content type reads as {}, malformed JSON is a 400."""
-    return request.get_json() if request.is_json else {}
+    """The request's JSON, read as the other endpoints' webargs reads it: no JSON content type or an empty
+    body reads as {} (so the schema names the missing fields), malformed JSON is a 400 naming the body."""
+    raw = request.get_data(cache=True)
+    if not request.is_json or not raw:
+        return {}
+    try:
+        return current_app.json.loads(raw)
+    except ValueError:
+        raise field_error("(body)", "Invalid JSON body.", status=400) from None
 
 
 def idempotency_key() -> str | None:

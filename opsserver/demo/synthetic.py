@@ -53,6 +53,11 @@ def load_synthetic(points: int = 10_000, crew: int = 50_000, rounds: int = 60, r
     """Bulk-load the data set (each table in its own transaction); answers what was made."""
     if db.session.execute(select(Point.id).where(Point.code.like("SYN%")).limit(1)).first():
         return {"loaded": False, "reason": "synthetic points are loaded already"}
+    if (db.session.execute(select(Point.id).limit(1)).first()
+            or db.session.execute(select(Account.id).limit(1)).first()):
+        # Its accounts share a password printed here and written in this file: never beside real ones.
+        return {"loaded": False, "reason": "seed-synthetic loads only into an empty database "
+                                           "(it makes active accounts with a published password)"}
     rng = random.Random(seed)
     now = at or now_utc()
     counts: dict[str, int] = {}

@@ -2,10 +2,10 @@
 
 from flask import request
 from flask.views import MethodView
-from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
+from ..blueprint import Blueprint
 from ..checkins.routes import HEADERS_DOC, idempotency_key, json_answer
 from ..pagination import keyset_page
 from ..registry.models import Point

@@ -5,9 +5,9 @@ from datetime import timedelta
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from ..blueprint import Blueprint
 
 from ..accounts.auth import roles_required
+from ..blueprint import Blueprint
 from ..clock import local_today
 from ..errors import ProblemError
 from ..fields import FIRST_YEAR, LAST_YEAR

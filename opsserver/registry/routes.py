@@ -1,11 +1,11 @@
 """Endpoints for points, crew members and shifts (thin: load → service → dump)."""
 
 from flask.views import MethodView
-from ..blueprint import Blueprint
 from sqlalchemy import select
 
 from .. import rules
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
+from ..blueprint import Blueprint
 from ..clock import local_today
 from ..pagination import keyset_page
 from . import services

@@ -3,10 +3,11 @@
 import marshmallow as ma
 from flask import Response, render_template
 from flask.views import MethodView
-from ..blueprint import Blueprint
 from marshmallow import validate as V
 
 from ..accounts.auth import roles_required
+from ..blueprint import Blueprint
+from ..serving.security import allow_inline_scripts
 from . import services
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", template_folder="templates",
@@ -39,6 +40,7 @@ class RoundReportResource(MethodView):
         if fmt == "csv":
             return _attachment(services.report_csv(rep), "text/csv", f"round-{round_id}-report.csv")
         if fmt == "html":
+            allow_inline_scripts()  # the round map in its srcdoc frame
             html = render_template("reports/round_report.html", rep=rep, local=services.local,
                                    ammo_chart=services.ammo_chart(rep), windows_chart=services.windows_chart(rep),
                                    map_html=services.round_map_html(rep))

@@ -8,7 +8,7 @@ import json
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from maps.common import OSM_TILES, TIANDITU_TILES
@@ -59,6 +59,17 @@ def page_policy(page: bytes, tiles: list[str]) -> str:
     ])
 
 
+# Pages whose inline scripts are our own: folium's map code, and flask-smorest's Swagger UI start-up.
+# Only these get the hashes of their inline scripts into their policy; on every other page an inline
+# script (one slipped in through data, say) is refused.
+_INLINE_SCRIPT_ENDPOINTS = {"api-docs.openapi_swagger_ui"}
+
+
+def allow_inline_scripts() -> None:
+    """Mark this answer's inline scripts as the app's own (a view that renders a folium map calls it)."""
+    g.ops_inline_scripts = True
+
+
 def init_security_headers(app: Flask) -> None:
     tiles = tile_origins(app.config["OPS_MAP_TILES"])
 
@@ -71,7 +82,8 @@ def init_security_headers(app: Flask) -> None:
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if response.mimetype == "text/html" and not response.is_streamed:
-            headers["Content-Security-Policy"] = page_policy(response.get_data(), tiles)
+            trusted = g.get("ops_inline_scripts") or request.endpoint in _INLINE_SCRIPT_ENDPOINTS
+            headers["Content-Security-Policy"] = page_policy(response.get_data() if trusted else b"", tiles)
         return response
 
 

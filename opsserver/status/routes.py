@@ -6,9 +6,9 @@ from contextlib import contextmanager
 import orjson
 from flask import current_app, request
 from flask.views import MethodView
-from ..blueprint import Blueprint
 
 from ..accounts.auth import ALL_ROLES, roles_required
+from ..blueprint import Blueprint
 from ..database import now_utc
 from . import services
 
@@ -62,13 +62,11 @@ def geojson_body(at):
     return services.status_features(at)
 
 
-
 def status_body(at):
     collection = services.status_features(at)
     return {"generated_at": collection["generated_at"],
             "points": [{**f["properties"], "latitude": f["geometry"]["coordinates"][1],
                         "longitude": f["geometry"]["coordinates"][0]} for f in collection["features"]]}
-
 
 
 @blp.route("/status")

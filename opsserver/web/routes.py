@@ -13,6 +13,7 @@ import maps
 
 from ..accounts import services as accounts
 from ..errors import ProblemError
+from ..serving.security import allow_inline_scripts
 from ..status import services as status
 from . import data
 from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required
@@ -63,6 +64,7 @@ def _map_options() -> dict:
 
 
 def _html(m) -> str:
+    allow_inline_scripts()  # folium writes the map's code inline; the page's CSP allows exactly that
     return m.get_root().render()
 
 
@@ -184,9 +186,8 @@ def vendor(package: str, filename: str):
     if package not in VENDOR_PACKAGES:
         abort(404)
     root = Path(current_app.config["OPS_VENDOR_DIR"]) / package
-    if filename.endswith(".css") and (root / filename).is_file():
-        patched = maps.assets.served_css(package, filename, (root / filename).read_text(encoding="utf-8"))
-        if patched is not None:
-            return current_app.response_class(patched, mimetype="text/css",
-                                              headers={"Cache-Control": "public, max-age=86400"})
+    if (package, filename) in maps.assets.PATCHED_CSS:  # a fixed name: no path from the request is read
+        text = (root / filename).read_text(encoding="utf-8")
+        return current_app.response_class(maps.assets.served_css(text), mimetype="text/css",
+                                          headers={"Cache-Control": "public, max-age=86400"})
     return send_from_directory(root, filename, max_age=86400)
