@@ -48,9 +48,8 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def run_wrk(url: str, script: Path, args: list[str], duration: int, connections: int) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url, *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+def parse_wrk(out: str) -> dict:
+    """req/s, requests, errors (non-2xx/3xx and socket errors) and latency percentiles (ms) from wrk's output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     lat = dict(re.findall(r"(p50|p90|p99|max)=([\d.]+)", out))
@@ -58,6 +57,11 @@ def run_wrk(url: str, script: Path, args: list[str], duration: int, connections:
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
     return {"rps": rps, "requests": total, "errors": errors, **{k: float(v) for k, v in lat.items()}}
+
+
+def run_wrk(url: str, script: Path, args: list[str], duration: int, connections: int) -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url, *args]
+    return parse_wrk(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
 def prepare(db_path: Path, env: dict) -> Path:

@@ -14,7 +14,6 @@ Prints a table and writes bench/results/scale.json. Needs wrk (apt-get install w
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -24,6 +23,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from checkin_bench import parse_wrk  # noqa: E402  (bench/ is this script's own folder)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -130,15 +131,11 @@ def main() -> None:
         wrks = [subprocess.Popen(["wrk", "-t1", f"-c{per}", f"-d{opts.duration}s", "--latency", "-s",
                                   str(BENCH / "checkin.lua"), base, str(path)], stdout=subprocess.PIPE, text=True)
                 for base, path in zip(bases, halves)]
-        outs = [w.communicate()[0] for w in wrks]
-        rps = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", o).group(1)) for o in outs)
-        p99 = max(float(re.search(r"p99=([\d.]+)", o).group(1)) for o in outs)
-        p50 = statistics.mean(float(re.search(r"p50=([\d.]+)", o).group(1)) for o in outs)
-        errors = 0
-        for o in outs:
-            non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", o)
-            sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", o)
-            errors += (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+        runs = [parse_wrk(w.communicate()[0]) for w in wrks]
+        rps = sum(r["rps"] for r in runs)
+        p99 = max(r["p99"] for r in runs)  # the worse server's: a conservative p99 of the two
+        p50 = statistics.mean(r["p50"] for r in runs)
+        errors = sum(r["errors"] for r in runs)
         status = timed(bases[0] + "/api/v1/status.geojson", commander, 20)
         with app.app_context():
             from sqlalchemy import text

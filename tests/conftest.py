@@ -299,6 +299,16 @@ def assert_problem(resp, status: int, field: str | None = None, says: str | None
         assert says.lower() in resp.json["detail"].lower(), resp.json["detail"]
 
 
+def assert_refused(w, rows, call, status: int, says: str | None = None, field: str | None = None):
+    """`call()` is refused with a problem of this status and writes nothing at all."""
+    before = rows()
+    resp = call()
+    assert_problem(resp, status, field, says)
+    assert rows() == before
+    return resp
+
+
+
 # --- real app servers ------------------------------------------------------------------------------
 
 def free_port() -> int:

@@ -12,21 +12,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from .conftest import PROBLEM_KEYS, assert_problem, now, parse
+from .conftest import PROBLEM_KEYS, assert_refused, now, parse
 
 REASONS = ["airspace_busy", "civil_flight", "military_flight", "other"]
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def assert_refused(w, rows, call, status: int, says: str | None = None, field: str | None = None):
-    """`call()` is refused with a problem of this status and writes nothing at all."""
-    before = rows()
-    resp = call()
-    assert_problem(resp, status, field, says)
-    assert rows() == before
-    return resp
-
 
 def point_of(w, code="LH01", round_id=None) -> dict:
     resp = w.get("commander", f"/api/v1/rounds/{round_id or w.round_id}")

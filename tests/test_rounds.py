@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from .conftest import assert_problem, now, parse
+from .conftest import assert_problem, assert_refused, now, parse
 
 ALL_ROLES = ["admin", "commander", "auditor", "crew1", "crew2"]
 STATE_COLOURS = {"ordered": "grey", "manned": "blue", "requested": "amber", "cleared": "green", "firing": "red",
@@ -82,15 +82,6 @@ def stand_down(w, who="commander", code="LH01", reason="Cloud has passed", round
 
 def close(w, who="commander", round_id=None):
     return w.post(who, f"/api/v1/rounds/{round_id or w.round_id}/close")
-
-
-def assert_refused(w, rows, call, status: int, says: str | None = None, field: str | None = None):
-    """`call()` is refused with a problem of this status and writes nothing at all."""
-    before = rows()
-    resp = call()
-    assert_problem(resp, status, field, says)
-    assert rows() == before
-    return resp
 
 
 def activated_in_past(w, minutes: int = 30) -> datetime:
