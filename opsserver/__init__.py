@@ -52,19 +52,8 @@ def register_extensions(app: Flask) -> None:
 
         n = app.config["OPS_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
-    app.extensions["ops_schema_head"] = _schema_head()
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["OPS_TIMEZONE"],
                    default_translation_directories=str(Path(__file__).resolve().parent / "translations"))
-
-
-def _schema_head() -> str:
-    """The migration this code expects the database to be at (for /readyz)."""
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
-
-    config = AlembicConfig()
-    config.set_main_option("script_location", MIGRATIONS_DIR)
-    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def register_blueprints(app: Flask) -> None:
