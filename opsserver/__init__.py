@@ -7,7 +7,7 @@ from flask import Flask
 
 from .config import Config, TestingConfig
 from .database import configure_engine
-from .extensions import ProblemApi, babel, db, migrate
+from .extensions import ProblemApi, babel, close_direct_connection, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    app.teardown_appcontext(close_direct_connection)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
         configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"], app.config["OPS_SQLITE_CHECKPOINT_MS"])

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
 
+from flask import g
 from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -14,6 +15,23 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
+
+
+def direct_connection():
+    """This app context's DirectConnection (the hot paths' way past the ORM session), opened on first use."""
+    from .database import DirectConnection
+
+    conn = g.get("_ops_direct")
+    if conn is None:
+        conn = g._ops_direct = DirectConnection(db.engine)
+    return conn
+
+
+def close_direct_connection(_exc=None) -> None:
+    """Give the app context's direct connection back to the pool (registered as an app-context teardown)."""
+    conn = g.pop("_ops_direct", None)
+    if conn is not None:
+        conn.close()
 
 
 class ProblemApi(Api):

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .accounts.auth import Principal
 from .audit.services import canonical_json
-from .database import Prepared, UTCDateTime, begin_write, now_utc
+from .database import DirectConnection, Prepared, UTCDateTime, begin_write, now_utc
 from .errors import ProblemError
 from .extensions import db
 
@@ -37,54 +37,58 @@ def request_hash(body) -> str:
 
 
 def _replay(record, who: Principal, endpoint: str, digest: str) -> tuple[int, dict]:
-    if record.endpoint != endpoint or record.request_hash != digest:
+    stored_endpoint, stored_digest, status, response = record
+    if stored_endpoint != endpoint or stored_digest != digest:
         raise ProblemError(422, "This Idempotency-Key was used before with a different request; "
                                 "send a new key for a new request.", type_="idempotency-key-reuse",
                            errors=[{"field": "Idempotency-Key", "location": "headers",
                                     "detail": "reused with a different body"}])
-    return record.status, json.loads(record.response)
+    return status, json.loads(response)
 
 
 _TABLE = IdempotencyRecord.__table__
-_LOOKUP = select(_TABLE).where(_TABLE.c.account_id == bindparam("account_id"), _TABLE.c.key == bindparam("key"))
+_LOOKUP = Prepared(select(_TABLE.c.endpoint, _TABLE.c.request_hash, _TABLE.c.status, _TABLE.c.response)
+                   .where(_TABLE.c.account_id == bindparam("account_id"), _TABLE.c.key == bindparam("key")))
 _INSERT = Prepared(_TABLE.insert())
 
 
-def _lookup(account_id: int, key: str):
-    return db.session.connection().execute(_LOOKUP, {"account_id": account_id, "key": key}).first()
-
-
 def run_once(who: Principal, key: str, endpoint: str, body,
-             work: Callable[[bool], tuple[int, dict]]) -> tuple[int, dict, bool]:
+             work: Callable[[bool], tuple[int, dict]], on: "Session | DirectConnection | None" = None,
+             ) -> tuple[int, dict, bool]:
     """Run `work` once per key and commit its writes together with the answer.
 
     `work(optimistic)` begins its write transaction itself (after its own reads) and writes without
-    committing. The first try is optimistic: retries are rare, so instead of looking the key up first,
-    the unique key (and the row's own id) refuse a repeat at insert time; the second try then looks
-    up the stored answer, or runs `work(False)`, which checks for an existing row itself.
-    Returns (status, answer, replayed). A problem raised by `work` is not remembered, so a corrected
-    request may reuse the key.
+    committing, on `on`: the session (the default) or a direct connection. The first try is
+    optimistic: retries are rare, so instead of looking the key up first, the unique key (and the
+    row's own id) refuse a repeat at insert time; the second try then looks up the stored answer, or
+    runs `work(False)`, which checks for an existing row itself.
+    Returns (status, answer, replayed). A problem raised by `work` is not remembered (its writes are
+    rolled back), so a corrected request may reuse the key.
     """
+    on = db.session if on is None else on
     digest = request_hash(body)
     for optimistic in (True, False):
         if not optimistic:
-            record = _lookup(who.account_id, key)
+            record = _LOOKUP.first(on, {"account_id": who.account_id, "key": key})
             if record is not None:
                 return (*_replay(record, who, endpoint, digest), True)
         try:
             status, answer = work(optimistic)
-            begin_write(db.session)  # a no-op when `work` wrote; a replay of a stored row only records its key
-            _INSERT.execute(db.session, {
+            begin_write(on)  # a no-op when `work` wrote; a replay of a stored row only records its key
+            _INSERT.execute(on, {
                 "key": key, "account_id": who.account_id, "endpoint": endpoint, "request_hash": digest,
                 "status": status, "response": canonical_json(answer), "created_at": now_utc()}, insert=True).close()
-            db.session.commit()
+            on.commit()
             return status, answer, False
         except IntegrityError:
-            db.session.rollback()
+            on.rollback()
             if not optimistic:
                 # A concurrent twin of this request stored the key between our lookup and our insert.
-                record = _lookup(who.account_id, key)
+                record = _LOOKUP.first(on, {"account_id": who.account_id, "key": key})
                 if record is None:
                     raise
                 return (*_replay(record, who, endpoint, digest), True)
+        except BaseException:
+            on.rollback()
+            raise
     raise AssertionError("unreachable")

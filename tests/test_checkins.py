@@ -408,6 +408,28 @@ def test_each_write_makes_exactly_one_audit_event(world, rows):
     assert by_id[a["id"]]["payload"]["point_code"] == "LH01"
 
 
+def test_a_check_in_that_fails_after_its_insert_leaves_nothing_and_frees_the_write(world, rows, monkeypatch):
+    """The check-in is written on the request's direct connection, not the session: when its audit
+    event cannot be added, the row already inserted is rolled back with it, and the next write
+    goes through (on SQLite the write lock was given back)."""
+    from opsserver.audit import services as audit
+
+    def broken_append(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    start = rows()
+    monkeypatch.setattr(audit, "append", broken_append)
+    failed = body_for()
+    resp = post(world, "crew1", failed, **{"Idempotency-Key": "k1"})
+    assert resp.status_code == 500
+    assert rows() == start
+    monkeypatch.undo()
+    assert post(world, "crew1", body_for()).status_code == 201
+    again = post(world, "crew1", failed, **{"Idempotency-Key": "k1"})  # the key was not remembered
+    assert again.status_code == 201 and again.json["id"] == failed["id"]
+    assert rows()["checkins"] == start["checkins"] + 2
+
+
 # --- validation ----------------------------------------------------------------------------------
 
 def _without(key):

@@ -1,4 +1,5 @@
-"""Database plumbing: how times are stored on SQLite, and the background WAL checkpointer."""
+"""Database plumbing: how times are stored on SQLite, the background WAL checkpointer, and the direct
+connection the busiest endpoints use instead of the ORM session."""
 
 import os
 import time
@@ -88,3 +89,55 @@ def test_a_savepoint_released_inside_a_write_keeps_the_write_lock(app):
         assert in_write(db.session)
         db.session.commit()
         assert not in_write(db.session)
+
+
+def test_a_direct_connection_reads_without_a_transaction_and_converts_times(app):
+    """Reads on a direct connection leave no transaction behind (no snapshot, no lock held until the
+    request ends), and `Prepared` converts values as Session.execute would: times come back aware."""
+    from sqlalchemy import bindparam, literal_column, select
+
+    from opsserver.database import Prepared, UTCDateTime
+    from opsserver.extensions import direct_connection
+
+    when = datetime(2026, 11, 30, 0, 5, 7, 1, tzinfo=timezone(timedelta(hours=8)))
+    stmt = Prepared(select(bindparam("t", type_=UTCDateTime).label("t"), literal_column("1").label("n")))
+    with app.app_context():
+        conn = direct_connection()
+        value, n = stmt.first(conn, {"t": when})
+        assert value == when and value.utcoffset() == timedelta(0) and n == 1
+        if conn.dialect.name == "sqlite":
+            assert not conn.dbapi.in_transaction
+        else:
+            assert conn.dbapi.info.transaction_status == 0  # idle
+
+
+def test_a_direct_write_rolled_back_frees_the_lock_and_the_pooled_connection_is_as_before(db_url):
+    """A direct write that is rolled back leaves nothing and ends the write (SQLite's lock is free for
+    the session's next writer); the connection goes back to the pool as the session expects it, so a
+    session transaction on it still rolls back (on PostgreSQL the direct one ran in autocommit)."""
+    from opsserver.database import _lock_for, begin_write
+    from opsserver.extensions import close_direct_connection, direct_connection
+
+    # One pooled connection: the session gets the very connection the direct path gave back.
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE scratch (n INTEGER PRIMARY KEY)"))
+        db.session.commit()
+        db.session.close()
+        conn = direct_connection()
+        conn.begin_write()
+        cursor = conn.dbapi.cursor()
+        cursor.execute("INSERT INTO scratch (n) VALUES (1)")
+        cursor.close()
+        conn.rollback()
+        assert not conn.writing
+        close_direct_connection()
+        if db.engine.dialect.name == "sqlite":
+            assert not _lock_for(db.engine.url.database).mutex.locked()
+        begin_write(db.session)
+        db.session.execute(text("INSERT INTO scratch (n) VALUES (2)"))
+        db.session.rollback()
+        assert db.session.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
+        db.session.close()
+        db.engine.dispose()

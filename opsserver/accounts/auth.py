@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 
 from ..database import Prepared, UTCDateTime, now_utc
 from ..errors import ProblemError
-from ..extensions import db
+from ..extensions import direct_connection
 from .models import Account, Token
 
 
@@ -44,7 +44,7 @@ _BY_TOKEN = Prepared(select(Account.id, Account.username, Account.role, Account.
 
 def principal_for_token(token: str) -> Principal | None:
     """The account behind a live (unexpired, unrevoked) token, or None."""
-    row = _BY_TOKEN.first(db.session, {"digest": hash_token(token), "now": now_utc()})
+    row = _BY_TOKEN.first(direct_connection(), {"digest": hash_token(token), "now": now_utc()})
     return Principal(*row) if row else None
 
 

@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from ..database import Prepared, as_utc, in_write, now_utc
+from ..database import DirectConnection, Prepared, as_utc, in_write, now_utc
 from ..extensions import db
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the one advisory lock that serialises appends on PostgreSQL.
-_PG_CHAIN_LOCK_SQL = text(f"SELECT pg_advisory_xact_lock({0x0A0D17})")
+_PG_CHAIN_LOCK = Prepared(text(f"SELECT pg_advisory_xact_lock({0x0A0D17})"))
 _HEAD = Prepared(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
 _INSERT = Prepared(AuditEvent.__table__.insert())
 
@@ -48,29 +49,35 @@ def event_hash(seq: int, at: datetime, actor: str, action: str, entity: str, ent
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
-def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | str | None = None) -> dict:
-    """Add one event to the chain in the current transaction; the caller commits.
+def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | str | None = None,
+           on: "Session | DirectConnection | None" = None) -> dict:
+    """Add one event to the chain in the current transaction (the session's, or `on`'s); the caller commits.
 
     The caller must have begun its write transaction (database.begin_write) before the reads that
     led to this change, so the event and the change it records commit together or not at all.
     A payload given as text must be canonical_json's output (made before the write lock, on hot paths).
     """
-    session = db.session
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
+    on = db.session if on is None else on
+    if _dialect_name(on) == "postgresql":
         # Serialises appends across processes until commit; SQLite's write lock does this already.
-        conn.execute(_PG_CHAIN_LOCK_SQL)
-    elif not in_write(session):
+        _PG_CHAIN_LOCK.execute(on).close()
+    elif not in_write(on):
         raise RuntimeError("audit.append outside a write transaction: call begin_write() first")
-    head = _HEAD.first(conn)
+    if not isinstance(on, DirectConnection):
+        on = on.connection()  # one connection for the head and the insert (see Prepared.execute)
+    head = _HEAD.first(on)
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     at = now_utc()
     body = payload if isinstance(payload, str) else canonical_json(payload or {})
     event = {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
              "entity_id": str(entity_id), "payload": body, "prev_hash": prev}
     event["hash"] = event_hash(**event)
-    _INSERT.execute(conn, event, insert=True).close()
+    _INSERT.execute(on, event, insert=True).close()
     return event
+
+
+def _dialect_name(on) -> str:
+    return on.dialect.name if isinstance(on, DirectConnection) else on.get_bind().dialect.name
 
 
 def event_dict(ev) -> dict:

@@ -13,9 +13,9 @@ from .. import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..clock import zone_name
-from ..database import Prepared, UTCDateTime, begin_write, now_utc
+from ..database import Prepared, UTCDateTime, now_utc
 from ..errors import ProblemError, field_error, problem_dict, validation_errors
-from ..extensions import db
+from ..extensions import db, direct_connection
 from ..idempotency import run_once
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import crew_by_id
@@ -65,7 +65,7 @@ _POINT_AND_SHIFT = Prepared(select(
                            Shift.starts_at <= bindparam("at", type_=UTCDateTime),
                            Shift.ends_at > bindparam("at", type_=UTCDateTime)).limit(1).scalar_subquery(),
 ).where(Point.code == bindparam("code")))
-_CHECKIN_BY_ID = select(_CHECKINS).where(_CHECKINS.c.id == bindparam("id"))
+_CHECKIN_BY_ID = Prepared(select(_CHECKINS).where(_CHECKINS.c.id == bindparam("id")))
 _INSERT_CHECKIN = Prepared(_CHECKINS.insert())
 
 
@@ -73,13 +73,13 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
                    optimistic: bool = False) -> tuple[int, dict]:
     """Store one check-in with its audit event (not committed: the caller's idempotency step commits).
 
-    The lookups run before the write lock is taken; only the audit head, the inserts and the commit
-    run under it. Answers (status, JSON-ready body) so that a replay returns the stored body unchanged.
+    The busiest write: it runs on the request's direct connection, not the ORM session. The lookups
+    run before the write lock is taken; only the audit head, the inserts and the commit run under it.
+    Answers (status, JSON-ready body) so that a replay returns the stored body unchanged.
     """
-    session = db.session
     crew_id = acting_crew_id(who, data.get("crew_id"))
     recorded = data["recorded_at"]
-    conn = session.connection()  # one connection for the whole command (see Prepared.execute)
+    conn = direct_connection()
     found = _POINT_AND_SHIFT.first(conn, {"code": data["point_code"], "crew_id": crew_id, "at": recorded})
     if found is None:
         raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
@@ -87,8 +87,9 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
     shift_id = found[5]
     checkin_id = str(data["id"])
     # Optimistic: a repeated id is refused by the primary key at insert, and run_once retries with this check.
-    existing = None if optimistic else conn.execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
+    existing = None if optimistic else _CHECKIN_BY_ID.first(conn, {"id": checkin_id})
     if existing is not None:
+        existing = SimpleNamespace(**dict(zip(_CHECKIN_BY_ID.keys(), existing)))
         if _same_checkin(existing, point.id, crew_id, data):
             return 200, checkin_view(existing, point.code)
         raise ProblemError(409, f"Check-in {checkin_id} exists already with different content.",
@@ -104,9 +105,9 @@ def record_checkin(who: Principal, data: dict, device_time: datetime | None,
         shift_id=shift_id, clock_offset_s=(device_time - received).total_seconds() if device_time else None)
     view = checkin_view(row, point.code)
     payload = audit.canonical_json({k: v for k, v in view.items() if k != "id"})
-    begin_write(session)
+    conn.begin_write()
     _INSERT_CHECKIN.execute(conn, vars(row), insert=True).close()
-    audit.append(who.username, "checkin.create", "checkin", checkin_id, payload)
+    audit.append(who.username, "checkin.create", "checkin", checkin_id, payload, on=conn)
     return 201, view
 
 
@@ -115,7 +116,7 @@ def submit_checkin(who: Principal, payload: dict, key: str | None, device_time: 
     """Validate (unless the route did), then record once per idempotency key (the id when no key is sent)."""
     data = data if data is not None else _checkin_schema.load(payload)
     return run_once(who, key or f"checkin:{data['id']}", "checkin", payload,
-                    lambda optimistic: record_checkin(who, data, device_time, optimistic))
+                    lambda optimistic: record_checkin(who, data, device_time, optimistic), on=direct_connection())
 
 
 # --- the phone's queue ---------------------------------------------------------------------------
