@@ -188,6 +188,19 @@ def test_json_nested_too_deeply_is_a_400_never_a_500(ops_world, rows):
     assert rows() == before
 
 
+@pytest.mark.parametrize("body", ['{"latitude": NaN}', '{"latitude": Infinity}', '{"latitude": 1e400}',
+                                  '{"point_code": "\\ud800"}'], ids=["nan", "infinity", "overflow", "lone-surrogate"])
+def test_json_that_is_not_standard_json_is_a_malformed_body(ops_world, rows, body):
+    """Python's parser lets NaN, Infinity and lone surrogates through, to fail later in a hash or in the
+    database; request bodies are read as strict JSON, so each is a 400 naming the body."""
+    before = rows()
+    for path in ("/api/v1/checkins", "/api/v1/sync"):
+        resp = ops_world.client.post(path, data=body, headers={**ops_world.headers("crew1"),
+                                                               "Content-Type": "application/json"})
+        assert_problem(resp, 400, field="(body)")
+    assert rows() == before
+
+
 def test_security_headers_on_every_answer(client):
     for path in ("/healthz", "/api/v1/points", "/login"):
         resp = client.get(path)

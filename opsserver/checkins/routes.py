@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from flask import current_app, json, request
+import orjson
+from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy import func, or_, select
 
@@ -45,7 +46,7 @@ def device_time() -> datetime | None:
 
 def json_answer(body: dict, status: int, headers: dict | None = None):
     """A body already dumped by the service (and maybe replayed from storage), sent as it is."""
-    resp = current_app.response_class(json.dumps(body), status=status, mimetype="application/json")
+    resp = current_app.response_class(orjson.dumps(body), status=status, mimetype="application/json")
     resp.headers.update(headers or {})
     return resp
 

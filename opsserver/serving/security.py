@@ -8,6 +8,7 @@ import json
 import re
 from urllib.parse import urlsplit
 
+import orjson
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 
@@ -99,19 +100,18 @@ def _depth_at_most(value, limit: int) -> bool:
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, refusing request bodies nested deeper than OPS_MAX_JSON_DEPTH (400, never a 500).
+    """Flask's JSON, with request bodies read by orjson and refused (400, never a 500) when nested deeper
+    than OPS_MAX_JSON_DEPTH.
 
-    Without a cap, a body of ten thousand `[` makes the parser (and every later walk of the body) hit
-    Python's recursion limit.
+    orjson reads strict JSON: NaN, Infinity and lone surrogates, which Python's parser lets through
+    (to fail later, in a hash or in the database), are malformed bodies here. It is also several times
+    faster, which counts on the phones' busiest endpoint. Without a depth cap, a body of ten thousand
+    `[` would make every later walk of the body hit Python's recursion limit.
     """
 
     def loads(self, s, **kwargs):
         limit = self._app.config["OPS_MAX_JSON_DEPTH"]
-        too_deep = json.JSONDecodeError(f"JSON nested deeper than {limit} levels", "(request body)", 0)
-        try:
-            value = super().loads(s, **kwargs)
-        except RecursionError:
-            raise too_deep from None
+        value = orjson.loads(s)
         if not _depth_at_most(value, limit):
-            raise too_deep
+            raise json.JSONDecodeError(f"JSON nested deeper than {limit} levels", "(request body)", 0)
         return value
