@@ -10,3 +10,4 @@ accesslog = None
 errorlog = "-"
 loglevel = "warning"
 control_socket_disable = True  # two servers in one run would fight over the default socket path
+worker_tmp_dir = "/dev/shm"  # as in gunicorn.conf.py: the per-request heartbeat off the database's disk
