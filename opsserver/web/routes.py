@@ -40,6 +40,8 @@ def select_locale() -> str:
 
 @bp.before_app_request
 def _remember_language():
+    if b"lang=" not in request.query_string:  # most requests: spare parsing the query string
+        return
     lang = request.args.get("lang")
     if lang in LANGUAGES:
         session["lang"] = lang
