@@ -1,11 +1,12 @@
-"""Check-in throughput and latency against a bare Flask hello-world, both under gunicorn in one run.
+"""Check-in throughput and latency against a bare Flask hello-world, all under gunicorn in one run.
 
     .venv/bin/python bench/checkin_bench.py [--duration 15] [--connections 32] [--workers 2]
 
 Uses wrk (Debian package `wrk`) on 127.0.0.1. The app runs on a fresh SQLite file with
 synchronous=FULL (durable commits) and the Luohe demo loaded; every request is a new check-in with
-its own UUID and Idempotency-Key from one of the 18 crew accounts. Prints a table and writes
-bench/results/checkin.json.
+its own UUID and Idempotency-Key from one of the 18 crew accounts. The same requests then go to a
+bare endpoint that only validates the body and inserts one row through the ORM (bench/bare_insert.py),
+the reference the issue sizes its target by. Prints a table and writes bench/results/checkin.json.
 """
 
 import argparse
@@ -111,9 +112,14 @@ def main() -> None:
            "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
            "OPS_REQUEST_LOG": "0"}  # no request log, as the baseline has no access log
     targets = prepare(db_path, env)
+    env["BENCH_BARE_DATABASE_URL"] = os.environ["BENCH_BARE_DATABASE_URL"] = f"sqlite:///{tmp / 'bare.sqlite3'}"
+    from bench import bare_insert
+
+    bare_insert.create_table()
 
     hello = gunicorn("bench.hello:app", 18081, env, opts.workers)
     app = gunicorn("wsgi:app", 18082, env, opts.workers)
+    bare = gunicorn("bench.bare_insert:app", 18083, env, opts.workers)
     try:
         wait_for("http://127.0.0.1:18081/hello")
         wait_for("http://127.0.0.1:18082/api/openapi.json")
@@ -122,18 +128,26 @@ def main() -> None:
         stop(hello)
         checkin = run_wrk("http://127.0.0.1:18082", BENCH / "checkin.lua", [str(targets)], opts.duration,
                           opts.connections)
+        stop(app)
+        insert = run_wrk("http://127.0.0.1:18083", BENCH / "checkin.lua", [str(targets)], opts.duration,
+                         opts.connections)
     finally:
-        for proc in (hello, app):
+        for proc in (hello, app, bare):
             if proc.poll() is None:
                 stop(proc)
     stored = check_store(env, checkin["requests"])
     result = {"connections": opts.connections, "workers": opts.workers, "duration_s": opts.duration,
-              "hello": base, "checkin": checkin, "ratio": round(checkin["rps"] / base["rps"], 3), "stored": stored}
-    print(f"\n{'endpoint':<22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for name, r in (("hello-world (baseline)", base), ("POST /api/v1/checkins", checkin)):
-        print(f"{name:<22}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}")
+              "hello": base, "checkin": checkin, "bare_insert": insert,
+              "ratio": round(checkin["rps"] / base["rps"], 3),
+              "bare_insert_ratio": round(insert["rps"] / base["rps"], 3), "stored": stored}
+    print(f"\n{'endpoint':<30}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, r in (("hello-world (baseline)", base), ("POST /api/v1/checkins", checkin),
+                    ("bare ORM insert (reference)", insert)):
+        print(f"{name:<30}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}")
     print(f"\nratio check-in / hello-world = {result['ratio']:.3f} (target ≥ 0.20); "
           f"check-in p99 = {checkin['p99']:.1f} ms (target < 60 ms) at {opts.connections} connections")
+    print(f"ratio bare ORM insert / hello-world = {result['bare_insert_ratio']:.3f}; "
+          f"check-in / bare insert = {checkin['rps'] / insert['rps']:.2f}")
     print(f"stored check-ins: {stored['checkins']} (wrk counted {checkin['requests']} requests); "
           f"audit chain ok: {stored['chain']['ok']} ({stored['chain']['count']} events)")
     out = BENCH / "results"
