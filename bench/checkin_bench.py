@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def wait_for(url: str, timeout: float = 30) -> None:
         try:
             urllib.request.urlopen(url, timeout=1)
             return
+        except urllib.error.HTTPError:
+            return  # it answers, if not to a GET here
         except Exception:
             time.sleep(0.2)
     raise RuntimeError(f"server at {url} did not come up")
@@ -123,6 +126,7 @@ def main() -> None:
     try:
         wait_for("http://127.0.0.1:18081/hello")
         wait_for("http://127.0.0.1:18082/api/openapi.json")
+        wait_for("http://127.0.0.1:18083/api/v1/checkins")
         run_wrk("http://127.0.0.1:18081/hello", BENCH / "latency.lua", [], 3, opts.connections)  # warm-up
         base = run_wrk("http://127.0.0.1:18081/hello", BENCH / "latency.lua", [], opts.duration, opts.connections)
         stop(hello)

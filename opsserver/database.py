@@ -18,6 +18,9 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 # Set by begin_write() for the current thread/context: the next SQLite BEGIN is a write transaction.
 _writing: ContextVar["_WriteLock | None"] = ContextVar("ops_sqlite_writing", default=None)
+# Set while a DirectConnection holds the SQLite write lock in this context. The lock's mutex is not
+# reentrant: a second writer in the same thread is refused rather than left waiting on itself.
+_direct_writing: ContextVar[bool] = ContextVar("ops_sqlite_direct_writing", default=False)
 
 
 def now_utc() -> datetime:
@@ -130,6 +133,8 @@ def begin_write(session: "Session | DirectConnection") -> None:
         return
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("begin_write() must come before the first change of a command")
+    if _direct_writing.get():
+        raise RuntimeError("a direct connection holds this thread's write transaction: commit it first")
     lock = _lock_for(bind.url.database)
     lock.acquire()
     _writing.set(lock)
@@ -190,6 +195,8 @@ class DirectConnection:
         if self._sqlite_path is None:
             self._run("BEGIN")
         else:
+            if _writing.get() is not None or _direct_writing.get():
+                raise RuntimeError("this thread holds the write transaction already: commit it first")
             lock = _lock_for(self._sqlite_path)
             lock.acquire()
             try:
@@ -198,6 +205,7 @@ class DirectConnection:
                 lock.release()
                 raise
             self._lock = lock
+            _direct_writing.set(True)
         self.writing = True
 
     def commit(self) -> None:
@@ -206,6 +214,9 @@ class DirectConnection:
             return
         try:
             self._run("COMMIT")
+        except self.dialect.loaded_dbapi.IntegrityError as err:  # a constraint checked at commit
+            self.rollback()
+            raise IntegrityError("COMMIT", None, err) from err
         except BaseException:
             self.rollback()
             raise
@@ -226,6 +237,7 @@ class DirectConnection:
         self.writing = False
         if self._lock is not None:
             lock, self._lock = self._lock, None
+            _direct_writing.set(False)
             lock.release()
 
     def close(self) -> None:

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
 
+import logging
+
 from flask import g
 from flask_babel import Babel
 from flask_migrate import Migrate
@@ -28,10 +30,17 @@ def direct_connection():
 
 
 def close_direct_connection(_exc=None) -> None:
-    """Give the app context's direct connection back to the pool (registered as an app-context teardown)."""
+    """Give the app context's direct connection back to the pool (registered as an app-context teardown).
+
+    A connection that fails here is dropped and logged, not raised: the teardowns after this one (the
+    session's among them) must still run.
+    """
     conn = g.pop("_ops_direct", None)
     if conn is not None:
-        conn.close()
+        try:
+            conn.close()
+        except Exception:
+            logging.getLogger(__name__).exception("a direct database connection failed at teardown; dropped")
 
 
 class ProblemApi(Api):

@@ -46,7 +46,7 @@ def test_sqlite_reads_text_written_elsewhere():
 def _sqlite_path(app) -> str:
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
-            pytest.skip("the WAL checkpointer is SQLite's; this run is on PostgreSQL")
+            pytest.skip("about SQLite's WAL or write lock; this run is on PostgreSQL")
         return db.engine.url.database
 
 
@@ -141,3 +141,45 @@ def test_a_direct_write_rolled_back_frees_the_lock_and_the_pooled_connection_is_
         assert db.session.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
         db.session.close()
         db.engine.dispose()
+
+
+def test_a_second_writer_in_one_thread_is_refused_not_left_waiting(app):
+    """The SQLite write lock is not reentrant: a session write begun while this thread's direct
+    connection holds the lock (or the other way round) is an error at once, not a thread waiting on
+    itself for ever. Run in a thread of its own, so that a regression fails here instead of hanging."""
+    import threading
+
+    from opsserver.database import begin_write
+    from opsserver.extensions import close_direct_connection, direct_connection
+
+    _sqlite_path(app)
+    outcome = []
+
+    def scenario():
+        with app.app_context():
+            conn = direct_connection()
+            conn.begin_write()
+            with pytest.raises(RuntimeError, match="direct connection"):
+                begin_write(db.session)
+            conn.rollback()
+            begin_write(db.session)
+            with pytest.raises(RuntimeError, match="write transaction already"):
+                conn.begin_write()
+            db.session.rollback()
+            conn.begin_write()  # both free again
+            conn.rollback()
+            close_direct_connection()
+        outcome.append("done")
+
+    def run():
+        try:
+            scenario()
+        except BaseException as err:  # handed to the test's own thread
+            outcome.append(err)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert outcome, "the thread is waiting on a lock it holds itself"
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]

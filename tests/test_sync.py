@@ -263,3 +263,27 @@ def test_sync_without_token_is_401(world, rows):
     resp = world.client.post("/api/v1/sync", json={"items": [item_for()]})
     assert_problem(resp, 401)
     assert rows() == before
+
+
+def test_an_item_that_fails_after_its_insert_leaves_nothing_for_the_next_item_to_commit(world, monkeypatch):
+    """Items of one queue share the request's connection: a check-in whose audit event fails after its
+    row was inserted is rolled back there and then, so the next item's commit cannot carry it along."""
+    from opsserver.audit import services as audit
+
+    real_append, calls = audit.append, []
+
+    def append_failing_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        return real_append(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "append", append_failing_once)
+    events_before = count_rows(world.client.application, "audit_events")
+    failed, good = item_for(), item_for()
+    out = results(sync(world, "crew1", [failed, good]))
+    assert [r["status"] for r in out] == [500, 201]
+    monkeypatch.undo()
+    ids = stored_ids(world)
+    assert good["id"] in ids and failed["id"] not in ids
+    assert count_rows(world.client.application, "audit_events") == events_before + 1

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..database import DirectConnection, Prepared, as_utc, in_write, now_utc
@@ -58,11 +59,9 @@ def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict |
     A payload given as text must be canonical_json's output (made before the write lock, on hot paths).
     """
     on = db.session if on is None else on
-    if _dialect_name(on) == "postgresql":
-        # Serialises appends across processes until commit; SQLite's write lock does this already.
-        _PG_CHAIN_LOCK.execute(on).close()
-    elif not in_write(on):
+    if not in_write(on):
         raise RuntimeError("audit.append outside a write transaction: call begin_write() first")
+    lock_chain(on)
     if not isinstance(on, DirectConnection):
         on = on.connection()  # one connection for the head and the insert (see Prepared.execute)
     head = _HEAD.first(on)
@@ -76,8 +75,12 @@ def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict |
     return event
 
 
-def _dialect_name(on) -> str:
-    return on.dialect.name if isinstance(on, DirectConnection) else on.get_bind().dialect.name
+def lock_chain(on: "Session | Connection | DirectConnection") -> None:
+    """On PostgreSQL, serialise appends to the chain across processes until this transaction ends (on
+    SQLite the write lock does it already)."""
+    dialect = on.dialect if isinstance(on, (DirectConnection, Connection)) else on.get_bind().dialect
+    if dialect.name == "postgresql":
+        _PG_CHAIN_LOCK.execute(on).close()
 
 
 def event_dict(ev) -> dict:

@@ -45,8 +45,10 @@ def device_time() -> datetime | None:
 
 
 def json_answer(body: dict, status: int, headers: dict | None = None):
-    """A body already dumped by the service (and maybe replayed from storage), sent as it is."""
-    resp = current_app.response_class(orjson.dumps(body), status=status, mimetype="application/json")
+    """A service's JSON-ready answer (maybe replayed from storage), written with sorted keys so that a
+    replay is byte for byte the first answer (stored answers are canonical JSON)."""
+    resp = current_app.response_class(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), status=status,
+                                      mimetype="application/json")
     resp.headers.update(headers or {})
     return resp
 

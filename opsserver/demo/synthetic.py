@@ -195,8 +195,7 @@ def add_filler_events(count: int, batch: int = 50_000) -> int:
         begin_write(session)
         conn = session.connection()
         postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            conn.execute(audit._PG_CHAIN_LOCK_SQL)
+        audit.lock_chain(conn)
         head = conn.execute(select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)).first()
         seq, prev = (head[0], head[1]) if head else (0, audit.GENESIS_HASH)
         at = now_utc()
