@@ -13,7 +13,7 @@ from .. import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..clock import zone_name
-from ..database import Prepared, UTCDateTime, now_utc
+from ..database import DirectConnection, Prepared, UTCDateTime, now_utc
 from ..errors import ProblemError, field_error, problem_dict, validation_errors
 from ..extensions import db, direct_connection
 from ..idempotency import run_once
@@ -69,17 +69,17 @@ _CHECKIN_BY_ID = Prepared(select(_CHECKINS).where(_CHECKINS.c.id == bindparam("i
 _INSERT_CHECKIN = Prepared(_CHECKINS.insert())
 
 
-def record_checkin(who: Principal, data: dict, device_time: datetime | None,
+def record_checkin(conn: DirectConnection, who: Principal, data: dict, device_time: datetime | None,
                    optimistic: bool = False) -> tuple[int, dict]:
     """Store one check-in with its audit event (not committed: the caller's idempotency step commits).
 
-    The busiest write: it runs on the request's direct connection, not the ORM session. The lookups
-    run before the write lock is taken; only the audit head, the inserts and the commit run under it.
+    The busiest write: it runs on the request's direct connection `conn`, not the ORM session. The
+    lookups run before the write lock is taken; only the audit head, the inserts and the commit run
+    under it.
     Answers (status, JSON-ready body) so that a replay returns the stored body unchanged.
     """
     crew_id = acting_crew_id(who, data.get("crew_id"))
     recorded = data["recorded_at"]
-    conn = direct_connection()
     found = _POINT_AND_SHIFT.first(conn, {"code": data["point_code"], "crew_id": crew_id, "at": recorded})
     if found is None:
         raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
@@ -115,8 +115,9 @@ def submit_checkin(who: Principal, payload: dict, key: str | None, device_time: 
                    data: dict | None = None) -> tuple[int, dict, bool]:
     """Validate (unless the route did), then record once per idempotency key (the id when no key is sent)."""
     data = data if data is not None else _checkin_schema.load(payload)
+    conn = direct_connection()
     return run_once(who, key or f"checkin:{data['id']}", "checkin", payload,
-                    lambda optimistic: record_checkin(who, data, device_time, optimistic), on=direct_connection())
+                    lambda optimistic: record_checkin(conn, who, data, device_time, optimistic), on=conn)
 
 
 # --- the phone's queue ---------------------------------------------------------------------------
