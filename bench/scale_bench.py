@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from checkin_bench import parse_wrk  # noqa: E402  (bench/ is this script's own folder)
+from checkin_bench import parse_wrk  # bench/ is this script's own folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

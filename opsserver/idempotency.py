@@ -36,7 +36,7 @@ def request_hash(body) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
-def _replay(record, who: Principal, endpoint: str, digest: str) -> tuple[int, dict]:
+def _replay(record, endpoint: str, digest: str) -> tuple[int, dict]:
     stored_endpoint, stored_digest, status, response = record
     if stored_endpoint != endpoint or stored_digest != digest:
         raise ProblemError(422, "This Idempotency-Key was used before with a different request; "
@@ -71,7 +71,7 @@ def run_once(who: Principal, key: str, endpoint: str, body,
         if not optimistic:
             record = _LOOKUP.first(on, {"account_id": who.account_id, "key": key})
             if record is not None:
-                return (*_replay(record, who, endpoint, digest), True)
+                return (*_replay(record, endpoint, digest), True)
         try:
             status, answer = work(optimistic)
             begin_write(on)  # a no-op when `work` wrote; a replay of a stored row only records its key
@@ -87,7 +87,7 @@ def run_once(who: Principal, key: str, endpoint: str, body,
                 record = _LOOKUP.first(on, {"account_id": who.account_id, "key": key})
                 if record is None:
                     raise
-                return (*_replay(record, who, endpoint, digest), True)
+                return (*_replay(record, endpoint, digest), True)
         except BaseException:
             on.rollback()
             raise

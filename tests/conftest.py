@@ -308,7 +308,6 @@ def assert_refused(w, rows, call, status: int, says: str | None = None, field: s
     return resp
 
 
-
 # --- real app servers ------------------------------------------------------------------------------
 
 def free_port() -> int:
