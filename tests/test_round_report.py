@@ -9,9 +9,11 @@ import io
 import os
 import threading
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -20,17 +22,28 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 @pytest.fixture
 def drilled(app, runner, client):
-    """The demo seeded and drilled (one round, 18 points); tokens for the auditor, commander and a crew member."""
-    app.config["OPS_MAP_TILES"] = "none"  # no tile server in the test: the map must not reach the internet
-    assert runner.invoke(args=["ops", "seed-demo"]).exit_code == 0
-    result = runner.invoke(args=["ops", "drill"])
-    assert result.exit_code == 0, result.output
-    tokens = {}
-    for user in ("auditor", "commander", "crew-lh01"):
-        resp = client.post("/api/v1/auth/token", json={"username": user, "password": f"{user.split('-')[0]}-demo-pass"})
-        assert resp.status_code == 200, resp.json
-        tokens[user] = {"Authorization": f"Bearer {resp.json['access_token']}"}
-    return tokens
+    """The demo seeded and drilled (one round, 18 points); tokens for the auditor, commander and a crew member.
+
+    The drill plays its round now, and the demo's shifts are tonight's (18:00–06:00 local): only at
+    night are the crew on shift for the round. So the whole test runs at 21:00 local tonight, the
+    clock ticking, whatever the hour it is started at.
+    """
+    from opsserver.demo.seed import tonight
+
+    with app.app_context():
+        night_start, _ = tonight()
+    with time_machine.travel(night_start + timedelta(hours=3), tick=True):
+        app.config["OPS_MAP_TILES"] = "none"  # no tile server in the test: the map must not reach the internet
+        assert runner.invoke(args=["ops", "seed-demo"]).exit_code == 0
+        result = runner.invoke(args=["ops", "drill"])
+        assert result.exit_code == 0, result.output
+        tokens = {}
+        for user in ("auditor", "commander", "crew-lh01"):
+            resp = client.post("/api/v1/auth/token",
+                               json={"username": user, "password": f"{user.split('-')[0]}-demo-pass"})
+            assert resp.status_code == 200, resp.json
+            tokens[user] = {"Authorization": f"Bearer {resp.json['access_token']}"}
+        yield tokens
 
 
 def test_report_totals_equal_the_ledger(client, drilled):
