@@ -7,7 +7,6 @@ the file. `verify_jsonl` needs no database: it recomputes each event's hash and 
 consecutive events, and tells whether the sequence numbers are complete for the exported range.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -17,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from ..extensions import db
+from . import csvsafe
 from .models import AuditEvent
 from .services import canonical_json, event_dict, event_hash, format_time
 
@@ -80,7 +80,7 @@ def render(events: Iterable[dict], fmt: str) -> Iterator[str]:
             yield canonical_json(ev) + "\n"
     elif fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csvsafe.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for ev in events:
             payload = ev["payload"] if isinstance(ev["payload"], str) else canonical_json(ev["payload"])

@@ -12,7 +12,6 @@ A firing belongs to the local date on which it started. Agent grams are fired ×
 included: they were fired). Machine formats carry UTC; human formats (CSV) local time with its offset.
 """
 
-import csv
 import io
 import json
 from collections import defaultdict
@@ -23,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..ammo.models import AmmoType
+from ..audit import csvsafe
 from ..audit.services import format_time
 from ..extensions import db
 from ..operations.models import PURPOSES, FiringReport, ReportAmmo, Round
@@ -142,7 +142,7 @@ def daily_log_csv(log: dict) -> str:
     """The daily log for people: each operation as local start/end with offset (ISO 8601 interval)."""
     tz = ZoneInfo(log["timezone"])
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csvsafe.writer(buffer, lineterminator="\n")
     writer.writerow(DAILY_LOG_COLUMNS)
     for row in log["items"]:
         writer.writerow([
@@ -202,7 +202,7 @@ def season_summary(year: int) -> dict:
 def season_summary_csv(summary: dict) -> str:
     """Form 17-4A's columns, one row per month and a total row."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csvsafe.writer(buffer, lineterminator="\n")
     writer.writerow(["month", *(f"days_{p}" for p in summary["purposes"]), "days_any", "ground_apparatus_hours",
                      "operations", *(f"agent_{a}_g" for a in summary["agents"])])
     for label, row in [*((f"{summary['year']}-{m['month']:02d}", m) for m in summary["months"]),

@@ -5,7 +5,6 @@ Times are UTC ISO 8601 in machine formats (JSON, CSV ``*_utc`` columns) and loca
 against the ledger's consumption entries for the same reports.
 """
 
-import csv
 import io
 import json
 from datetime import datetime
@@ -15,6 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..ammo.models import AmmoType, LedgerEntry
+from ..audit import csvsafe
 from ..checkins.models import Checkin
 from ..checkins.services import ON_SITE_HORIZON
 from ..database import now_utc
@@ -254,7 +254,7 @@ POINT_COLUMNS = ["point_code", "point_name", "state", "ordered_at_utc", "manned_
 def report_csv(rep: dict) -> str:
     """One row per ordered point, then a totals row."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csvsafe.writer(buf, lineterminator="\r\n")
     w.writerow(POINT_COLUMNS)
     for p in rep["points"]:
         w.writerow([p["point_code"], p["point_name"], p["state"], p["ordered_at"] or "", p["manned_at"] or "",
@@ -444,7 +444,7 @@ LOG_COLUMNS = ["section", "at_utc", "at_local", "kind", "who", "detail"]
 def activity_log_csv(log: dict) -> str:
     """Rows by section: the period, the crew with their positions, then the activities in time order."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csvsafe.writer(buf, lineterminator="\r\n")
     w.writerow(LOG_COLUMNS)
     p = log["period"]
     w.writerow(["period", p["start"], local(p["start"]), "start", log["point"]["code"], log["round"]["name"]])
