@@ -109,3 +109,12 @@ def test_cli_export_and_offline_verify(world, runner, tmp_path):
     out.write_text(text, encoding="utf-8")
     bad = runner.invoke(args=["ops", "verify-export", str(out)])
     assert bad.exit_code == 1 and "line" in bad.output
+
+
+@pytest.mark.parametrize("pattern", ["%25%25", "LH0_", "%25LH01%25", "LH%25"])
+def test_point_filter_matches_the_code_exactly(ops_world, pattern):
+    """LIKE wildcards in point_code match nothing: only a point's exact code selects its events."""
+    ops_world.arrive("ann")
+    assert export(ops_world, point_code=pattern).get_data(as_text=True) == ""
+    exact = [json.loads(x) for x in export(ops_world, point_code="LH01").get_data(as_text=True).splitlines()]
+    assert exact and all(e["payload"].get("point_code") == "LH01" or e["entity_id"] == "LH01" for e in exact)

@@ -32,8 +32,9 @@ def _filters(round_id: int | None, point_code: str | None, since: datetime | Non
     if until is not None:
         conditions.append(t.at < until)
     if point_code is not None:
-        # Payloads are canonical JSON (sorted keys, no spaces), so a point is named exactly like this.
-        conditions.append(or_(t.payload.contains(f'"point_code":{json.dumps(point_code)}'),
+        # Payloads are canonical JSON (sorted keys, no spaces), so a point is named exactly like this;
+        # autoescape makes % and _ in the code plain characters, not LIKE wildcards.
+        conditions.append(or_(t.payload.contains(f'"point_code":{canonical_json(point_code)}', autoescape=True),
                               and_(t.entity == "point", t.entity_id == point_code)))
     if round_id is not None:
         from ..operations.models import AirspaceRequest, FiringReport
