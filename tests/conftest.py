@@ -1,18 +1,9 @@
 """Test fixtures: a real database per test (an SQLite file, or PostgreSQL when TEST_DATABASE_URL is set)."""
 
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,6 +14,8 @@ from sqlalchemy.engine import make_url
 from opsserver import MIGRATIONS_DIR, create_app
 from opsserver.database import now_utc
 from opsserver.extensions import db
+
+from .helpers.servers import app_server, free_port, http_json  # noqa: F401  (re-exported)
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL")
 PROBLEM = "application/problem+json"
@@ -308,58 +301,4 @@ def assert_refused(w, rows, call, status: int, says: str | None = None, field: s
     return resp
 
 
-# --- real app servers ------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def app_server(db_url: str, workers: int = 2, **env):
-    """The app under gunicorn (production config, sync workers) on a free 127.0.0.1 port; yields its base URL
-    and the process (for tests that kill it). Ready once /readyz answers 200."""
-    port = free_port()
-    root = Path(__file__).resolve().parent.parent
-    environ = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "testing", "OPS_REQUEST_LOG": "0",
-               "OPS_WORKERS": str(workers), "OPS_BIND": f"127.0.0.1:{port}", "OPS_LOG_LEVEL": "warning",
-               "OPS_RATELIMIT_ENABLED": "0", **{k: str(v) for k, v in env.items()}}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), "wsgi:app"],
-                            cwd=root, env=environ, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"app server on port {port} did not come up")
-            time.sleep(0.1)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-def http_json(method: str, url: str, body=None, token: str | None = None, **headers) -> tuple[int, dict, dict]:
-    """One HTTP request to a real server: (status, JSON body or {}, headers)."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        **({"Content-Type": "application/json"} if data is not None else {}),
-        **({"Authorization": f"Bearer {token}"} if token else {}), **headers})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            raw, status, hdrs = resp.read(), resp.status, dict(resp.headers)
-    except urllib.error.HTTPError as err:
-        raw, status, hdrs = err.read(), err.code, dict(err.headers)
-    return status, (json.loads(raw) if raw else {}), hdrs
+# --- real app servers: tests/helpers/servers.py (re-exported for the tests that import them here) ---

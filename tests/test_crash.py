@@ -1,6 +1,9 @@
-"""Crash durability: kill the server with SIGKILL while phones write, restart it, and prove that every
+"""Crash durability: kill the app server with SIGKILL while phones write, restart it, and prove that every
 request that got a 2xx is stored whole, that nothing half-written shows, that the audit chain verifies,
 and that sending every request again stores nothing twice.
+
+It runs through the served configuration: phones talk to the nginx front, which stays up while gunicorn
+behind it is killed (requests in flight then get the front's 503 problem, never a 2xx).
 
 Runs on the suite's database: an SQLite file, or PostgreSQL when TEST_DATABASE_URL is set (in CI).
 """
@@ -15,7 +18,8 @@ from sqlalchemy import text
 
 from opsserver.extensions import db
 
-from .conftest import app_server, checkin_body, http_json, report_body
+from .conftest import checkin_body, report_body
+from .helpers.servers import http_json, served
 
 SENDERS = 6
 
@@ -44,7 +48,9 @@ def test_sigkill_loses_no_acknowledged_write_and_replay_stores_nothing_twice(app
     lock = threading.Lock()
     stop = threading.Event()
 
-    with app_server(db_url) as (base, proc):
+    with served(db_url) as front:
+        base = front.base
+
         def sender(n: int):
             i = 0
             while not stop.is_set():
@@ -66,15 +72,20 @@ def test_sigkill_loses_no_acknowledged_write_and_replay_stores_nothing_twice(app
         deadline = time.monotonic() + 30
         while len(acked) < 60 and time.monotonic() < deadline:
             time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)  # master and workers, mid-write
-        proc.wait()
+        os.killpg(front.app.pid, signal.SIGKILL)  # gunicorn's master and workers, mid-write
+        front.app.wait()
+        # The front stays up and says so: a 503 problem, never a 2xx, while no app server answers.
+        status, answer, headers = http_json("POST", base + "/api/v1/checkins", checkin_body(), token)
+        assert status == 503 and answer["status"] == 503, answer
+        assert headers["Content-Type"] == "application/problem+json" and headers["Retry-After"] == "5"
         time.sleep(0.5)
         stop.set()
         for t in threads:
             t.join(timeout=60)
     assert len(acked) >= 60, "the server was killed before enough writes were acknowledged"
 
-    with app_server(db_url) as (base, _):
+    with served(db_url) as front:
+        base = front.base
         # 1. Every acknowledged write is there, whole: its row, its audit event, its idempotency record,
         #    and for a report its ammunition and ledger entry.
         stored_checkins = {r[0] for r in query(app, "SELECT id FROM checkins")}
