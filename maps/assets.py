@@ -9,12 +9,13 @@ an error, not a silent CDN fetch: a folium upgrade or a new plugin then fails th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
+
+from .safe import seal, walk
 
 VENDOR_URL = "/vendor"
 
@@ -129,12 +130,6 @@ def local_url(url: str, base_url: str = VENDOR_URL) -> str | None:
     return f"{base_url.rstrip('/')}/{package}/{path}"
 
 
-def _walk(element: Element) -> Iterator[Element]:
-    yield element
-    for child in list(element._children.values()):
-        yield from _walk(child)
-
-
 class GlyphiconsFontFix(MacroElement):
     """Re-declares the glyphicons font from the local package after the time slider's stylesheet."""
 
@@ -165,7 +160,7 @@ def localize(m: folium.Map, base_url: str = VENDOR_URL) -> folium.Map:
     remote URL with no local copy.
     """
     needs_font_fix = False
-    for el in _walk(m):
+    for el in walk(m):
         for attr in ("default_js", "default_css"):
             if not isinstance(getattr(el, attr, None), list):
                 continue
@@ -195,7 +190,8 @@ def localize(m: folium.Map, base_url: str = VENDOR_URL) -> folium.Map:
 
 
 class OfflineMap(folium.Map):
-    """A ``folium.Map`` whose scripts and stylesheets are localized when it renders.
+    """A ``folium.Map`` whose scripts and stylesheets are localized when it renders, and which refuses
+    to render an element that would write text into its script (``maps.safe.seal``).
 
     ``vendor_url`` is where the app serves node_modules (``/vendor``, or the route's full URL).
     """
@@ -205,5 +201,6 @@ class OfflineMap(folium.Map):
         self.vendor_url = vendor_url
 
     def render(self, **kwargs):
+        seal(self)
         localize(self, self.vendor_url)
         return super().render(**kwargs)

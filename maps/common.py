@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
 
 from .assets import VENDOR_URL, OfflineMap
+from .safe import page_data
 
 #: SPEC colour names → what the browser draws ("amber" is no CSS colour name).
 COLOUR_HEX: dict[str, str] = {
@@ -133,7 +133,7 @@ class Legend(MacroElement):
             var legend = L.control({position: {{ this.position|tojson }}});
             legend.onAdd = function () {
                 var div = L.DomUtil.create("div", "ops-legend");
-                div.innerHTML = {{ this.html|tojson }};
+                div.appendChild(OpsMap.content({{ this.get_name()|tojson }})());
                 L.DomEvent.disableClickPropagation(div);
                 return div;
             };
@@ -150,6 +150,10 @@ class Legend(MacroElement):
         self.position = position
         rows = "".join(f'<div><i style="background:{esc(c)}"></i>{esc(label)}</div>' for label, c in self.entries)
         self.html = f"<b>{esc(title)}</b>{rows}"
+
+    def render(self, **kwargs):
+        page_data(self)[self.get_name()] = self.html  # its words reach the script as data, like a popup's
+        super().render(**kwargs)
 
 
 def state_legend(words: dict[str, str]) -> Legend:
@@ -194,53 +198,3 @@ def format_duration(seconds, words: dict[str, str]) -> str:
     h, mnt = divmod(minutes, 60)
     unit = words["min"]
     return f"{h} h {mnt:02d} {unit}" if h else f"{mnt} {unit}"
-
-
-def to_json(value) -> str:
-    """JSON safe inside a <script> (no ``</script>`` can close it early)."""
-    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-class _Text(Element):
-    """Text put into the page as it is."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs) -> str:
-        return self.text
-
-
-class RawScript(Element):
-    """A script put into the page without passing through Jinja.
-
-    folium turns each element's rendered script into a new Jinja template; for megabytes of embedded
-    GeoJSON that second parse costs more than everything else, so large data goes in through this.
-    """
-
-    def __init__(self, code: str):
-        super().__init__()
-        self._name = "RawScript"
-        self.code = code
-
-    def render(self, **kwargs) -> None:
-        self.get_root().script.add_child(_Text(self.code), name=self.get_name())
-
-
-class EmbeddedGeoJson(folium.GeoJson):
-    """``folium.GeoJson`` whose data is written into the page by a ``RawScript`` (same result, faster)."""
-
-    def render(self, **kwargs):
-        data = self.data
-        # The layer's own script adds an empty collection; the raw script right after it adds the data,
-        # before the layer is added to its parent (a marker cluster takes in its layers only then).
-        self.data = {"type": "FeatureCollection", "features": []}
-        self.add_child(RawScript(f"{self.get_name()}_add({to_json(data)});"), name=self.get_name() + "_data",
-                       index=0)
-        try:
-            super().render(**kwargs)
-        finally:
-            self.data = data

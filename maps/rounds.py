@@ -11,13 +11,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import folium
-from folium.plugins import TimestampedGeoJson
 
 from .assets import VENDOR_URL
 from .common import (COLOUR_HEX, DEFAULT_TZ, Legend, base_map, bounds_of, colour_hex, esc, format_time,
                      state_legend)
 from .geometry import destination, sector_polygon
 from .labels import labels_for
+from .safe import Popup, TimedGeoJson, Tooltip
 
 ARROW_MAX_KM = 5.0
 ARROW_HEAD_DEG = 25.0  # each barb this far either side of the shaft
@@ -160,16 +160,16 @@ def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", label
             folium.CircleMarker(
                 [lat, lon], radius=6 + 3 * math.sqrt(total), color=AMMO_COLOUR, weight=1, fill=True,
                 fill_color=AMMO_COLOUR, fill_opacity=0.35,
-                tooltip=f"{esc(code)} {esc(words['total_fired'])}: {total}",
-                popup=folium.Popup(f"<b>{esc(code)} {esc(p.get('name'))}</b><br>{esc(words['total_fired'])}: "
+                tooltip=Tooltip(f"{esc(code)} {esc(words['total_fired'])}: {total}"),
+                popup=Popup(f"<b>{esc(code)} {esc(p.get('name'))}</b><br>{esc(words['total_fired'])}: "
                                    f"<b>{total}</b><br>" + ", ".join(
                                        f"{esc(t)}: {n}" + (f" ({d} {esc(words['duds'])})" if d else "")
                                        for t, (n, d) in sorted(totals.items())), max_width=300),
             ).add_to(ammo_layer)
         folium.CircleMarker(
             [lat, lon], radius=7, color="#222", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.9,
-            tooltip=f"{esc(code)} {esc(p.get('name'))}",
-            popup=folium.Popup(round_point_popup_html(p, airspace.get(code, []), totals, words, tz), max_width=380),
+            tooltip=Tooltip(f"{esc(code)} {esc(p.get('name'))}"),
+            popup=Popup(round_point_popup_html(p, airspace.get(code, []), totals, words, tz), max_width=380),
         ).add_to(point_layer)
 
     for r, p, lines in arrows:
@@ -177,8 +177,8 @@ def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", label
         folium.PolyLine(
             lines, color=FLAGGED_COLOUR if flagged else FIRING_COLOUR, weight=4 if flagged else 3, opacity=0.9,
             dash_array="8 5" if flagged else None,
-            tooltip=f"{esc(p['code'])} {float(r['azimuth_deg']):g}°" + (" ⚠" if flagged else ""),
-            popup=folium.Popup(report_popup_html(r, p, words, tz), max_width=360),
+            tooltip=Tooltip(f"{esc(p['code'])} {float(r['azimuth_deg']):g}°" + (" ⚠" if flagged else "")),
+            popup=Popup(report_popup_html(r, p, words, tz), max_width=360),
         ).add_to(firings)
 
     Legend(words["legend"], state_legend(words).entries + [
@@ -244,9 +244,9 @@ def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="osm"
             folium.Polygon(sector_polygon(lat, lon, start, end, radius), color="#666", weight=1, fill=True,
                            fill_color="#999", fill_opacity=0.08).add_to(sectors)
         folium.CircleMarker([lat, lon], radius=5, color="#222", weight=1, fill=True, fill_color="#fff",
-                            fill_opacity=1, tooltip=f"{esc(code)} {esc(p.get('name'))}").add_to(point_layer)
+                            fill_opacity=1, tooltip=Tooltip(f"{esc(code)} {esc(p.get('name'))}")).add_to(point_layer)
 
-    TimestampedGeoJson(
+    TimedGeoJson(
         {"type": "FeatureCollection", "features": features},
         period="PT1M", duration=None, add_last_point=False, auto_play=False, loop=False,
         transition_time=300, date_options="YYYY-MM-DD HH:mm:ss Z", time_slider_drag_update=True,

@@ -10,18 +10,22 @@ that zoom). With ``realtime_url`` the points layer polls the feed and recolours 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import folium
-from branca.element import MacroElement
+from branca.element import Element
 from folium.plugins import MarkerCluster, Realtime
-from folium.template import Template
 from folium.utilities import JsCode
 
 from .assets import VENDOR_URL
-from .common import (COLOUR_HEX, COLOUR_URGENCY, DEFAULT_TZ, EmbeddedGeoJson, RawScript, base_map, bounds_of,
-                     colour_hex, esc, format_duration, format_time, state_legend, to_json)
+from .common import (COLOUR_HEX, COLOUR_URGENCY, DEFAULT_TZ, base_map, bounds_of, colour_hex, esc, format_duration,
+                     format_time, state_legend)
 from .geometry import range_ring, sector_polygon
 from .labels import labels_for
+from .safe import EmbeddedGeoJson, Popup, Raw, RawScript, Tooltip, page_data, script_element, to_json
+
+STATUS_JS = (Path(__file__).resolve().parent / "js" / "status.js").read_text(encoding="utf-8")
+_CLUSTER_STYLE = "<style>.ops-cluster div { color: #fff; font-weight: bold; text-shadow: 0 0 3px #000; }</style>"
 
 SCALE_THRESHOLD = 500
 POLL_INTERVAL_MS = 5000
@@ -138,201 +142,25 @@ def point_popup_html(props: Mapping, words: Mapping[str, str], tz: str = DEFAULT
     return f'<div class="ops-popup">{title}<table style="margin-top:4px">{body}</table></div>'
 
 
-class StatusScript(MacroElement):
-    """Browser-side helpers of the live and large maps: marker style, popup, cluster icon, feed source.
+class StatusScript(Element):
+    """Browser-side helpers of the live and large maps (``js/status.js``): marker style, popup, cluster
+    icon, feed source; written into the page as they are, their settings as script-safe JSON.
 
     The popup mirrors ``point_popup_html`` so a marker updated from the feed reads the same as one
     drawn here; the time left is counted when the popup opens.
     """
 
-    _template = Template("""
-        {% macro header(this, kwargs) %}
-        <style>
-        .ops-cluster div { color: #fff; font-weight: bold; text-shadow: 0 0 3px #000; }
-        </style>
-        <script>
-        var {{ this.get_name() }} = (function () {
-            var COLOURS = {{ this.colours }}, URGENCY = {{ this.urgency }}, W = {{ this.words }};
-            var TZ = {{ this.tz }}, LOCALE = {{ this.locale }}, RADIUS = {{ this.radius }};
-            function hex(c) { return COLOURS[c] || c || COLOURS.grey; }
-            function esc(v) {
-                return String(v == null ? "" : v).replace(/[&<>"']/g, function (ch) {
-                    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[ch];
-                });
-            }
-            function time(iso, withDate) {
-                if (!iso) { return ""; }
-                var d = new Date(iso);
-                if (isNaN(d.getTime())) { return esc(iso); }
-                var opts = {timeZone: TZ, hour12: false, hour: "2-digit", minute: "2-digit",
-                            timeZoneName: "shortOffset"};
-                if (withDate !== false) { opts.year = "numeric"; opts.month = "2-digit"; opts.day = "2-digit"; }
-                try { return esc(d.toLocaleString(LOCALE, opts)); } catch (e) { return esc(d.toISOString()); }
-            }
-            function left(endIso) {
-                var s = Math.round((new Date(endIso).getTime() - Date.now()) / 1000);
-                if (!(s > 0)) { return W.ended; }
-                var m = Math.ceil(s / 60), h = Math.floor(m / 60);
-                m = m % 60;
-                return h ? h + " h " + (m < 10 ? "0" : "") + m + " " + W.min : m + " " + W.min;
-            }
-            function featureId(f) { return f.id != null ? f.id : (f.properties || {}).code; }
-            function style(f) {
-                var p = f.properties || {};
-                return {radius: RADIUS, color: "#222", weight: 1.5, opacity: 1,
-                        fillColor: hex(p.colour), fillOpacity: 0.9};
-            }
-            function pointToLayer(f, latlng) { return L.circleMarker(latlng, style(f)); }
-            function row(k, v) {
-                return '<tr><th style="padding-right:8px;vertical-align:top;white-space:nowrap">' + esc(k) +
-                       "</th><td>" + v + "</td></tr>";
-            }
-            function popup(f) {
-                var p = f.properties || {}, rows = "", state = p.state || "idle";
-                rows += row(W.state, '<span style="color:' + esc(hex(p.colour)) + '">&#9679;</span> ' +
-                            esc(W["state_" + state] || state));
-                if (p.equipment) {
-                    rows += row(W.equipment, esc(W["equipment_" + p.equipment] || p.equipment) +
-                                (p.launchers ? " &times; " + esc(p.launchers) + " " + esc(W.launchers) : ""));
-                }
-                var on = p.crew_on_site || 0, crew = "<b>" + esc(on) + "</b>";
-                if (p.min_crew != null) {
-                    crew += " / " + esc(p.min_crew) + " (" + esc(W.minimum) + ")";
-                    if (on < p.min_crew) {
-                        crew += ' <span style="color:' + COLOURS.red + '">' + esc(W.below_minimum) + "</span>";
-                    }
-                }
-                rows += row(W.crew_on_site, crew);
-                var stock = p.stock || {}, keys = Object.keys(stock).sort();
-                rows += row(W.stock, keys.length ? keys.map(function (k) {
-                    return esc(k) + ": <b>" + esc(stock[k]) + "</b>"; }).join(", ") : esc(W.none));
-                if (p.round) { rows += row(W.round, esc(p.round.name || p.round.id)); }
-                var win = p.open_window;
-                if (win) {
-                    var t = time(win.start) + " &ndash; " + time(win.end);
-                    if (win.reference) { t += ", " + esc(W.reference) + " " + esc(win.reference); }
-                    t += "<br>" + esc(W.ends) + " " + time(win.end, false) + ", <b>" + esc(left(win.end)) +
-                         "</b> " + esc(W.left);
-                    rows += row(W.window, t);
-                } else {
-                    rows += row(W.window, esc(W.no_window));
-                }
-                var flags = p.flags || [];
-                if (flags.length) {
-                    rows += row(W.flags, '<ul style="margin:0;padding-left:1.1em;color:' + COLOURS.purple + '">' +
-                        flags.map(function (x) {
-                            return "<li><b>" + esc(x.code) + "</b>: " + esc(x.reason) + "</li>";
-                        }).join("") +
-                        "</ul>");
-                }
-                var alerts = p.alerts || [];
-                if (alerts.length) {
-                    rows += row(W.alerts, alerts.map(function (a) {
-                        return esc(a.type) + " (" + esc(a.severity) + ")"; }).join(", "));
-                }
-                return '<div class="ops-popup"><b>' + esc(featureId(f)) + " " + esc(p.name) + "</b>" +
-                       '<table style="margin-top:4px">' + rows + "</table></div>";
-            }
-            function bind(f, layer) {
-                // A function, not a string: the popup is built from the feature as it is when opened.
-                layer.bindPopup(function (l) { return popup(l.feature || f); }, {maxWidth: 360});
-                layer.bindTooltip(function (l) {
-                    var g = l.feature || f;
-                    return esc(featureId(g) + " " + ((g.properties || {}).name || ""));
-                });
-            }
-            function update(f, old) {
-                if (!old) { return; }
-                var c = f.geometry.coordinates;
-                old.setLatLng(L.latLng(c[1], c[0]));
-                old.feature = f;
-                if (old.setStyle) { old.setStyle(style(f)); }
-                return old;
-            }
-            function clusterIcon(cluster) {
-                var worst = "grey";
-                cluster.getAllChildMarkers().forEach(function (m) {
-                    var c = m.feature && m.feature.properties && m.feature.properties.colour;
-                    if (c && (URGENCY[c] || 0) > (URGENCY[worst] || 0)) { worst = c; }
-                });
-                return L.divIcon({
-                    html: '<div style="background:' + hex(worst) + '"><span>' + cluster.getChildCount() +
-                          "</span></div>",
-                    className: "marker-cluster ops-cluster", iconSize: L.point(40, 40)});
-            }
-            var Batch = null;
-            function batchClass() {
-                return L.Layer.extend({
-                    // Stands between the live layer and a marker cluster: the live layer adds markers one
-                    // by one, and the cluster takes them in far faster as one addLayers call.
-                    initialize: function (target) { this._target = target; this._pending = []; },
-                    onAdd: function () {},
-                    onRemove: function () {},
-                    addLayer: function (layer) {
-                        this._pending.push(layer);
-                        if (!this._timer) { this._timer = setTimeout(L.bind(this._flush, this), 0); }
-                        return this;
-                    },
-                    removeLayer: function (layer) {
-                        var i = this._pending.indexOf(layer);
-                        if (i >= 0) { this._pending.splice(i, 1); } else { this._target.removeLayer(layer); }
-                        return this;
-                    },
-                    hasLayer: function (layer) {
-                        return this._pending.indexOf(layer) >= 0 || this._target.hasLayer(layer);
-                    },
-                    getBounds: function () { return this._target.getBounds(); },
-                    _flush: function () {
-                        var layers = this._pending;
-                        this._timer = null;
-                        this._pending = [];
-                        this._target.addLayers(layers);
-                    }
-                });
-            }
-            function batched(cluster) {
-                Batch = Batch || batchClass();  // defined on first use, when Leaflet is surely loaded
-                return new Batch(cluster);
-            }
-            function source(url, initial) {
-                // The first call answers with the data the page was built from; later calls ask the
-                // feed with the last ETag (If-None-Match), so an unchanged feed is an empty 304 and
-                // nothing is redrawn. Done by hand: browsers do not all revalidate fetches the same way.
-                var etag = null;
-                return function (success, error) {
-                    if (initial) { var d = initial; initial = null; success(d); return; }
-                    var headers = {"Accept": "application/geo+json, application/json"};
-                    if (etag) { headers["If-None-Match"] = etag; }
-                    fetch(url, {cache: "no-store", credentials: "same-origin", headers: headers})
-                        .then(function (r) {
-                            if (r.status === 304) { return null; }
-                            if (!r.ok) { throw new Error("status feed: HTTP " + r.status); }
-                            var tag = r.headers.get("ETag");
-                            if (tag && tag === etag) { return null; }
-                            etag = tag;
-                            return r.json();
-                        })
-                        .then(function (data) { if (data) { success(data); } })
-                        .catch(error);
-                };
-            }
-            return {hex: hex, style: style, pointToLayer: pointToLayer, popup: popup, bind: bind,
-                    update: update, featureId: featureId, clusterIcon: clusterIcon, batched: batched,
-                    source: source};
-        })();
-        </script>
-        {% endmacro %}
-    """)
-
     def __init__(self, words: Mapping[str, str], tz: str, lang: str):
         super().__init__()
         self._name = "OpsStatus"
-        self.colours = to_json(COLOUR_HEX)
-        self.urgency = to_json(COLOUR_URGENCY)
-        self.words = to_json(dict(words))
-        self.tz = to_json(tz)
-        self.locale = to_json("zh-CN" if str(lang).lower().startswith("zh") else "en-GB")
-        self.radius = POINT_RADIUS
+        self.settings = {"colours": COLOUR_HEX, "urgency": COLOUR_URGENCY, "words": dict(words), "tz": tz,
+                         "locale": "zh-CN" if str(lang).lower().startswith("zh") else "en-GB",
+                         "radius": POINT_RADIUS}
+
+    def render(self, **kwargs) -> None:
+        page_data(self)  # the popups are shown through the page's OpsMap helper
+        code = f"var {self.get_name()} = {STATUS_JS.strip()}({to_json(self.settings)});"
+        self.get_root().header.add_child(Raw(_CLUSTER_STYLE + script_element(code)), name=self.get_name())
 
     def js(self, member: str) -> JsCode:
         """A reference to one helper, for folium options that take a JS function."""
@@ -358,9 +186,10 @@ def _add_sectors_and_ranges(m: folium.Map, features: Sequence[Mapping], words: M
         if start is not None and end is not None:
             folium.Polygon(sector_polygon(lat, lon, start, end, radius), color=colour, weight=1, fill=True,
                            fill_color=colour, fill_opacity=0.12,
-                           tooltip=f"{esc(_code(f))} {esc(words['sector'])} {start:g}° → {end:g}°").add_to(sectors)
+                           tooltip=Tooltip(f"{esc(_code(f))} {esc(words['sector'])} {start:g}° → {end:g}°")
+                           ).add_to(sectors)
         folium.PolyLine(range_ring(lat, lon, radius), color="#555", weight=1, opacity=0.7, dash_array="4 6",
-                        tooltip=f"{esc(_code(f))} {esc(words['max_range'])} {radius:g} km").add_to(ranges)
+                        tooltip=Tooltip(f"{esc(_code(f))} {esc(words['max_range'])} {radius:g} km")).add_to(ranges)
 
 
 def _add_crews(m: folium.Map, crew_positions: Sequence[Mapping], words: Mapping[str, str], tz: str,
@@ -389,8 +218,8 @@ def _add_crews(m: folium.Map, crew_positions: Sequence[Mapping], words: Mapping[
         return
     for c in crews:
         outside = c.get("within_geofence") is False
-        folium.Marker([c["latitude"], c["longitude"]], popup=folium.Popup(popup(c), max_width=260),
-                      tooltip=esc(c.get("name")),
+        folium.Marker([c["latitude"], c["longitude"]], popup=Popup(popup(c), max_width=260),
+                      tooltip=Tooltip(esc(c.get("name"))),
                       icon=folium.Icon(icon="user", prefix="fa", color="orange" if outside else "cadetblue")
                       ).add_to(group)
 
@@ -477,8 +306,8 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
             folium.CircleMarker(
                 [lat, lon], radius=POINT_RADIUS, color="#222", weight=1.5, fill=True,
                 fill_color=colour_hex(p.get("colour")), fill_opacity=0.9,
-                popup=folium.Popup(point_popup_html(p, words, tz), max_width=360),
-                tooltip=f"{esc(p['code'])} {esc(p.get('name'))}",
+                popup=Popup(point_popup_html(p, words, tz), max_width=360),
+                tooltip=Tooltip(f"{esc(p['code'])} {esc(p.get('name'))}"),
             ).add_to(points)
 
     if crew_positions:
