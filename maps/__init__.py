@@ -2,7 +2,9 @@
 
 Routes fetch the data (the status feed, a round's points, reports, airspace requests and events),
 call a builder and render ``m.get_root().render()``. Every script and stylesheet the maps load is
-served by the app from npm packages (see ``maps.assets``), never from a CDN.
+served by the app from npm packages (see ``maps.assets``), never from a CDN. Text from the data
+(names, references, reasons) reaches the page's scripts only as script-safe JSON, and popups and
+tooltips are built from it as text in the browser (see ``maps.safe``).
 """
 
 from .assets import OfflineMap, UnlocalizedAssetError, localize, npm_packages
