@@ -15,13 +15,18 @@ def ops():
 @ops.command("init-db")
 @with_appcontext
 def init_db():
-    """Create or upgrade the schema (applies the migrations)."""
+    """Create or upgrade the schema (applies the migrations); make the audit signing key when absent."""
     from flask_migrate import upgrade
 
     from . import MIGRATIONS_DIR
 
+    from .audit.checkpoints import ensure_key
+
     upgrade(directory=MIGRATIONS_DIR)
     click.echo("database schema is up to date")
+    path, made = ensure_key()
+    click.echo(f"{'made the' if made else 'kept the'} audit signing key {path} (keep it secret; "
+               f"its public key: ops audit-public-key)")
 
 
 @ops.command("seed-demo")
@@ -122,48 +127,81 @@ def archive_round(round_id, out_path, lang):
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]), default=None)
 @with_appcontext
 def export_audit(fmt, out_path, round_id, point_code, since, until):
-    """Write the audit log (or part of it) to a file, with its manifest beside it (FILE.manifest.json)."""
+    """Write the audit log (or part of it) up to its head now, with its signed manifest beside it
+    (FILE.manifest.json)."""
     import json
     from datetime import UTC
     from pathlib import Path
 
-    from .audit import exports
+    from .audit import checkpoints, exports
 
     filters = {k: v for k, v in {"round_id": round_id, "point_code": point_code,
                                  "since": since.replace(tzinfo=since.tzinfo or UTC) if since else None,
                                  "until": until.replace(tzinfo=until.tzinfo or UTC) if until else None}.items()
                if v is not None}
+    try:
+        checkpoint = checkpoints.sign_at()  # the cut: the head now, signed
+    except checkpoints.ChainContradictsCheckpoint as err:
+        raise click.ClickException(f"{err}; nothing was exported") from None
+    upto = checkpoint["length"]
     with open(out_path, "w", encoding="utf-8", newline="") as out:
-        for piece in exports.render(exports.iter_export(**filters, decode=fmt != "csv"), fmt):
+        for piece in exports.render(exports.iter_export(**filters, upto_seq=upto, decode=fmt != "csv"), fmt):
             out.write(piece)
-    doc = exports.manifest(exports.iter_export(**filters, decode=fmt != "csv"), fmt,
-                           {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()})
-    Path(out_path + ".manifest.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    click.echo(f"wrote {doc['count']} events (seq {doc['first_seq']}–{doc['last_seq']}) to {out_path}")
+    doc = exports.manifest(fmt, filters, upto, checkpoint)
+    Path(out_path + ".manifest.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+    click.echo(f"wrote {doc['count']} events (seq {doc['first_seq']}–{doc['last_seq']}, cut at {upto}) to {out_path}")
+
+
+@ops.command("audit-public-key")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the PEM to this file instead of printing it.")
+@with_appcontext
+def audit_public_key(out_path):
+    """Print the public key that checks the audit checkpoints and export manifests (verify-export needs it)."""
+    from pathlib import Path
+
+    from .audit.checkpoints import public_key_pem
+
+    pem = public_key_pem()
+    if out_path:
+        Path(out_path).write_text(pem, encoding="utf-8")
+    else:
+        click.echo(pem, nl=False)
 
 
 @ops.command("verify-export")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Default: PATH.manifest.json when it exists.")
-def verify_export(path, manifest_path):
-    """Check an exported JSONL file and its manifest without the database; name the first bad line."""
+@click.option("--public-key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The server's public key (PEM, from ops audit-public-key).")
+def verify_export(path, manifest_path, key_path):
+    """Check an exported JSONL file against its signed manifest and the server's public key, without the
+    database; name the first bad line. Refuses a file without both."""
     import json
     from pathlib import Path
 
     from .audit.exports import verify_jsonl
+    from .audit.signing import load_public_key
 
     if manifest_path is None and Path(path + ".manifest.json").exists():
         manifest_path = path + ".manifest.json"
-    manifest_doc = json.loads(Path(manifest_path).read_text(encoding="utf-8")) if manifest_path else None
+    if manifest_path is None or key_path is None:
+        missing = " and ".join(w for w, v in (("the manifest (--manifest)", manifest_path),
+                                              ("the server's public key (--public-key)", key_path)) if v is None)
+        click.echo(f"REFUSED: offline verification needs {missing}", err=True)
+        sys.exit(1)
+    try:
+        manifest_doc = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+        key = load_public_key(Path(key_path).read_bytes())
+    except ValueError as err:
+        click.echo(f"REFUSED: {err}", err=True)
+        sys.exit(1)
     with open(path, encoding="utf-8", newline="") as lines:
-        result = verify_jsonl(lines, manifest_doc)
+        result = verify_jsonl(lines, manifest_doc if isinstance(manifest_doc, dict) else None, key)
     if result["ok"]:
-        gap = f"{result['missing_in_range']} missing in range, the first before line {result['first_gap_line']}"
-        click.echo(f"ok: {result['count']} events, seq {result['first_seq']}–{result['last_seq']}, "
-                   f"{'complete' if result['complete'] else gap}")
-        if not result["complete"]:
-            sys.exit(1)
+        click.echo(f"ok: {result['count']} events, seq {result['first_seq']}–{result['last_seq']}, complete, "
+                   f"signed at {result['checkpoint']['at']} over {result['checkpoint']['length']} events")
     else:
         where = f"line {result['line']}: " if result.get("line") else ""
         click.echo(f"BROKEN: {where}{result['reason']}", err=True)
@@ -194,12 +232,14 @@ def create_user(username, role, crew_id):
 @ops.command("verify-audit")
 @with_appcontext
 def verify_audit():
-    """Recompute the audit chain; exit 1 and name the first bad event if it is broken."""
+    """Recompute the audit chain and hold it to its latest signed checkpoints; exit 1 naming the first bad event."""
     from .audit.services import verify_chain
 
     result = verify_chain()
     if result["ok"]:
-        click.echo(f"ok: {result['count']} events, head {result['head_hash']}")
+        pin = result["checkpoint"]
+        pinned = f", pinned by the checkpoint of {pin['at']} ({pin['source']})" if pin else ", no checkpoint yet"
+        click.echo(f"ok: {result['count']} events, head {result['head_hash']}{pinned}")
     else:
         click.echo(f"BROKEN at seq {result['first_bad_seq']}: {result['reason']}", err=True)
         sys.exit(1)

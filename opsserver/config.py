@@ -27,6 +27,13 @@ class Config:
     # Copy the WAL into the database from a background thread this often (0: SQLite's own automatic
     # checkpoint, which runs inside a request's commit and stalls every writer queued behind it).
     OPS_SQLITE_CHECKPOINT_MS = _int("OPS_SQLITE_CHECKPOINT_MS", 200)
+    # The audit chain's signed checkpoints: the Ed25519 private key file (None: audit-signing-key.pem in the
+    # instance folder; made by `ops init-db` when absent), the plain file every checkpoint is also appended to
+    # (None: beside an SQLite database file, else in the instance folder named after the database), and the
+    # age of the last checkpoint at which a write signs a new one.
+    OPS_AUDIT_KEY_FILE = os.environ.get("OPS_AUDIT_KEY_FILE")
+    OPS_AUDIT_CHECKPOINT_FILE = os.environ.get("OPS_AUDIT_CHECKPOINT_FILE")
+    OPS_AUDIT_CHECKPOINT_INTERVAL_S = _int("OPS_AUDIT_CHECKPOINT_INTERVAL_S", 60)
     OPS_LOGIN_MAX_FAILURES = _int("OPS_LOGIN_MAX_FAILURES", 10)
     OPS_LOGIN_WINDOW = timedelta(minutes=_int("OPS_LOGIN_WINDOW_MINUTES", 15))
     OPS_VENDOR_DIR = os.environ.get("OPS_VENDOR_DIR", str(ROOT / "node_modules"))

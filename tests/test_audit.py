@@ -47,7 +47,9 @@ def test_every_write_of_the_fixture_is_chained(app, world):
                                     e.prev_hash)
         prev = e.hash
     result = _verify(world)
+    pin = result.pop("checkpoint")  # issue 14: the chain is held to its latest signed checkpoint
     assert result == {"ok": True, "count": len(events), "head_hash": prev, "first_bad_seq": None, "reason": None}
+    assert pin["source"] in ("table", "file") and 1 <= pin["length"] <= len(events)
 
 
 def test_events_endpoint_pages_in_order_and_is_for_auditors(world):
@@ -152,3 +154,18 @@ def test_chain_stays_single_with_several_processes_writing(app, world, db_url):
     assert count_rows(app, "audit_events") == before + 60
     result = _verify(world)
     assert result["ok"] is True and result["count"] == before + 60
+
+
+def test_deleting_the_newest_events_behind_the_apps_back_is_found(app, world):
+    """Issue 14: with the delete trigger dropped, the newest 20 events deleted and new ones chained onto the cut
+    head, verification still fails: an export signed a checkpoint of the head before the cut."""
+    assert world.client.get("/api/v1/audit/export/manifest", headers=world.headers("auditor")).status_code == 200
+    _drop_guards(app)
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_events WHERE seq > (SELECT max(seq) FROM audit_events) - 20"))
+        db.session.commit()
+    for _ in range(3):
+        resp = world.client.post("/api/v1/checkins", json=_checkin(), headers=world.headers("crew1"))
+        assert resp.status_code == 201
+    result = _verify(world)
+    assert result["ok"] is False and "checkpoint" in result["reason"]

@@ -7,12 +7,18 @@ import json
 
 import pytest
 
+from opsserver.audit import checkpoints, signing
 from opsserver.audit.exports import verify_jsonl
 
 
 def export(world, fmt="jsonl", who="auditor", **filters):
     query = "&".join(f"{k}={v}" for k, v in {"format": fmt, **filters}.items())
     return world.client.get(f"/api/v1/audit/export?{query}", headers=world.headers(who))
+
+
+def public_key(app):
+    with app.app_context():
+        return signing.load_public_key(checkpoints.public_key_pem())
 
 
 def all_events(world) -> list[dict]:
@@ -32,7 +38,7 @@ def test_export_is_for_auditors(world, who, status):
     assert export(world, who=who).status_code == status
 
 
-def test_jsonl_export_carries_every_event_and_verifies(world):
+def test_jsonl_export_carries_every_event_and_verifies(app, world):
     """One line per event with its seq and hash, in chain order; the file checks out offline."""
     resp = export(world)
     lines = resp.get_data(as_text=True).splitlines(keepends=True)
@@ -43,30 +49,34 @@ def test_jsonl_export_carries_every_event_and_verifies(world):
     assert manifest["sha256"] == hashlib.sha256(resp.get_data()).hexdigest()
     assert (manifest["count"], manifest["first_seq"], manifest["last_seq"]) == (len(events), 1, len(events))
     assert manifest["chain_head_hash"] == events[-1]["hash"]
-    result = verify_jsonl(lines, manifest)
+    result = verify_jsonl(lines, manifest, public_key(app))
     assert result["ok"] and result["complete"]
 
 
-def test_one_changed_byte_is_found_on_its_line(world):
+def test_one_changed_byte_is_found_on_its_line(app, world):
     """Changing one character of one line fails the check and names that line."""
-    lines = export(world).get_data(as_text=True).splitlines(keepends=True)
+    resp = export(world)
+    manifest = world.client.get(f"/api/v1/audit/export/manifest?upto_seq={resp.headers['Audit-Upto-Seq']}",
+                                headers=world.headers("auditor")).json
+    lines = resp.get_data(as_text=True).splitlines(keepends=True)
     lines[6] = lines[6].replace('"actor":"test"', '"actor":"tesT"', 1)
-    result = verify_jsonl(lines)
+    result = verify_jsonl(lines, manifest, public_key(app))
     assert result == {"ok": False, "line": 7, "seq": 7, "reason": "hash does not match the event"}
 
 
-def test_a_deleted_line_is_caught(world):
-    """Without the manifest the gap shows as incomplete; with it the check fails."""
+def test_a_deleted_line_is_caught(app, world):
+    """Without the manifest the file is refused (issue 14: a gap alone proves nothing); with it the check fails."""
     resp = export(world)
     manifest = world.client.get("/api/v1/audit/export/manifest", headers=world.headers("auditor")).json
     lines = resp.get_data(as_text=True).splitlines(keepends=True)
     del lines[4]
     alone = verify_jsonl(lines)
-    assert alone["ok"] and not alone["complete"] and alone["missing_in_range"] == 1 and alone["first_gap_line"] == 5
-    with_manifest = verify_jsonl(lines, manifest)
+    assert not alone["ok"] and "manifest" in alone["reason"]
+    with_manifest = verify_jsonl(lines, manifest, public_key(app))
     assert not with_manifest["ok"] and "missing" in with_manifest["reason"]
+    assert with_manifest["missing_in_range"] == 1 and with_manifest["first_gap_line"] == 5
     last_dropped = export(world).get_data(as_text=True).splitlines(keepends=True)[:-1]
-    assert not verify_jsonl(last_dropped, manifest)["ok"]
+    assert not verify_jsonl(last_dropped, manifest, public_key(app))["ok"]
 
 
 def test_csv_and_geojson_exports(world):
@@ -103,11 +113,13 @@ def test_cli_export_and_offline_verify(world, runner, tmp_path):
     result = runner.invoke(args=["ops", "export-audit", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "log.jsonl.manifest.json").exists()
-    ok = runner.invoke(args=["ops", "verify-export", str(out)])
+    key = tmp_path / "audit.pub.pem"
+    assert runner.invoke(args=["ops", "audit-public-key", "--out", str(key)]).exit_code == 0
+    ok = runner.invoke(args=["ops", "verify-export", str(out), "--public-key", str(key)])
     assert ok.exit_code == 0 and "complete" in ok.output
     text = out.read_text(encoding="utf-8").replace('"action":"crew.create"', '"action":"crew.creat3"', 1)
     out.write_text(text, encoding="utf-8")
-    bad = runner.invoke(args=["ops", "verify-export", str(out)])
+    bad = runner.invoke(args=["ops", "verify-export", str(out), "--public-key", str(key)])
     assert bad.exit_code == 1 and "line" in bad.output
 
 

@@ -1,10 +1,14 @@
-"""Streamed exports of the audit log (CSV, JSON lines, GeoJSON) with a manifest, and their offline check.
+"""Streamed exports of the audit log (CSV, JSON lines, GeoJSON) with a signed manifest, and their offline check.
 
 Exports read the chain in keyset batches and write line by line, so memory stays flat however long
-the log. Every line carries the event's sequence number and hash; the manifest names the count, the
-first and last sequence numbers, the chain's head hash when the export was made and the SHA-256 of
-the file. `verify_jsonl` needs no database: it recomputes each event's hash and the links between
-consecutive events, and tells whether the sequence numbers are complete for the exported range.
+the log. Every line carries the event's sequence number and hash. An export is cut at a sequence
+number (`upto_seq`, by default the head when it starts): events up to it never change, so the export
+and its manifest, asked for separately with the same `upto_seq`, describe the same bytes whatever is
+written in between. The manifest names the format, filters, cut, count, first and last sequence numbers
+and the SHA-256 of the file; it carries a checkpoint signed at the cut and is signed itself (Ed25519).
+`verify_jsonl` needs no database, only the manifest and the server's public key: it recomputes each
+event's hash and the links between consecutive events, checks both signatures and the file's digest,
+and for an unfiltered export that the file runs from the first event to the signed head.
 """
 
 import hashlib
@@ -16,17 +20,19 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from ..extensions import db
-from . import csvsafe
+from . import checkpoints, csvsafe, signing
+from .chain import GENESIS_HASH, canonical_json, event_hash, format_time, head
 from .models import AuditEvent
-from .services import canonical_json, event_dict, event_hash, format_time
+from .services import event_dict
 
 FORMATS = {"jsonl": "application/jsonl", "csv": "text/csv", "geojson": "application/geo+json"}
 CSV_COLUMNS = ["seq", "at", "actor", "action", "entity", "entity_id", "payload", "prev_hash", "hash"]
 
 
-def _filters(round_id: int | None, point_code: str | None, since: datetime | None, until: datetime | None):
+def _filters(round_id: int | None, point_code: str | None, since: datetime | None, until: datetime | None,
+             upto_seq: int | None):
     t = AuditEvent.__table__.c
-    conditions = []
+    conditions = [] if upto_seq is None else [t.seq <= upto_seq]
     if since is not None:
         conditions.append(t.at >= since)
     if until is not None:
@@ -48,14 +54,15 @@ def _filters(round_id: int | None, point_code: str | None, since: datetime | Non
     return conditions
 
 
-def iter_export(round_id=None, point_code=None, since=None, until=None, batch: int = 2000,
-                decode: bool = True) -> Iterator[dict]:
-    """The selected events in chain order, as exported dicts, fetched in keyset batches.
+def iter_export(round_id=None, point_code=None, since=None, until=None, upto_seq: int | None = None,
+                batch: int = 2000, decode: bool = True) -> Iterator[dict]:
+    """The selected events up to `upto_seq` (None: all) in chain order, as exported dicts, fetched in keyset
+    batches.
 
     `decode=False` keeps each payload as its stored canonical JSON text (for CSV, which writes it so).
     """
     t = AuditEvent.__table__.c
-    conditions = _filters(round_id, point_code, since, until)
+    conditions = _filters(round_id, point_code, since, until, upto_seq)
     last = 0
     while True:
         rows = db.session.connection().execute(
@@ -112,14 +119,21 @@ def render(events: Iterable[dict], fmt: str) -> Iterator[str]:
         raise ValueError(fmt)
 
 
-def manifest(events: Iterable[dict], fmt: str, filters: dict) -> dict:
-    """Count, sequence range, the chain head at export time and the SHA-256 of the export's bytes."""
+def chain_length() -> int:
+    """The chain's last sequence number now: the cut of an export asked for without `upto_seq`."""
+    return head(db.session)[0]
+
+
+def manifest(fmt: str, filters: dict, upto_seq: int, checkpoint: dict | None = None) -> dict:
+    """The signed manifest of the export of `filters` cut at `upto_seq`: count, sequence range, SHA-256 of
+    its bytes, and a checkpoint signed at the cut (`checkpoint` when given, else signed now; may raise
+    checkpoints.ChainContradictsCheckpoint)."""
     digest = hashlib.sha256()
     count, first, last = 0, None, None
 
     def counted():
         nonlocal count, first, last
-        for ev in events:
+        for ev in iter_export(**filters, upto_seq=upto_seq, decode=fmt != "csv"):
             count += 1
             first = ev["seq"] if first is None else first
             last = ev["seq"]
@@ -127,17 +141,19 @@ def manifest(events: Iterable[dict], fmt: str, filters: dict) -> dict:
 
     for piece in render(counted(), fmt):
         digest.update(piece.encode())
-    head = db.session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc())
-                              .limit(1)).first()
-    return {"format": fmt, "filters": filters, "count": count, "first_seq": first, "last_seq": last,
-            "chain_head_seq": head.seq if head else 0, "chain_head_hash": head.hash if head else None,
-            "sha256": digest.hexdigest()}
+    cp = checkpoint if checkpoint is not None else checkpoints.sign_at(upto_seq)
+    cp = {k: cp[k] for k in ("length", "head_hash", "at", "key_id", "signature")}
+    doc = {"type": signing.MANIFEST_TYPE, "format": fmt,
+           "filters": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()},
+           "upto_seq": upto_seq, "count": count, "first_seq": first, "last_seq": last,
+           "chain_head_seq": cp["length"], "chain_head_hash": cp["head_hash"], "sha256": digest.hexdigest(),
+           "checkpoint": cp}
+    return signing.sign_document(checkpoints.private_key(), doc)
 
 
-def verify_jsonl(lines: Iterable[str], manifest_doc: dict | None = None) -> dict:
-    """Check an exported JSONL file without the database; name the first line that breaks."""
-    digest = hashlib.sha256()
-    previous = None
+def _walk(lines: Iterable[str], digest) -> dict:
+    """Each line's hash and the links between consecutive events; the first line that breaks, or a summary."""
+    previous, first_event = None, None
     count, gaps, first, last, first_gap_line = 0, 0, None, None, None
     for number, line in enumerate(lines, start=1):
         digest.update(line.encode())
@@ -159,25 +175,61 @@ def verify_jsonl(lines: Iterable[str], manifest_doc: dict | None = None) -> dict
             if ev["seq"] != previous["seq"] + 1 and first_gap_line is None:
                 first_gap_line = number
             gaps += ev["seq"] - previous["seq"] - 1
+        first_event = ev if first_event is None else first_event
         first = ev["seq"] if first is None else first
         last = ev["seq"]
         previous = ev
         count += 1
-    result = {"ok": True, "count": count, "first_seq": first, "last_seq": last, "missing_in_range": gaps,
-              "first_gap_line": first_gap_line, "complete": gaps == 0}
-    if manifest_doc is not None:
-        problems = []
-        if manifest_doc.get("sha256") != digest.hexdigest():
-            problems.append("the file's SHA-256 differs from the manifest's")
-        if manifest_doc.get("count") != count:
-            problems.append(f"the manifest counts {manifest_doc.get('count')} events, the file has {count}")
-        if (manifest_doc.get("first_seq"), manifest_doc.get("last_seq")) != (first, last):
-            problems.append("the sequence range differs from the manifest's")
-        # An unfiltered export of a range must hold every event in it; a filtered one only its own.
-        if not manifest_doc.get("filters") and gaps:
-            problems.append(f"{gaps} events of the range are missing")
-        if problems:
-            return {**result, "ok": False, "reason": "; ".join(problems)}
-        # A filtered export is complete when it is the file the manifest describes.
-        result["complete"] = True
-    return result
+    return {"ok": True, "count": count, "first_seq": first, "last_seq": last, "missing_in_range": gaps,
+            "first_gap_line": first_gap_line, "_first": first_event, "_last": previous}
+
+
+def _against_manifest(result: dict, doc: dict, digest: str) -> list[str]:
+    problems = []
+    cp = doc["checkpoint"]
+    count, first, last = result["count"], result["first_seq"], result["last_seq"]
+    if doc.get("sha256") != digest:
+        problems.append("the file's SHA-256 differs from the manifest's")
+    if doc.get("count") != count:
+        problems.append(f"the manifest counts {doc.get('count')} events, the file has {count}")
+    if (doc.get("first_seq"), doc.get("last_seq")) != (first, last):
+        problems.append("the sequence range differs from the manifest's")
+    if last is not None and last > cp["length"]:
+        problems.append("the file holds events after the signed cut")
+    if not doc.get("filters"):
+        # An unfiltered export holds the whole chain up to the signed checkpoint, from its first event.
+        if result["missing_in_range"]:
+            problems.append(f"{result['missing_in_range']} events of the range are missing")
+        if count != cp["length"]:
+            problems.append(f"the signed checkpoint covers {cp['length']} events, the file has {count}")
+        if count and (first != 1 or result["_first"]["prev_hash"] != GENESIS_HASH):
+            problems.append("the file does not start at the chain's first event")
+        if count and (last != cp["length"] or result["_last"]["hash"] != cp["head_hash"]):
+            problems.append("the file does not end at the signed head")
+    return problems
+
+
+def verify_jsonl(lines: Iterable[str], manifest_doc: dict | None = None, public_key=None) -> dict:
+    """Check an exported JSONL file without the database, against its signed manifest and the server's
+    public key (both needed: without them a cut or re-chained file cannot be told from a genuine one);
+    name the first line that breaks."""
+    if manifest_doc is None or public_key is None:
+        return {"ok": False, "reason": "offline verification needs the export's manifest and the server's "
+                                       "public key (ops audit-public-key)"}
+    if not signing.verify_document(public_key, manifest_doc):
+        return {"ok": False, "reason": "the manifest's signature does not verify with this public key: it was "
+                                       "changed, or made by another server"}
+    if manifest_doc.get("type") != signing.MANIFEST_TYPE or manifest_doc.get("format") != "jsonl":
+        return {"ok": False, "reason": "not the manifest of a JSON lines export"}
+    if not signing.verify_checkpoint(public_key, manifest_doc.get("checkpoint") or {}):
+        return {"ok": False, "reason": "the manifest's checkpoint is not signed by this public key"}
+    digest = hashlib.sha256()
+    result = _walk(lines, digest)
+    if not result["ok"]:
+        return result
+    problems = _against_manifest(result, manifest_doc, digest.hexdigest())
+    result = {k: v for k, v in result.items() if not k.startswith("_")}
+    if problems:
+        return {**result, "ok": False, "complete": False, "reason": "; ".join(problems)}
+    # Signed, and the file the manifest describes: complete, filtered or not.
+    return {**result, "complete": True, "checkpoint": manifest_doc["checkpoint"]}

@@ -31,3 +31,21 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_action_at", "action", "at"),
         Index("ix_audit_events_at", "at"),
     )
+
+
+class AuditCheckpoint(db.Model):
+    """A signed statement that the chain held `length` events, the last with `head_hash`, at `at` (Ed25519 over
+    the canonical encoding in signing.py). Append-only, like the log; copied to a plain file after commit."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"))
+    head_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))
+
+    # AUTOINCREMENT on SQLite: ids of deleted rows are never handed out again, so the file's copy, which
+    # follows the ids, cannot skip a checkpoint made after rows were deleted behind the app's back.
+    __table_args__ = (Index("ix_audit_checkpoints_length", "length", "id"), {"sqlite_autoincrement": True})

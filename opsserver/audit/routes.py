@@ -6,12 +6,15 @@ from sqlalchemy import select
 
 from ..accounts.auth import roles_required
 from ..blueprint import Blueprint
+from ..errors import ProblemError, ProblemSchema
 from ..pagination import keyset_page
-from . import exports, services
+from . import checkpoints, exports, services
 from .models import AuditEvent
-from .schemas import AuditEventListSchema, AuditQuerySchema, ExportQuerySchema, VerifySchema
+from .schemas import AuditEventListSchema, AuditQuerySchema, ExportQuerySchema, ManifestSchema, VerifySchema
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The tamper-evident audit log")
+# A direct connection's commit has no hook: the checkpoints it committed reach the file at the app context's end.
+blp.record_once(lambda state: state.app.teardown_appcontext(checkpoints.sync_at_teardown))
 
 
 @blp.route("/events")
@@ -33,36 +36,72 @@ class EventsResource(MethodView):
         return page
 
 
+UPTO_HEADER = "Audit-Upto-Seq"
+
+
+def _split(query: dict) -> tuple[str, int | None, dict]:
+    """(format, upto_seq as asked, the filters that were given)."""
+    fmt, upto = query.pop("format"), query.pop("upto_seq")
+    return fmt, upto, {k: v for k, v in query.items() if v is not None}
+
+
+def _cut(upto: int | None) -> int:
+    """The export's cut: `upto_seq` as asked, or the chain's head now; past the head is a 422."""
+    length = exports.chain_length()
+    if upto is not None and upto > length:
+        raise ProblemError(422, f"upto_seq {upto} is past the chain's head ({length} events).",
+                           errors=[{"field": "upto_seq", "location": "query",
+                                    "detail": f"at most {length}"}])
+    return length if upto is None else upto
+
+
 @blp.route("/export")
 class ExportResource(MethodView):
     @roles_required("auditor", "admin")
     @blp.arguments(ExportQuerySchema(), location="query")
-    @blp.response(200, description="CSV, JSON lines or GeoJSON, streamed; one event per line/row/feature")
+    @blp.response(200, description="CSV, JSON lines or GeoJSON, streamed; one event per line/row/feature, up to "
+                                   "the cut named in the Audit-Upto-Seq header",
+                  headers={UPTO_HEADER: {"description": "the last sequence number the export may hold: ask for "
+                                                        "its manifest with this upto_seq",
+                                         "schema": {"type": "integer", "minimum": 0}}})
     def get(self, query):
-        """Stream the log (filtered by round, point and time), each event with its sequence number and hash."""
-        fmt, filters = query.pop("format"), {k: v for k, v in query.items() if v is not None}
+        """Stream the log (filtered by round, point and time) up to a cut, each event with its sequence number and
+        hash. Signs a checkpoint of the chain's head, as every export does."""
+        fmt, upto, filters = _split(query)
+        upto = _cut(upto)
+        try:
+            checkpoints.sign_at()
+        except checkpoints.ChainContradictsCheckpoint:
+            pass  # logged; the export goes on, as evidence, and verification names what is wrong
         app = current_app._get_current_object()
 
         def stream():
             # A generator outlives the view: it runs in its own app context with its own session.
             with app.app_context():
-                yield from exports.render(exports.iter_export(**filters, decode=fmt != "csv"), fmt)
+                yield from exports.render(exports.iter_export(**filters, upto_seq=upto, decode=fmt != "csv"), fmt)
 
         name = f"audit-{fmt}.{ 'json' if fmt == 'geojson' else fmt}"
         return Response(stream(), mimetype=exports.FORMATS[fmt],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', UPTO_HEADER: str(upto)})
 
 
 @blp.route("/export/manifest")
 class ExportManifestResource(MethodView):
     @roles_required("auditor", "admin")
     @blp.arguments(ExportQuerySchema(), location="query")
-    @blp.response(200)
+    @blp.response(200, ManifestSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="The log contradicts its last signed checkpoint: "
+                                                             "nothing is signed; run the verification")
     def get(self, query):
-        """The manifest of the same export: count, first and last sequence, chain head, SHA-256 of the file."""
-        fmt, filters = query.pop("format"), {k: v for k, v in query.items() if v is not None}
-        return exports.manifest(exports.iter_export(**filters, decode=fmt != "csv"), fmt,
-                                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()})
+        """The signed manifest of the same export: cut, count, first and last sequence, SHA-256 of the file, and a
+        checkpoint signed at the cut. Give the export's Audit-Upto-Seq as `upto_seq` to describe that file
+        whatever was written since; without it the cut is the head now."""
+        fmt, upto, filters = _split(query)
+        upto = _cut(upto)
+        try:
+            return exports.manifest(fmt, filters, upto)
+        except checkpoints.ChainContradictsCheckpoint as err:
+            raise ProblemError(409, f"{err}; nothing was signed.", type_="audit-chain-contradicts-checkpoint") from err
 
 
 @blp.route("/verify")
@@ -70,5 +109,6 @@ class VerifyResource(MethodView):
     @roles_required("auditor", "admin")
     @blp.response(200, VerifySchema)
     def get(self):
-        """Recompute the whole chain and name the first event that breaks it."""
+        """Recompute the whole chain, hold it to its latest signed checkpoints (table and file) and name the first
+        event that breaks it."""
         return services.verify_chain()

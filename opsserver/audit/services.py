@@ -1,53 +1,20 @@
-"""Append to the audit chain (inside the caller's transaction) and verify it."""
+"""Append to the audit chain (inside the caller's transaction) and verify it against its signed checkpoints."""
 
-import hashlib
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..database import DirectConnection, Prepared, as_utc, in_write, now_utc
+from ..database import DirectConnection, Prepared, in_write, now_utc
 from ..extensions import db
+from . import checkpoints
+from .chain import GENESIS_HASH, HEAD, canonical_json, event_hash, format_time, lock_chain  # noqa: F401 (used
+# by callers as audit.canonical_json, audit.event_hash, audit.lock_chain, audit.GENESIS_HASH)
 from .models import AuditEvent
 
-GENESIS_HASH = "0" * 64
-# Any constant works: it names the one advisory lock that serialises appends on PostgreSQL.
-_PG_CHAIN_LOCK = Prepared(text(f"SELECT pg_advisory_xact_lock({0x0A0D17})"))
-_HEAD = Prepared(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
 _INSERT = Prepared(AuditEvent.__table__.insert())
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-
-
-def _json_default(value):
-    if isinstance(value, datetime):
-        return format_time(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def format_time(value: datetime) -> str:
-    """UTC ISO 8601 with microseconds and a Z, the one time format inside hashes and exports."""
-    v = as_utc(value)
-    # Formatted by hand: strftime was a tenth of an export's time per row.
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-            f".{v.microsecond:06d}Z")
-
-
-def event_hash(seq: int, at: datetime, actor: str, action: str, entity: str, entity_id: str,
-               payload: str, prev_hash: str) -> str:
-    """SHA-256 over the canonical JSON of the event's fields and the previous hash."""
-    doc = {"seq": seq, "at": format_time(at), "actor": actor, "action": action, "entity": entity,
-           "entity_id": entity_id, "payload": payload, "prev_hash": prev_hash}
-    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
 def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | str | None = None,
@@ -57,14 +24,17 @@ def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict |
     The caller must have begun its write transaction (database.begin_write) before the reads that
     led to this change, so the event and the change it records commit together or not at all.
     A payload given as text must be canonical_json's output (made before the write lock, on hot paths).
+    When the last checkpoint is older than the interval, a signed one of the new head joins the same
+    transaction (checkpoints.add_if_due; between checkpoints that costs no query).
     """
     on = db.session if on is None else on
     if not in_write(on):
         raise RuntimeError("audit.append outside a write transaction: call begin_write() first")
     lock_chain(on)
+    session = None
     if not isinstance(on, DirectConnection):
-        on = on.connection()  # one connection for the head and the insert (see Prepared.execute)
-    head = _HEAD.first(on)
+        session, on = on, on.connection()  # one connection for the head and the insert (see Prepared.execute)
+    head = HEAD.first(on)
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     at = now_utc()
     body = payload if isinstance(payload, str) else canonical_json(payload or {})
@@ -72,15 +42,8 @@ def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict |
              "entity_id": str(entity_id), "payload": body, "prev_hash": prev}
     event["hash"] = event_hash(**event)
     _INSERT.execute(on, event, insert=True).close()
+    checkpoints.add_if_due(on, seq, event["hash"], at, session)
     return event
-
-
-def lock_chain(on: "Session | Connection | DirectConnection") -> None:
-    """On PostgreSQL, serialise appends to the chain across processes until this transaction ends (on
-    SQLite the write lock does it already)."""
-    dialect = on.dialect if isinstance(on, (DirectConnection, Connection)) else on.get_bind().dialect
-    if dialect.name == "postgresql":
-        _PG_CHAIN_LOCK.execute(on).close()
 
 
 def event_dict(ev) -> dict:
@@ -104,8 +67,28 @@ def iter_events(batch: int = 2000, after_seq: int = 0) -> Iterator:
         last = rows[-1].seq
 
 
+def _against(pin: dict, count: int, hashes: dict) -> tuple[int, str] | None:
+    where = f"the checkpoint signed at {pin['at']} (in the {pin['source']})"
+    if not pin["valid"]:
+        return pin.get("length") or 0, f"{where} does not carry a valid signature of this server's key"
+    if count < pin["length"]:
+        return count + 1, (f"{where} covers {pin['length']} events; the log holds {count}: "
+                           f"events it covers are missing")
+    if hashes.get(pin["length"], GENESIS_HASH if pin["length"] == 0 else None) != pin["head_hash"]:
+        return pin["length"], (f"event {pin['length']} differs from the one {where} covers: events up to it "
+                               f"were changed, removed or re-chained")
+    return None
+
+
 def verify_chain() -> dict:
-    """Recompute every hash and link; name the first event that does not fit."""
+    """Recompute every hash and link, then hold the chain to its latest signed checkpoints (the table's and
+    the file's); name the first event that does not fit."""
+    checkpoints.sync_quietly()  # the file holds every committed checkpoint before it is read
+    pins = checkpoints.pins()
+    wanted = {p["length"] for p in pins if isinstance(p.get("length"), int)}
+    hashes: dict[int, str] = {}
+    strongest = max(pins, key=lambda p: (p.get("length") or 0, p["source"] == "table"), default=None)
+    pinned = None if strongest is None else {k: strongest.get(k) for k in ("length", "head_hash", "at", "source")}
     expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
     for ev in iter_events():
         recomputed = event_hash(ev.seq, ev.at, ev.actor, ev.action, ev.entity, ev.entity_id, ev.payload, ev.prev_hash)
@@ -118,7 +101,15 @@ def verify_chain() -> dict:
             reason = "hash does not match the event's content"
         if reason:
             return {"ok": False, "count": count, "head_hash": expected_prev, "first_bad_seq": ev.seq,
-                    "reason": reason}
+                    "reason": reason, "checkpoint": pinned}
+        if ev.seq in wanted:
+            hashes[ev.seq] = ev.hash
         count += 1
         expected_prev, expected_seq = ev.hash, ev.seq + 1
-    return {"ok": True, "count": count, "head_hash": expected_prev, "first_bad_seq": None, "reason": None}
+    for pin in sorted(pins, key=lambda p: p.get("length") or 0, reverse=True):
+        broken = _against(pin, count, hashes)
+        if broken:
+            return {"ok": False, "count": count, "head_hash": expected_prev, "first_bad_seq": broken[0],
+                    "reason": broken[1], "checkpoint": {k: pin.get(k) for k in ("length", "head_hash", "at", "source")}}
+    return {"ok": True, "count": count, "head_hash": expected_prev, "first_bad_seq": None, "reason": None,
+            "checkpoint": pinned}

@@ -1,0 +1,291 @@
+"""Signed checkpoints of the audit chain: made while writing and with every export, kept in their own
+append-only table, copied to a plain file after commit, and read back by verification.
+
+While there are writes, `add_if_due` (called by audit.append inside the writing transaction) signs a
+checkpoint of the new head once the last one is older than OPS_AUDIT_CHECKPOINT_INTERVAL_S. When the
+next one is due is cached per application, that is per process: between checkpoints a write reads
+nothing about them (the check-in's hot path stays as it was); only when the cache says due is the table
+asked, since another process may have signed meanwhile. The server refuses to sign a head that
+contradicts the newest checkpoint it knows (events it covered changed or gone): it would be signing a
+forgery.
+
+The file gets its copy from the table once the transaction is over (a session's commit; the end of the
+app context for a direct connection's; every verification and export), so a rolled-back checkpoint
+never reaches it. The copy follows the table's ids under a file lock that all processes share.
+"""
+
+import fcntl
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from ..database import DirectConnection, Prepared, begin_write, now_utc
+from ..extensions import db
+from . import chain, signing
+from .chain import canonical_json, format_time
+from .models import AuditCheckpoint
+
+log = logging.getLogger(__name__)
+_T = AuditCheckpoint.__table__
+_COLUMNS = (_T.c.id, _T.c.length, _T.c.head_hash, _T.c.at, _T.c.key_id, _T.c.signature)
+_NEWEST = Prepared(select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.id.desc()).limit(1))
+_INSERT = Prepared(_T.insert())
+_UNSYNCED = "ops_audit_checkpoint_unsynced"  # in Session.info: this transaction added a checkpoint
+_FILE_TAIL = 64 * 1024  # verification reads the file's last lines only
+
+
+class ChainContradictsCheckpoint(Exception):
+    """The chain no longer holds the events a signed checkpoint covered."""
+
+
+@dataclass
+class _State:
+    """One application's (one process's) knowledge of the checkpoints."""
+
+    next_due: datetime | None = None
+    known: tuple[int, str] | None = None  # the longest committed checkpoint seen: (length, head_hash)
+    unsynced: bool = False
+    key: Ed25519PrivateKey | None = None
+    key_path: str | None = None
+
+
+def _state() -> _State:
+    extensions = current_app.extensions
+    state = extensions.get("ops_audit_checkpoints")
+    if state is None:
+        state = extensions.setdefault("ops_audit_checkpoints", _State())
+    return state
+
+
+def key_path() -> str:
+    """Where the private key lives: OPS_AUDIT_KEY_FILE, or audit-signing-key.pem in the instance folder."""
+    return current_app.config.get("OPS_AUDIT_KEY_FILE") or os.path.join(current_app.instance_path,
+                                                                        "audit-signing-key.pem")
+
+
+def checkpoint_file_path() -> str:
+    """OPS_AUDIT_CHECKPOINT_FILE, or beside the SQLite database file, or in the instance folder named after
+    the database: one file per database, since a checkpoint pins one chain."""
+    configured = current_app.config.get("OPS_AUDIT_CHECKPOINT_FILE")
+    if configured:
+        return configured
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return url.database + ".checkpoints.jsonl"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{url.host or 'local'}-{url.port or ''}-{url.database or ''}")
+    return os.path.join(current_app.instance_path, f"audit-checkpoints-{name}.jsonl")
+
+
+def ensure_key() -> tuple[str, bool]:
+    """Load the signing key, making it when absent (`ops init-db`); its path and whether it was made now."""
+    path = key_path()
+    state = _state()
+    state.key, made = signing.load_or_create_private_key(path)
+    state.key_path = path
+    return path, made
+
+
+def private_key() -> Ed25519PrivateKey:
+    """The server's signing key, loaded once per process (made when absent, with a warning in the log)."""
+    state = _state()
+    path = key_path()
+    if state.key is None or state.key_path != path:
+        _, made = ensure_key()
+        if made:
+            log.warning("made a new audit signing key at %s (ops init-db makes it before the first start)", path)
+    return state.key
+
+
+def public_key_pem() -> str:
+    """The public half of the signing key, as PEM."""
+    return signing.public_pem(private_key())
+
+
+def _consistent(on, pins, head_seq: int) -> bool:
+    for pin in {p for p in pins if p is not None}:
+        length, pinned = pin
+        if length > head_seq or chain.hash_at(on, length) != pinned:
+            log.error("the audit chain contradicts its checkpoint of %d events: nothing signed; run ops verify-audit",
+                      length)
+            return False
+    return True
+
+
+def _insert(on, state: _State, length: int, head_hash: str, at: datetime, session: Session | None) -> dict:
+    cp = signing.sign_checkpoint(private_key(), length, head_hash, format_time(at))
+    _INSERT.execute(on, {**cp, "at": at}, insert=True).close()
+    state.unsynced = True
+    if session is not None:
+        session.info[_UNSYNCED] = True
+    return cp
+
+
+def add_if_due(on: "Connection | DirectConnection", seq: int, head_hash: str, at: datetime,
+               session: Session | None = None) -> None:
+    """Inside audit.append's transaction: sign a checkpoint of the new head (`seq`, `head_hash`) when the
+    last one is older than the interval. `session` is the Session behind `on`, if any."""
+    state = _state()
+    if state.next_due is not None and at < state.next_due:
+        return  # the hot path: no query
+    interval = timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
+    newest = _NEWEST.first(on)  # committed rows only: this transaction has added none yet
+    if newest is not None:
+        state.known = max(state.known or (0, ""), (newest[0], newest[1]))
+        if at < newest[2] + interval:
+            state.next_due = newest[2] + interval
+            return
+    state.next_due = at + interval
+    if _consistent(on, [state.known], seq):
+        _insert(on, state, seq, head_hash, at, session)
+
+
+def sign_at(length: int | None = None) -> dict:
+    """Sign and store, in a transaction of its own, a checkpoint of the chain's first `length` events (None:
+    the head), as every export does. Raises ChainContradictsCheckpoint rather than sign a forgery, and
+    ValueError for a length beyond the head."""
+    session = db.session
+    begin_write(session)
+    try:
+        conn = session.connection()
+        chain.lock_chain(conn)
+        head_seq, _ = chain.head(conn)
+        length = head_seq if length is None else length
+        if length > head_seq:
+            raise ValueError(f"the chain holds {head_seq} events")
+        state = _state()
+        newest = _NEWEST.first(conn)
+        if newest is not None:
+            state.known = max(state.known or (0, ""), (newest[0], newest[1]))
+        if not _consistent(conn, [state.known], head_seq):
+            raise ChainContradictsCheckpoint("the audit log no longer holds what its last signed checkpoint "
+                                             "covered; run the verification")
+        at = now_utc()
+        cp = _insert(conn, state, length, chain.hash_at(conn, length), at, session)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    if length == head_seq:
+        state.next_due = at + timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
+    return cp
+
+
+def _doc(row) -> dict:
+    return {"id": row.id, "length": row.length, "head_hash": row.head_hash, "at": format_time(row.at),
+            "key_id": row.key_id, "signature": row.signature}
+
+
+def _tail(fd: int) -> list[dict]:
+    """The parseable lines at the end of the file (a line cut short by a crash is skipped)."""
+    size = os.fstat(fd).st_size
+    start = max(0, size - _FILE_TAIL)
+    lines = os.pread(fd, size - start, start).decode("utf-8", "replace").split("\n")
+    out = []
+    for line in lines[1:] if start else lines:
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(doc, dict):
+            out.append(doc)
+    return out
+
+
+def sync_file() -> None:
+    """Append to the checkpoint file every committed checkpoint it lacks (a new file starts at the newest),
+    and refresh this process's view of the newest checkpoint from the table."""
+    state = _state()
+    state.unsynced = False
+    public = private_key().public_key()
+    path = checkpoint_file_path()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
+        last_id = next((c["id"] for c in reversed(_tail(fd)) if isinstance(c.get("id"), int)), None)
+        with db.engine.connect() as conn:
+            stmt = (select(*_COLUMNS).order_by(_T.c.id.desc()).limit(1) if last_id is None
+                    else select(*_COLUMNS).where(_T.c.id > last_id).order_by(_T.c.id))
+            rows = conn.execute(stmt).all()
+            newest = conn.execute(select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.id.desc())
+                                  .limit(1)).first()
+        lines = []
+        for row in rows:
+            cp = _doc(row)
+            if signing.verify_checkpoint(public, cp):
+                lines.append(canonical_json(cp) + "\n")
+            else:
+                log.error("checkpoint %s in the table is not signed by this server's key: not copied", row.id)
+        if lines:
+            os.write(fd, "".join(lines).encode())
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    if newest is not None:
+        state.known = max(state.known or (0, ""), (newest.length, newest.head_hash))
+        state.next_due = newest.at + timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
+
+
+def sync_quietly() -> None:
+    """sync_file, a failure logged rather than raised: after a commit the write stands whatever happens here."""
+    try:
+        sync_file()
+    except Exception:
+        log.exception("could not copy audit checkpoints to %s; the next checkpoint or verification tries again",
+                      checkpoint_file_path())
+
+
+@event.listens_for(Session, "after_commit")
+def _copy_after_commit(session):
+    if not session.in_transaction() and session.info.pop(_UNSYNCED, False):
+        sync_quietly()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session):
+    session.info.pop(_UNSYNCED, None)  # the app context's end still refreshes when the next one is due
+
+
+def sync_at_teardown(_exc=None) -> None:
+    """At the end of an app context: copy what a direct connection's transaction committed (registered by the
+    audit blueprint)."""
+    if has_app_context():
+        state = current_app.extensions.get("ops_audit_checkpoints")
+        if state is not None and state.unsynced:
+            sync_quietly()
+
+
+def pins() -> list[dict]:
+    """What verification holds the chain to: the longest checkpoint in the table and the longest among the
+    file's last lines, each with its source and whether this server's key signed it (an unsigned line of
+    the file is named instead of its longest)."""
+    public = private_key().public_key()
+    found = []
+    row = db.session.execute(select(*_COLUMNS).order_by(_T.c.length.desc(), _T.c.id.desc()).limit(1)).first()
+    if row is not None:
+        cp = _doc(row)
+        found.append({**cp, "source": "table", "valid": signing.verify_checkpoint(public, cp)})
+    path = checkpoint_file_path()
+    if os.path.exists(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            lines = _tail(fd)
+        finally:
+            os.close(fd)
+        checked = [{**c, "source": "file", "valid": signing.verify_checkpoint(public, c)} for c in lines]
+        bad = [c for c in checked if not c["valid"]]
+        good = [c for c in checked if c["valid"] and isinstance(c.get("length"), int)]
+        if bad:
+            found.append(bad[-1])
+        elif good:
+            found.append(max(good, key=lambda c: c["length"]))
+    return found
