@@ -316,6 +316,18 @@ TO_LAST_TIME = """() => {
     }
   }
 }"""
+# Every timed feature of the page's data is on the map.
+EVERY_EVENT_DRAWN = """() => {
+  const timed = Object.values(OpsMap.data()).filter(v => v && v.type === "FeatureCollection")
+                      .flatMap(v => v.features).filter(f => f.properties && f.properties.time).length;
+  let drawn = 0;
+  for (const k of Object.keys(window).filter(k => /^map_[0-9a-f]+$/.test(k))) {
+    if (window[k] instanceof L.Map) {
+      window[k].eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.time) drawn++; });
+    }
+  }
+  return timed > 0 && drawn === timed;
+}"""
 DRAWN = "() => typeof L !== 'undefined' && document.querySelectorAll('.leaflet-interactive').length > 0"
 
 
@@ -332,7 +344,8 @@ def _map_frames(page, frames: int):
     return found
 
 
-def _check_page(browser, url: str, headers: dict, frames: int, replay: set[int], expected: set[str]):
+def _check_page(browser, url: str, headers: dict, frames: int, replay: set[int], expected: set[str],
+                on_page: set[str] = frozenset()):
     context = browser.new_context(extra_http_headers=headers)
     page = context.new_page()
     errors, dialogs = [], []
@@ -350,12 +363,14 @@ def _check_page(browser, url: str, headers: dict, frames: int, replay: set[int],
         for i, frame in enumerate(found):
             if i in replay:
                 frame.evaluate(TO_LAST_TIME)
-                frame.wait_for_function("() => document.querySelectorAll('.leaflet-interactive').length > 3",
-                                        timeout=WAIT_MS)
+                frame.wait_for_function(EVERY_EVENT_DRAWN, timeout=WAIT_MS)
             texts += frame.evaluate(OPEN_ALL)
         shown = "\n".join(texts)
         for name in expected:
             assert HOSTILE[name] in shown, (name, shown[:3000])
+        body = page.inner_text("body")
+        for name in on_page:
+            assert HOSTILE[name] in body, (name, body[:3000])
         for frame in page.frames:
             assert frame.evaluate("() => typeof window.__pwned") == "undefined", frame.url
         assert dialogs == [] and errors == [], (dialogs, errors)
@@ -363,21 +378,23 @@ def _check_page(browser, url: str, headers: dict, frames: int, replay: set[int],
         context.close()
 
 
+# (path, frames holding a map (0: the page itself), which of them is a replay, text in popups, text on the page)
 MAP_PAGES = [
-    ("/", 1, set(), {"point_name", "reference", "crew_name"}),
-    ("/maps/status", 0, set(), {"point_name", "reference", "crew_name"}),
-    ("/maps/rounds/{rid}", 0, set(), {"point_name", "reference"}),
-    ("/maps/rounds/{rid}/replay", 0, {0}, {"point_name", "reference"}),
-    ("/api/v1/rounds/{rid}/report?format=html", 1, set(), {"point_name", "reference"}),
+    ("/", 1, set(), {"point_name", "reference", "crew_name"}, {"point_name"}),
+    ("/maps/status", 0, set(), {"point_name", "reference", "crew_name"}, set()),
+    ("/maps/rounds/{rid}", 0, set(), {"point_name", "reference"}, set()),
+    ("/maps/rounds/{rid}/replay", 0, {0}, {"point_name", "reference"}, set()),
+    ("/api/v1/rounds/{rid}/report?format=html", 1, set(), {"point_name", "reference"}, {"round_name", "reference"}),
 ]
 
 
-@pytest.mark.parametrize("path, frames, replay, expected", MAP_PAGES)
+@pytest.mark.parametrize("path, frames, replay, expected, on_page", MAP_PAGES)
 def test_map_pages_show_hostile_text_and_run_none_of_it(browser, served, hostile_world, path, frames, replay,
-                                                        expected):
+                                                        expected, on_page):
     """Each page draws its map, raises no error, runs nothing, and its popups show the text as typed."""
     headers = {"Authorization": f"Bearer {hostile_world.tokens['commander']}"}
-    _check_page(browser, served + path.format(rid=hostile_world.round_id), headers, frames, replay, expected)
+    _check_page(browser, served + path.format(rid=hostile_world.round_id), headers, frames, replay, expected,
+                on_page)
 
 
 def test_popup_content_is_rebuilt_from_text(browser):
