@@ -36,13 +36,16 @@ OPSMAP_JS = (Path(__file__).resolve().parent / "js" / "opsmap.js").read_text(enc
 # Inside a JSON string each of these becomes its \u escape: "<", ">" and "&" so that no "</script>"
 # or "<!--" can end or bend the element, U+2028/U+2029 (line ends to older JavaScript), and the
 # quote, backtick and "$" so that the text stays inert in any JavaScript string it is later put in.
-_SCRIPT_SAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&'`$\u2028\u2029"})
+_SCRIPT_SAFE = [(c, f"\\u{ord(c):04x}") for c in "<>&'`$\u2028\u2029"]
 _ENDS_SCRIPT = re.compile(r"</script|<!--", re.I)
 
 
 def to_json(value) -> str:
     """JSON that stays data wherever a script holds it (``json.loads`` reads back the same value)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_SAFE)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in _SCRIPT_SAFE:  # str.replace: several times faster than str.translate on megabytes
+        text = text.replace(char, escape)
+    return text
 
 
 def checked_script(code: str) -> str:
