@@ -20,9 +20,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
+from opsserver import create_app
 from opsserver.audit import checkpoints, signing
 from opsserver.audit import services as audit
 from opsserver.audit.exports import verify_jsonl
+from opsserver.audit.models import AuditCheckpoint
 from opsserver.audit.services import canonical_json, event_hash
 from opsserver.database import begin_write, now_utc
 from opsserver.extensions import db
@@ -324,3 +326,46 @@ def test_checkpoint_lines_name_their_key(app, world, paths):
         kid = signing.key_id(signing.load_public_key(checkpoints.public_key_pem()))
     assert {c["key_id"] for c in file_lines(paths)} == {kid}
     assert len(kid) == 16 and int(kid, 16) >= 0
+
+
+def test_a_fresh_process_learns_the_file_and_signs_no_cut_chain(app, world, paths, db_url):
+    """With the newest events and every checkpoint row deleted, a process started afterwards (knowing only what
+    the database says) still refuses to sign the cut chain, even past its old length: the file told it."""
+    assert world.client.get("/api/v1/audit/export/manifest", headers=world.headers("auditor")).status_code == 200
+    pinned = head_seq(app)
+    drop_guards(app, ("audit_events", "audit_checkpoints"))
+    delete_newest_events(app, 20)
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_checkpoints"))
+        db.session.commit()
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url,
+                        "OPS_AUDIT_KEY_FILE": str(paths["key"]), "OPS_AUDIT_CHECKPOINT_FILE": str(paths["file"])})
+    client = fresh.test_client()
+    with time_machine.travel(now_utc() + timedelta(seconds=61), tick=True):
+        for _ in range(25):
+            resp = client.post("/api/v1/checkins", json=checkin_body(), headers=world.headers("crew1"))
+            assert resp.status_code == 201, resp.json
+    assert head_seq(app) > pinned and table_rows(app) == []
+    assert verify(world)["ok"] is False
+    with fresh.app_context():
+        db.engine.dispose()
+
+
+def test_a_longer_checkpoint_does_not_hide_an_earlier_one(app, world, paths):
+    """Even a validly signed longer checkpoint over a cut chain (as a server without the file's knowledge
+    would have signed) does not pass verification while an earlier checkpoint in the file contradicts it."""
+    assert world.client.get("/api/v1/audit/export/manifest", headers=world.headers("auditor")).status_code == 200
+    drop_guards(app)
+    delete_newest_events(app, 20)
+    for _ in range(25):
+        checkin(world)
+    with app.app_context():
+        length, at = head_seq(app), now_utc()
+        forged = signing.sign_checkpoint(checkpoints.private_key(), length, event_hash_at(app, length),
+                                         checkpoints.format_time(at))
+        db.session.execute(AuditCheckpoint.__table__.insert().values(**{**forged, "at": at}))
+        db.session.commit()
+        checkpoints.sync_file()
+    assert file_lines(paths)[-1]["signature"] == forged["signature"]
+    result = verify(world)
+    assert result["ok"] is False and "checkpoint" in result["reason"]

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,16 +54,23 @@ class _State:
 
     next_due: datetime | None = None
     known: tuple[int, str] | None = None  # the longest committed checkpoint seen: (length, head_hash)
+    file_read: bool = False  # the file's checkpoints are learnt once per process
     unsynced: bool = False
     key: Ed25519PrivateKey | None = None
     key_path: str | None = None
 
 
-def _state() -> _State:
-    extensions = current_app.extensions
-    state = extensions.get("ops_audit_checkpoints")
+# Per database engine, found by its dialect object, which `on` carries: Flask's current_app costs about
+# 4 µs a look-up here, more than all the rest of the check on a check-in's path.
+_states: "weakref.WeakKeyDictionary[object, _State]" = weakref.WeakKeyDictionary()
+_unsynced_somewhere = False  # a hint for the end of every app context: nothing to copy, return at once
+
+
+def _state(dialect=None) -> _State:
+    dialect = db.engine.dialect if dialect is None else dialect
+    state = _states.get(dialect)
     if state is None:
-        state = extensions.setdefault("ops_audit_checkpoints", _State())
+        state = _states.setdefault(dialect, _State())
     return state
 
 
@@ -120,10 +128,27 @@ def _consistent(on, pins, head_seq: int) -> bool:
     return True
 
 
+def _learn(state: _State, on) -> tuple | None:
+    """Learn the longest checkpoint from the table's newest and, once per process, the file's signed lines
+    (which SQL cannot reach); answer the table's newest (length, head_hash, at). Checking the chain against
+    the longest is enough: an event changed before it changes its hash too."""
+    newest = _NEWEST.first(on)  # committed rows only: the caller's transaction has added none yet
+    if newest is not None:
+        state.known = max(state.known or (0, ""), (newest[0], newest[1]))
+    if not state.file_read:
+        state.file_read = True
+        public = private_key().public_key()
+        for cp in _read_file_tail():
+            if signing.verify_checkpoint(public, cp):
+                state.known = max(state.known or (0, ""), (cp["length"], cp["head_hash"]))
+    return newest
+
+
 def _insert(on, state: _State, length: int, head_hash: str, at: datetime, session: Session | None) -> dict:
     cp = signing.sign_checkpoint(private_key(), length, head_hash, format_time(at))
+    global _unsynced_somewhere
     _INSERT.execute(on, {**cp, "at": at}, insert=True).close()
-    state.unsynced = True
+    state.unsynced = _unsynced_somewhere = True
     if session is not None:
         session.info[_UNSYNCED] = True
     return cp
@@ -133,13 +158,12 @@ def add_if_due(on: "Connection | DirectConnection", seq: int, head_hash: str, at
                session: Session | None = None) -> None:
     """Inside audit.append's transaction: sign a checkpoint of the new head (`seq`, `head_hash`) when the
     last one is older than the interval. `session` is the Session behind `on`, if any."""
-    state = _state()
+    state = _state(on.dialect)
     if state.next_due is not None and at < state.next_due:
         return  # the hot path: no query
     interval = timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
-    newest = _NEWEST.first(on)  # committed rows only: this transaction has added none yet
+    newest = _learn(state, on)
     if newest is not None:
-        state.known = max(state.known or (0, ""), (newest[0], newest[1]))
         if at < newest[2] + interval:
             state.next_due = newest[2] + interval
             return
@@ -162,9 +186,7 @@ def sign_at(length: int | None = None) -> dict:
         if length > head_seq:
             raise ValueError(f"the chain holds {head_seq} events")
         state = _state()
-        newest = _NEWEST.first(conn)
-        if newest is not None:
-            state.known = max(state.known or (0, ""), (newest[0], newest[1]))
+        _learn(state, conn)
         if not _consistent(conn, [state.known], head_seq):
             raise ChainContradictsCheckpoint("the audit log no longer holds what its last signed checkpoint "
                                              "covered; run the verification")
@@ -198,6 +220,17 @@ def _tail(fd: int) -> list[dict]:
         if isinstance(doc, dict):
             out.append(doc)
     return out
+
+
+def _read_file_tail() -> list[dict]:
+    path = checkpoint_file_path()
+    if not os.path.exists(path):
+        return []
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _tail(fd)
+    finally:
+        os.close(fd)
 
 
 def sync_file() -> None:
@@ -258,34 +291,23 @@ def _forget_after_rollback(session):
 def sync_at_teardown(_exc=None) -> None:
     """At the end of an app context: copy what a direct connection's transaction committed (registered by the
     audit blueprint)."""
-    if has_app_context():
-        state = current_app.extensions.get("ops_audit_checkpoints")
-        if state is not None and state.unsynced:
-            sync_quietly()
+    global _unsynced_somewhere
+    if not _unsynced_somewhere or not has_app_context():
+        return
+    if _state().unsynced:
+        sync_quietly()
+    _unsynced_somewhere = any(state.unsynced for state in list(_states.values()))
 
 
 def pins() -> list[dict]:
-    """What verification holds the chain to: the longest checkpoint in the table and the longest among the
-    file's last lines, each with its source and whether this server's key signed it (an unsigned line of
-    the file is named instead of its longest)."""
+    """Every checkpoint verification holds the chain to: the table's longest and its newest 256, and every
+    line at the end of the file (a longer checkpoint signed over a cut chain must not hide an earlier one);
+    each with its source and whether this server's key signed it."""
     public = private_key().public_key()
-    found = []
-    row = db.session.execute(select(*_COLUMNS).order_by(_T.c.length.desc(), _T.c.id.desc()).limit(1)).first()
-    if row is not None:
-        cp = _doc(row)
-        found.append({**cp, "source": "table", "valid": signing.verify_checkpoint(public, cp)})
-    path = checkpoint_file_path()
-    if os.path.exists(path):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            lines = _tail(fd)
-        finally:
-            os.close(fd)
-        checked = [{**c, "source": "file", "valid": signing.verify_checkpoint(public, c)} for c in lines]
-        bad = [c for c in checked if not c["valid"]]
-        good = [c for c in checked if c["valid"] and isinstance(c.get("length"), int)]
-        if bad:
-            found.append(bad[-1])
-        elif good:
-            found.append(max(good, key=lambda c: c["length"]))
+    t = _T.c
+    rows = db.session.execute(select(*_COLUMNS).order_by(t.length.desc(), t.id.desc()).limit(1)).all()
+    rows += db.session.execute(select(*_COLUMNS).order_by(t.id.desc()).limit(256)).all()
+    table = {row.id: _doc(row) for row in rows}.values()
+    found = [{**cp, "source": "table", "valid": signing.verify_checkpoint(public, cp)} for cp in table]
+    found += [{**cp, "source": "file", "valid": signing.verify_checkpoint(public, cp)} for cp in _read_file_tail()]
     return found

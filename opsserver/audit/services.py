@@ -67,10 +67,17 @@ def iter_events(batch: int = 2000, after_seq: int = 0) -> Iterator:
         last = rows[-1].seq
 
 
-def _against(pin: dict, count: int, hashes: dict) -> tuple[int, str] | None:
-    where = f"the checkpoint signed at {pin['at']} (in the {pin['source']})"
+def _shown(pin: dict) -> dict:
+    """A checkpoint as the verification answer shows it (a line that is not a checkpoint shows as nulls)."""
+    return {"length": pin["length"] if isinstance(pin.get("length"), int) else None,
+            **{k: pin[k] if isinstance(pin.get(k), str) else None for k in ("head_hash", "at")},
+            "source": pin["source"]}
+
+
+def _against(pin: dict, count: int, hashes: dict) -> tuple[int | None, str] | None:
+    where = f"the checkpoint signed at {pin.get('at')} (in the {pin['source']})"
     if not pin["valid"]:
-        return pin.get("length") or 0, f"{where} does not carry a valid signature of this server's key"
+        return _shown(pin)["length"], f"{where} does not carry a valid signature of this server's key"
     if count < pin["length"]:
         return count + 1, (f"{where} covers {pin['length']} events; the log holds {count}: "
                            f"events it covers are missing")
@@ -84,11 +91,14 @@ def verify_chain() -> dict:
     """Recompute every hash and link, then hold the chain to its latest signed checkpoints (the table's and
     the file's); name the first event that does not fit."""
     checkpoints.sync_quietly()  # the file holds every committed checkpoint before it is read
-    pins = checkpoints.pins()
-    wanted = {p["length"] for p in pins if isinstance(p.get("length"), int)}
+    found = checkpoints.pins()
+    # An unsigned one first, then the longest first (the table's before the file's): the first that fails is named.
+    pins = [p for p in found if not p["valid"]] + sorted(
+        (p for p in found if p["valid"]), key=lambda p: (p["length"], p["source"] == "table"), reverse=True)
+    wanted = {p["length"] for p in pins if p["valid"]}
     hashes: dict[int, str] = {}
-    strongest = max(pins, key=lambda p: (p.get("length") or 0, p["source"] == "table"), default=None)
-    pinned = None if strongest is None else {k: strongest.get(k) for k in ("length", "head_hash", "at", "source")}
+    strongest = next((p for p in pins if p["valid"]), None)
+    pinned = None if strongest is None else _shown(strongest)
     expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
     for ev in iter_events():
         recomputed = event_hash(ev.seq, ev.at, ev.actor, ev.action, ev.entity, ev.entity_id, ev.payload, ev.prev_hash)
@@ -106,10 +116,10 @@ def verify_chain() -> dict:
             hashes[ev.seq] = ev.hash
         count += 1
         expected_prev, expected_seq = ev.hash, ev.seq + 1
-    for pin in sorted(pins, key=lambda p: p.get("length") or 0, reverse=True):
+    for pin in pins:
         broken = _against(pin, count, hashes)
         if broken:
             return {"ok": False, "count": count, "head_hash": expected_prev, "first_bad_seq": broken[0],
-                    "reason": broken[1], "checkpoint": {k: pin.get(k) for k in ("length", "head_hash", "at", "source")}}
+                    "reason": broken[1], "checkpoint": _shown(pin)}
     return {"ok": True, "count": count, "head_hash": expected_prev, "first_bad_seq": None, "reason": None,
             "checkpoint": pinned}
