@@ -54,21 +54,22 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def start_gunicorn(db_url: str, port: int, workers: int = 2, **env) -> subprocess.Popen:
-    """gunicorn -c gunicorn.conf.py (sync workers) on 127.0.0.1:`port`, not yet waited for."""
+def start_gunicorn(db_url: str, port: int, workers: int = 2, args: tuple[str, ...] = (), **env) -> subprocess.Popen:
+    """gunicorn -c gunicorn.conf.py (sync workers, unless `args` say otherwise) on 127.0.0.1:`port`, not yet
+    waited for."""
     environ = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "testing", "OPS_REQUEST_LOG": "0",
                "OPS_WORKERS": str(workers), "OPS_BIND": f"127.0.0.1:{port}", "OPS_LOG_LEVEL": "warning",
                "OPS_RATELIMIT_ENABLED": "0", **{k: str(v) for k, v in env.items()}}
-    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), *args, "wsgi:app"],
                             cwd=ROOT, env=environ, start_new_session=True)
 
 
 @contextmanager
-def app_server(db_url: str, workers: int = 2, **env):
+def app_server(db_url: str, workers: int = 2, args: tuple[str, ...] = (), **env):
     """The app under gunicorn alone on a free port; yields its base URL and the process (for tests that
     kill it). Ready once /readyz answers 200."""
     port = free_port()
-    proc = start_gunicorn(db_url, port, workers, **env)
+    proc = start_gunicorn(db_url, port, workers, args, **env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, proc, "app server")
