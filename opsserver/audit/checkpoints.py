@@ -259,7 +259,10 @@ def sync_file() -> None:
             else:
                 log.error("checkpoint %s in the table is not signed by this server's key: not copied", row.id)
         if lines:
-            os.write(fd, "".join(lines).encode())
+            size = os.fstat(fd).st_size
+            # A line cut short by a crash is ended first, so that it cannot swallow the next one.
+            cut = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            os.write(fd, ("\n" if cut else "").encode() + "".join(lines).encode())
             os.fsync(fd)
     finally:
         os.close(fd)
