@@ -229,6 +229,36 @@ def create_user(username, role, crew_id):
     click.echo(f"created {account.role} account '{account.username}' (id {account.id})")
 
 
+@ops.command("account")
+@click.argument("username")
+@click.option("--enable/--disable", "active", default=None,
+              help="--disable stops the account: every token and page session of it ends at once.")
+@click.option("--role", type=click.Choice(["crew", "commander", "auditor", "admin"]), default=None)
+@click.option("--crew-id", type=int, default=None, help="The crew member a crew account is linked to.")
+@click.option("--password", "new_password", is_flag=True,
+              help="Set a new password from OPS_PASSWORD or a prompt (its tokens and sessions end too).")
+@with_appcontext
+def account(username, active, role, crew_id, new_password):
+    """Change an account as PATCH /api/v1/accounts/USERNAME does (same service, audited as the CLI user)."""
+    from .accounts.services import update_account
+    from .errors import ProblemError
+
+    changes = {k: v for k, v in {"active": active, "role": role, "crew_id": crew_id}.items() if v is not None}
+    if new_password:
+        password = os.environ.get("OPS_PASSWORD") or click.prompt("New password", hide_input=True,
+                                                                   confirmation_prompt=True)
+        if len(password) < 8:
+            raise click.ClickException("the password must have at least 8 characters")
+        changes["password"] = password
+    try:
+        changed = update_account(f"cli:{os.environ.get('USER', 'unknown')}", username, changes)
+    except ProblemError as err:
+        fields = ", ".join(e["field"] for e in err.errors)
+        raise click.ClickException(f"{err.detail} ({fields})" if fields else err.detail) from None
+    crew = f", crew member {changed.crew_id}" if changed.crew_id is not None else ""
+    click.echo(f"account '{changed.username}': {changed.role}{crew}, {'active' if changed.active else 'disabled'}")
+
+
 @ops.command("verify-audit")
 @with_appcontext
 def verify_audit():

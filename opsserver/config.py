@@ -34,7 +34,12 @@ class Config:
     OPS_AUDIT_KEY_FILE = os.environ.get("OPS_AUDIT_KEY_FILE")
     OPS_AUDIT_CHECKPOINT_FILE = os.environ.get("OPS_AUDIT_CHECKPOINT_FILE")
     OPS_AUDIT_CHECKPOINT_INTERVAL_S = _int("OPS_AUDIT_CHECKPOINT_INTERVAL_S", 60)
+    # Failed logins within the window (counted in the database; accounts/lockout.py): one account from one
+    # address, one account from all addresses, one address for all usernames, one address for unknown ones.
     OPS_LOGIN_MAX_FAILURES = _int("OPS_LOGIN_MAX_FAILURES", 10)
+    OPS_LOGIN_MAX_FAILURES_PER_ACCOUNT = _int("OPS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 100)
+    OPS_LOGIN_MAX_FAILURES_PER_ADDRESS = _int("OPS_LOGIN_MAX_FAILURES_PER_ADDRESS", 100)
+    OPS_LOGIN_MAX_UNKNOWN_PER_ADDRESS = _int("OPS_LOGIN_MAX_UNKNOWN_PER_ADDRESS", 30)
     OPS_LOGIN_WINDOW = timedelta(minutes=_int("OPS_LOGIN_WINDOW_MINUTES", 15))
     OPS_VENDOR_DIR = os.environ.get("OPS_VENDOR_DIR", str(ROOT / "node_modules"))
     # The status feed's ETag changes with every write and at least this often (windows open and close on time).
@@ -43,11 +48,11 @@ class Config:
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
     OPS_MAX_JSON_DEPTH = _int("OPS_MAX_JSON_DEPTH", 32)  # deeper JSON bodies get 400
-    # Login attempts per client address and per account name; counters in memory or shared in Redis.
+    # Login attempts per client address (successes too: each is an Argon2 check), counted once for every
+    # worker: in the app's database (database://) or a Redis (redis://host:6379/0); memory:// is per process.
     OPS_RATELIMIT_ENABLED = os.environ.get("OPS_RATELIMIT_ENABLED", "1") == "1"
-    OPS_RATELIMIT_STORAGE_URI = os.environ.get("OPS_RATELIMIT_STORAGE_URI", "memory://")
-    OPS_LOGIN_RATE_PER_ADDRESS = os.environ.get("OPS_LOGIN_RATE_PER_ADDRESS", "60 per minute")
-    OPS_LOGIN_RATE_PER_ACCOUNT = os.environ.get("OPS_LOGIN_RATE_PER_ACCOUNT", "20 per minute")
+    OPS_RATELIMIT_STORAGE_URI = os.environ.get("OPS_RATELIMIT_STORAGE_URI", "database://")
+    OPS_LOGIN_RATE_PER_ADDRESS = os.environ.get("OPS_LOGIN_RATE_PER_ADDRESS", "300 per minute")
     # Load balancers in front that set X-Forwarded-For/-Proto (0: none; the client address is the peer's).
     OPS_TRUSTED_PROXIES = _int("OPS_TRUSTED_PROXIES", 0)
     # One JSON line per request (request id, method, path, status, duration, user) on stderr.

@@ -38,13 +38,17 @@ def _bearer() -> str | None:
 
 _BY_TOKEN = Prepared(select(Account.id, Account.username, Account.role, Account.crew_id)
                      .join(Token, Token.account_id == Account.id)
-                     .where(Token.token_hash == bindparam("digest"), Token.revoked_at.is_(None),
-                            Token.expires_at > bindparam("now", type_=UTCDateTime), Account.active.is_(True)))
+                     .where(Token.token_hash == bindparam("digest"), Token.kind == bindparam("kind"),
+                            Token.revoked_at.is_(None), Token.expires_at > bindparam("now", type_=UTCDateTime),
+                            Account.active.is_(True)))
 
 
-def principal_for_token(token: str) -> Principal | None:
-    """The account behind a live (unexpired, unrevoked) token, or None."""
-    row = _BY_TOKEN.first(direct_connection(), {"digest": hash_token(token), "now": now_utc()})
+def principal_for_token(token: str, kind: str = "bearer") -> Principal | None:
+    """The account behind a live (unexpired, unrevoked) token of this kind, or None.
+
+    The kind keeps the two apart: a page session's id (kind 'session') is no bearer token for the API.
+    """
+    row = _BY_TOKEN.first(direct_connection(), {"digest": hash_token(token), "kind": kind, "now": now_utc()})
     return Principal(*row) if row else None
 
 

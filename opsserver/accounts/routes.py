@@ -10,8 +10,8 @@ from ..pagination import keyset_page
 from . import services
 from .auth import current_principal, roles_required
 from .models import Account
-from .schemas import (AccountCreateSchema, AccountListSchema, AccountQuerySchema, AccountSchema,
-                      TokenRequestSchema, TokenResponseSchema)
+from .schemas import (AccountCreateSchema, AccountListSchema, AccountPatchSchema, AccountQuerySchema,
+                      AccountSchema, TokenRequestSchema, TokenResponseSchema)
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Log in, log out, manage accounts")
 
@@ -59,6 +59,24 @@ class AccountsResource(MethodView):
     def post(self, body):
         """Create an account (a crew account names its crew member)."""
         return services.create_account(current_principal().username, **body)
+
+
+@blp.route("/accounts/<username>")
+class AccountResource(MethodView):
+    @roles_required("admin")
+    @blp.arguments(AccountPatchSchema())
+    # marshmallow cannot say "at least one field"; the document must, or an empty body would be valid there.
+    @blp.doc(requestBody={"content": {"application/json": {"schema": {"allOf": [AccountPatchSchema],
+                                                                       "minProperties": 1}}}})
+    @blp.response(200, AccountSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No account with this username",
+                      content_type=PROBLEM_MIMETYPE)
+    @blp.alt_response(409, schema=ProblemSchema, description="It is the last active admin",
+                      content_type=PROBLEM_MIMETYPE)
+    def patch(self, body, username):
+        """Change an account: `active`, `role`, `password`, `crew_id`. `active: false` (and a new password)
+        revokes every bearer token and page session of the account at once; a disabled account cannot log in."""
+        return services.update_account(current_principal().username, username, body)
 
 
 @blp.route("/me")

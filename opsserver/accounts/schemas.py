@@ -29,6 +29,30 @@ class AccountCreateSchema(ma.Schema):
     crew_id = Id(load_default=None, allow_none=True)
 
 
+class StrictBoolean(ma.fields.Boolean):
+    """`true` or `false` only: marshmallow's Boolean also takes 1, 0, "yes" and "false", which a JSON boolean is not."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class AccountPatchSchema(ma.Schema):
+    """Some of an account's fields, at least one; any other field is refused (unknown fields raise)."""
+
+    active = StrictBoolean(metadata={"description": "false revokes every token and page session at once"})
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+    password = ma.fields.String(load_only=True, validate=ma.validate.Length(min=8, max=256),
+                                metadata={"description": "a new password; it also revokes every token and session"})
+    crew_id = Id(allow_none=True, metadata={"description": "required (not null) for the role crew"})
+
+    @ma.validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Name at least one of active, role, password, crew_id.")
+
+
 class AccountSchema(ma.Schema):
     id = ma.fields.Integer()
     username = ma.fields.String()

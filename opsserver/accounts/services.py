@@ -1,23 +1,25 @@
-"""Account operations: create, log in (issue a token), log out; each one transaction with its audit event."""
+"""Account operations: create, change (and stop), log in (a token or a page session), log out; each one
+transaction with its audit event."""
 
 import secrets
-from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..audit import services as audit
-from ..audit.models import AuditEvent
 from ..database import begin_write, lock_for, now_utc
 from ..errors import ProblemError, field_error
 from ..extensions import db
+from ..registry.models import CrewMember
 from .auth import Principal, hash_token
-from .models import ROLES, Account, Token
+from .lockout import Lockout, lockout, record_failure
+from .models import ROLES, TOKEN_KINDS, Account, Token
 from .ratelimit import check_login_rate
 
 _hashers: dict[bool, PasswordHasher] = {}
+_dummy_hashes: dict[bool, str] = {}
 
 
 def _hasher() -> PasswordHasher:
@@ -33,21 +35,36 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def create_account(actor: str, username: str, password: str, role: str, crew_id: int | None = None) -> Account:
-    """Create an account; a crew account must name an existing crew member."""
-    from ..registry.models import CrewMember
+def _password_matches(account: Account | None, password: str) -> bool:
+    """One Argon2 check whoever asks: a username that names no account is checked against a dummy hash of the
+    same cost, so the time of the answer does not tell which usernames exist."""
+    fast = bool(current_app.config.get("OPS_PASSWORD_HASH_FAST"))
+    if fast not in _dummy_hashes:
+        _dummy_hashes[fast] = hash_password(secrets.token_urlsafe(24))
+    try:
+        return _hasher().verify(account.password_hash if account else _dummy_hashes[fast], password)
+    except (VerificationError, InvalidHashError):
+        return False
 
-    begin_write(db.session)
-    if role not in ROLES:
-        raise field_error("role", f"Unknown role '{role}'.")
+
+def _check_crew(role: str, crew_id: int | None) -> None:
     if role == "crew" and crew_id is None:
         raise field_error("crew_id", "A crew account must be linked to a crew member.")
     if crew_id is not None and db.session.get(CrewMember, crew_id) is None:
         raise field_error("crew_id", f"No crew member with id {crew_id}.")
+
+
+def create_account(actor: str, username: str, password: str, role: str, crew_id: int | None = None) -> Account:
+    """Create an account; a crew account must name an existing crew member."""
+    password_hash = hash_password(password)  # slow: before the write lock
+    begin_write(db.session)
+    if role not in ROLES:
+        raise field_error("role", f"Unknown role '{role}'.")
+    _check_crew(role, crew_id)
     if db.session.execute(select(Account.id).where(Account.username == username)).first():
         raise ProblemError(409, f"The username '{username}' is taken.", type_="conflict",
                            errors=[{"field": "username", "location": "json", "detail": "already exists"}])
-    account = Account(username=username, password_hash=hash_password(password), role=role, crew_id=crew_id)
+    account = Account(username=username, password_hash=password_hash, role=role, crew_id=crew_id)
     db.session.add(account)
     db.session.flush()
     audit.append(actor, "account.create", "account", account.id,
@@ -56,65 +73,103 @@ def create_account(actor: str, username: str, password: str, role: str, crew_id:
     return account
 
 
-def _recent_failures(username: str, since: datetime) -> int:
-    return db.session.execute(
-        select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "auth.login_failed", AuditEvent.entity == "account",
-            AuditEvent.entity_id == username, AuditEvent.at >= since)
-    ).scalar_one()
+def revoke_tokens(account_id: int) -> int:
+    """Revoke every live bearer token and page session of an account (in the caller's transaction)."""
+    now = now_utc()
+    return db.session.execute(update(Token).where(Token.account_id == account_id, Token.revoked_at.is_(None),
+                                                  Token.expires_at > now).values(revoked_at=now)).rowcount
 
 
-def _locked_out(username: str, remote_addr: str | None):
+def update_account(actor: str, username: str, changes: dict) -> Account:
+    """Change an account's `active`, `role`, `password` or `crew_id`. Disabling it, or a new password, revokes
+    all its bearer tokens and page sessions in the same transaction; the last active admin is kept."""
+    if not changes:
+        raise field_error("(body)", "Nothing to change: name at least one of active, role, password, crew_id.")
+    new_hash = hash_password(changes["password"]) if changes.get("password") is not None else None
+    begin_write(db.session)
+    account = db.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    if account is None:
+        raise ProblemError(404, f"No account '{username}'.", type_="not-found")
+    wanted = {key: changes.get(key, getattr(account, key)) for key in ("active", "role", "crew_id")}
+    if wanted["role"] not in ROLES:
+        raise field_error("role", f"Unknown role '{wanted['role']}'.")
+    _check_crew(wanted["role"], wanted["crew_id"])
+    if account.role == "admin" and account.active and (wanted["role"] != "admin" or not wanted["active"]):
+        others = db.session.execute(select(func.count()).select_from(Account).where(
+            Account.role == "admin", Account.active.is_(True), Account.id != account.id)).scalar_one()
+        if not others:
+            field = "active" if not wanted["active"] else "role"
+            raise ProblemError(409, "The last active admin cannot be disabled or given another role.",
+                               type_="conflict", errors=[{"field": field, "location": "json",
+                                                          "detail": "the last active admin"}])
+    diff: dict = {}
+    for key, value in wanted.items():
+        if getattr(account, key) != value:
+            diff[key] = [getattr(account, key), value]
+            setattr(account, key, value)
+    if new_hash is not None:
+        account.password_hash = new_hash
+        diff["password"] = "changed"  # that it changed; never the password nor its hash
+    revoked = revoke_tokens(account.id) if diff.get("active") == [True, False] or new_hash is not None else 0
+    if diff:
+        audit.append(actor, "account.update", "account", account.id,
+                     {"username": account.username, "changes": diff, "revoked_tokens": revoked})
+    db.session.commit()
+    return account
+
+
+def _locked_out(username: str, remote_addr: str | None, lock: Lockout):
     """Record the refused attempt and answer 429 until the window passes."""
     begin_write(db.session)
-    audit.append("anonymous", "auth.login_locked", "account", username, {"remote_addr": remote_addr})
+    audit.append("anonymous", "auth.login_locked", "account", username,
+                 {"remote_addr": remote_addr, "scope": lock.scope})
     db.session.commit()
-    raise ProblemError(429, "Too many failed logins for this account; try again later.", type_="locked-out",
-                       headers={"Retry-After": str(int(current_app.config["OPS_LOGIN_WINDOW"].total_seconds()))})
+    raise ProblemError(429, lock.detail, type_="locked-out", headers={"Retry-After": str(lock.retry_after)})
 
 
-def login(username: str, password: str, remote_addr: str | None) -> tuple[str, Token, Account]:
-    """Check the password and issue a token; failures are audited and lock the account out after a limit."""
-    check_login_rate(remote_addr, username)
-    cfg = current_app.config
-    since = now_utc() - cfg["OPS_LOGIN_WINDOW"]
-    failures = _recent_failures(username, since)
-    if failures >= cfg["OPS_LOGIN_MAX_FAILURES"]:
-        _locked_out(username, remote_addr)
+def login(username: str, password: str, remote_addr: str | None, kind: str = "bearer") -> tuple[str, Token, Account]:
+    """Check the password and issue a bearer token or a page session (`kind`); failures are audited and
+    counted, and lock out as lockout.py says."""
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"unknown token kind {kind!r}")
+    check_login_rate(remote_addr)
+    if lock := lockout(username, remote_addr, now_utc()):
+        _locked_out(username, remote_addr, lock)
     account = db.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
-    ok = False
-    if account is not None and account.active:
-        try:
-            ok = _hasher().verify(account.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
+    ok = _password_matches(account, password) and account.active
     # The slow password check ran outside the write lock; only the record of it is written under it.
     begin_write(db.session)
     lock_for(db.session, f"login:{username}", 0)  # PostgreSQL: one attempt per account at a time from here
-    failures = _recent_failures(username, since)  # again, under the lock: parallel guesses cannot overtake it
-    if failures >= cfg["OPS_LOGIN_MAX_FAILURES"]:
-        _locked_out(username, remote_addr)
+    now = now_utc()
+    if lock := lockout(username, remote_addr, now):  # again, under the lock: parallel guesses cannot overtake it
+        _locked_out(username, remote_addr, lock)
     if not ok:
-        audit.append("anonymous", "auth.login_failed", "account", username,
-                     {"remote_addr": remote_addr, "failures_in_window": failures + 1})
+        record_failure(username, remote_addr, account is not None, now)
+        audit.append("anonymous", "auth.login_failed", "account", username, {"remote_addr": remote_addr})
         db.session.commit()
         raise ProblemError(401, "Unknown username or wrong password.", type_="bad-credentials")
     raw = secrets.token_urlsafe(32)
-    token = Token(token_hash=hash_token(raw), account_id=account.id, expires_at=now_utc() + cfg["OPS_TOKEN_TTL"])
+    token = Token(token_hash=hash_token(raw), account_id=account.id, kind=kind,
+                  expires_at=now + current_app.config["OPS_TOKEN_TTL"])
     db.session.add(token)
     db.session.flush()
     audit.append(account.username, "auth.login", "account", account.id,
-                 {"token_id": token.id, "expires_at": token.expires_at, "remote_addr": remote_addr})
+                 {"token_id": token.id, "kind": kind, "expires_at": token.expires_at, "remote_addr": remote_addr})
     db.session.commit()
     return raw, token, account
 
 
-def logout(who: Principal, raw_token: str) -> None:
-    """Revoke the token used for this request."""
+def logout(who: Principal, raw_token: str, kind: str = "bearer") -> None:
+    """Revoke the token (or page session) used for this request."""
     begin_write(db.session)
-    token = db.session.execute(select(Token).where(Token.token_hash == hash_token(raw_token))).scalar_one()
+    token = db.session.execute(select(Token).where(Token.token_hash == hash_token(raw_token), Token.kind == kind,
+                                                   Token.account_id == who.account_id,
+                                                   Token.revoked_at.is_(None))).scalar_one_or_none()
+    if token is None:  # ended already (signed out elsewhere, or the account was disabled)
+        db.session.rollback()
+        return
     token.revoked_at = now_utc()
-    audit.append(who.username, "auth.logout", "account", who.account_id, {"token_id": token.id})
+    audit.append(who.username, "auth.logout", "account", who.account_id, {"token_id": token.id, "kind": kind})
     db.session.commit()
 
 
@@ -122,7 +177,7 @@ def whoami(who: Principal) -> dict:
     """What the crew phone page needs on opening: me, my shift, my point, its round and state, the time."""
     from ..operations import services as ops
     from ..operations.models import Round, RoundPoint
-    from ..registry.models import CrewMember, Point, Shift
+    from ..registry.models import Point, Shift
     from ..registry.schemas import CrewSchema, PointSchema, ShiftSchema
     from ..registry.services import crew_view, point_views, shift_view
 

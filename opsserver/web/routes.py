@@ -16,7 +16,7 @@ from ..errors import ProblemError
 from ..serving.security import allow_inline_scripts
 from ..status import services as status
 from . import data
-from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required
+from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required, safe_next
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
@@ -77,29 +77,32 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            raw, _token, account = accounts.login(form.username.data, form.password.data, request.remote_addr)
+            sid, _token, account = accounts.login(form.username.data, form.password.data, request.remote_addr,
+                                                  kind="session")
         except ProblemError as err:
             error = _("Too many failed logins; try again later.") if err.status == 429 else \
                 _("Unknown username or wrong password.")
         else:
+            lang = select_locale()  # read before the old session is cleared
             session.clear()
-            session["token"] = raw
-            session["lang"] = select_locale()
-            target = request.args.get("next", "")
+            session["sid"] = sid  # the server-side session's id; only its hash is stored
+            session["lang"] = lang
+            if account.role == "crew":  # the crew's page is theirs, the command centre's are not
+                return redirect(url_for("web.crew_page"))
             # Only a path on this site: an open redirect would hand the session to someone else's page.
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("web.index"))
     return render_template("login.html", form=form, error=error), 401 if error else 200
 
 
 @bp.post("/logout")
 def logout():
-    """End the session and revoke its token."""
+    """End the session: its server-side record is revoked, so a copy of the cookie opens nothing."""
     if not CsrfForm().validate_on_submit():
         abort(400)
-    who = page_principal()
-    if who is not None and session.get("token"):
-        accounts.logout(who, session["token"])
-    session.pop("token", None)
+    who, sid = page_principal(), session.get("sid")
+    if who is not None and isinstance(sid, str):
+        accounts.logout(who, sid, kind="session")
+    session.pop("sid", None)
     return redirect(url_for("web.login"))
 
 
