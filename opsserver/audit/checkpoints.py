@@ -3,11 +3,11 @@ append-only table, copied to a plain file after commit, and read back by verific
 
 While there are writes, `add_if_due` (called by audit.append inside the writing transaction) signs a
 checkpoint of the new head once the last one is older than OPS_AUDIT_CHECKPOINT_INTERVAL_S. When the
-next one is due is cached per application, that is per process: between checkpoints a write reads
+next one is due is cached per database engine in each process: between checkpoints a write reads
 nothing about them (the check-in's hot path stays as it was); only when the cache says due is the table
 asked, since another process may have signed meanwhile. The server refuses to sign a head that
-contradicts the newest checkpoint it knows (events it covered changed or gone): it would be signing a
-forgery.
+contradicts the longest checkpoint it knows (the table's, and the file's, read once per process):
+events it covered are changed or gone, and it would be signing a forgery.
 
 The file gets its copy from the table once the transaction is over (a session's commit; the end of the
 app context for a direct connection's; every verification and export), so a rolled-back checkpoint
@@ -50,7 +50,7 @@ class ChainContradictsCheckpoint(Exception):
 
 @dataclass
 class _State:
-    """One application's (one process's) knowledge of the checkpoints."""
+    """What this process knows of one database's checkpoints."""
 
     next_due: datetime | None = None
     known: tuple[int, str] | None = None  # the longest committed checkpoint seen: (length, head_hash)
@@ -118,13 +118,14 @@ def public_key_pem() -> str:
     return signing.public_pem(private_key())
 
 
-def _consistent(on, pins, head_seq: int) -> bool:
-    for pin in {p for p in pins if p is not None}:
-        length, pinned = pin
-        if length > head_seq or chain.hash_at(on, length) != pinned:
-            log.error("the audit chain contradicts its checkpoint of %d events: nothing signed; run ops verify-audit",
-                      length)
-            return False
+def _consistent(on, pin: tuple[int, str] | None, head_seq: int) -> bool:
+    if pin is None:
+        return True
+    length, pinned = pin
+    if length > head_seq or chain.hash_at(on, length) != pinned:
+        log.error("the audit chain contradicts its checkpoint of %d events: nothing signed; run ops verify-audit",
+                  length)
+        return False
     return True
 
 
@@ -138,9 +139,14 @@ def _learn(state: _State, on) -> tuple | None:
     if not state.file_read:
         state.file_read = True
         public = private_key().public_key()
-        for cp in _read_file_tail():
+        # Longest first, and only those longer than what is known: usually one signature to check.
+        lines = [c for c in _read_file_tail() if isinstance(c.get("length"), int)]
+        for cp in sorted(lines, key=lambda c: c["length"], reverse=True):
+            if state.known is not None and cp["length"] <= state.known[0]:
+                break
             if signing.verify_checkpoint(public, cp):
-                state.known = max(state.known or (0, ""), (cp["length"], cp["head_hash"]))
+                state.known = (cp["length"], cp["head_hash"])
+                break
     return newest
 
 
@@ -168,7 +174,7 @@ def add_if_due(on: "Connection | DirectConnection", seq: int, head_hash: str, at
             state.next_due = newest[2] + interval
             return
     state.next_due = at + interval
-    if _consistent(on, [state.known], seq):
+    if _consistent(on, state.known, seq):
         _insert(on, state, seq, head_hash, at, session)
 
 
@@ -187,7 +193,7 @@ def sign_at(length: int | None = None) -> dict:
             raise ValueError(f"the chain holds {head_seq} events")
         state = _state()
         _learn(state, conn)
-        if not _consistent(conn, [state.known], head_seq):
+        if not _consistent(conn, state.known, head_seq):
             raise ChainContradictsCheckpoint("the audit log no longer holds what its last signed checkpoint "
                                              "covered; run the verification")
         at = now_utc()
