@@ -1,8 +1,16 @@
 """The login page's `next`: only a path on this site, after normalising it; anything else goes to the default page."""
 
-import pytest
+import os
+import threading
 
+import pytest
+from werkzeug.serving import make_server
+
+from . import test_crew_page
 from .test_pages import csrf_token
+
+CHROMIUM = test_crew_page.CHROMIUM
+browser = test_crew_page.browser  # the project's Chromium fixture (Debian's chromium through Playwright)
 
 # `next` exactly as it travels in the query string (percent-encoded where a browser or an attacker would).
 BYPASSES = [
@@ -59,3 +67,36 @@ def test_a_crew_account_is_taken_to_the_crew_page(world, next_value):
     """A crew account signing in at /login is taken to /crew (the command centre's pages are not theirs)."""
     resp = post_login(world, next_value, username="crew1")
     assert resp.headers["Location"] == "/crew"
+
+
+@pytest.fixture
+def served(app, world):
+    """The app over HTTP on a free port, for the browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's chromium is not installed at {CHROMIUM}")
+def test_in_chromium_the_login_stays_on_this_site_and_the_session_ends_with_the_account(browser, served, world):
+    """The issue's own case in a real browser, which strips the tab and would go to //example.org; then the
+    server-side session opens the pages until the account is disabled."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{served}/login?next=/%09/example.org")
+    page.fill("input[name=username]", "commander")
+    page.fill("input[name=password]", "password-commander")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.url == f"{served}/"
+    assert page.goto(f"{served}/maps/status").status == 200 and page.url == f"{served}/maps/status"
+    cookie = next(c for c in context.cookies() if c["name"] == "session")
+    assert cookie["httpOnly"]
+    resp = world.client.patch("/api/v1/accounts/commander", json={"active": False}, headers=world.headers("admin"))
+    assert resp.status_code == 200
+    page.goto(f"{served}/")
+    assert page.url.startswith(f"{served}/login?next=")
+    context.close()
