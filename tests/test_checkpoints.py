@@ -7,9 +7,9 @@ checks the chain against the latest checkpoints of the table and of the file; de
 events behind the app's back is found, and so is a cut, empty or re-chained export file.
 """
 
+import hashlib
 import json
 import os
-import hashlib
 import stat
 from datetime import timedelta
 
@@ -29,7 +29,7 @@ from opsserver.audit.services import canonical_json, event_hash
 from opsserver.database import begin_write, now_utc
 from opsserver.extensions import db
 
-from .conftest import checkin_body, count_rows, parse
+from .conftest import checkin_body, parse
 
 
 @pytest.fixture(autouse=True)
