@@ -1,20 +1,31 @@
-"""Every error as an RFC 9457 problem document (`application/problem+json`)."""
+"""Every error as an RFC 9457 problem document (`application/problem+json`), including the app's own 414 and 431
+for a request larger than any front passes on."""
 
 import logging
+from urllib.parse import quote
 
 import marshmallow as ma
-from flask import Flask, json
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, current_app, has_request_context, json, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestHeaderFieldsTooLarge, RequestURITooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 
 PROBLEM_MIMETYPE = "application/problem+json"
+LOCATIONS = ("json", "query", "headers", "path")
 log = logging.getLogger(__name__)
+
+# The app's own limits sit under gunicorn's (limit_request_line 4094 by default, 8190 in gunicorn.conf.py;
+# limit_request_field_size 8190), whose answers are HTML the app cannot change: a request between the two is
+# answered here, as a problem document. A front (nginx) must refuse anything longer before gunicorn sees it.
+MAX_TARGET_BYTES = 4000
+MAX_HEADER_FIELD_BYTES = 8000
+MAX_HEADER_BYTES = 16384
 
 
 class ProblemErrorSchema(ma.Schema):
     """One bad field."""
 
     field = ma.fields.String(metadata={"description": "Dotted path of the field, e.g. `ammo.0.fired`"})
-    location = ma.fields.String(metadata={"description": "json, query, headers or path"})
+    location = ma.fields.String(metadata={"description": "where the request carried it", "enum": list(LOCATIONS)})
     detail = ma.fields.String()
 
 
@@ -26,6 +37,8 @@ class ProblemSchema(ma.Schema):
     status = ma.fields.Integer()
     detail = ma.fields.String()
     errors = ma.fields.List(ma.fields.Nested(ProblemErrorSchema))
+    # Extension members (RFC 9457 §3.2), each listed here so that the document says every member an answer has.
+    conflicting_shift_id = ma.fields.Integer(metadata={"description": "shift-overlap: the shift this one overlaps"})
 
 
 class ProblemError(Exception):
@@ -45,21 +58,36 @@ class ProblemError(Exception):
     def to_dict(self) -> dict:
         """The problem document as a dict (also used for per-item answers of the sync endpoint)."""
         return problem_dict(self.status, self.detail, type_=self.type, title=self.title,
-                            errors=self.errors, extra=self.extra)
+                            errors=_located(self.errors), extra=self.extra)
 
 
-def field_error(field: str, detail: str, status: int = 422, location: str = "json") -> ProblemError:
-    """A problem naming one bad field, e.g. an unknown point code."""
+def field_error(field: str, detail: str, status: int = 422, location: str | None = None) -> ProblemError:
+    """A problem naming one bad field, e.g. an unknown point code; without a location, the field is placed
+    where the request carried it (path, query, a header, else the JSON body)."""
     return ProblemError(status, detail, type_="validation-error",
                         errors=[{"field": field, "location": location, "detail": detail}])
 
 
+def where_sent(field: str) -> str:
+    """Where this request carried a field: its path, its query, a header (names with a hyphen), or its body."""
+    if not has_request_context():
+        return "json"
+    name = field.split(".", 1)[0]
+    if name in (request.view_args or {}):
+        return "path"
+    if name in request.args:
+        return "query"
+    if "-" in name and name in request.headers:
+        return "headers"
+    return "json"
+
+
+def _located(errors: list[dict]) -> list[dict]:
+    return [entry if entry.get("location") else {**entry, "location": where_sent(entry["field"])} for entry in errors]
+
+
 def _title(status: int) -> str:
-    try:
-        from werkzeug.http import HTTP_STATUS_CODES
-        return HTTP_STATUS_CODES.get(status, "Error")
-    except Exception:  # pragma: no cover
-        return "Error"
+    return HTTP_STATUS_CODES.get(status, "Error")
 
 
 def problem_dict(status: int, detail: str, *, type_: str | None = None, title: str | None = None,
@@ -79,8 +107,6 @@ def problem_dict(status: int, detail: str, *, type_: str | None = None, title: s
 
 def problem_response(body: dict, headers: dict | None = None):
     """A Flask response carrying a problem document."""
-    from flask import current_app
-
     resp = current_app.response_class(json.dumps(body), status=body["status"], mimetype=PROBLEM_MIMETYPE)
     for key, value in (headers or {}).items():
         resp.headers[key] = value
@@ -113,11 +139,12 @@ def flatten_messages(messages, location: str | None = None, prefix: str = "") ->
 
 def validation_errors(messages: dict, default_location: str = "json") -> list[dict]:
     """webargs messages are keyed by location first (`{"json": {...}}`); marshmallow's are not."""
-    locations = {"json", "query", "querystring", "headers", "path", "view_args", "form", "files", "cookies"}
+    names = {"querystring": "query", "view_args": "path", "json_or_form": "json"}
+    locations = {"json", "query", "headers", "path", "form", "files", "cookies", *names}
     if isinstance(messages, dict) and messages and set(messages) <= locations:
         out = []
         for loc, inner in messages.items():
-            out.extend(flatten_messages(inner, "query" if loc == "querystring" else loc))
+            out.extend(flatten_messages(inner, names.get(loc, loc)))
         return out
     return flatten_messages(messages, default_location)
 
@@ -146,8 +173,29 @@ def problem_from_http_exception(error: HTTPException):
     return problem_response(body, headers)
 
 
+def _request_target_bytes() -> int:
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is None:
+        raw = quote(environ.get("PATH_INFO", ""), safe="/") + (
+            f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+    return len(raw)
+
+
+def refuse_oversized_requests() -> None:
+    """414 for a request target over MAX_TARGET_BYTES, 431 for a header over MAX_HEADER_FIELD_BYTES or all of
+    them over MAX_HEADER_BYTES (a before-request hook of the whole app: pages too)."""
+    if _request_target_bytes() > MAX_TARGET_BYTES:
+        raise RequestURITooLarge(f"The request target is longer than {MAX_TARGET_BYTES} bytes.")
+    sizes = [len(name) + len(value) + 2 for name, value in request.headers.items()]
+    if any(size > MAX_HEADER_FIELD_BYTES for size in sizes) or sum(sizes) > MAX_HEADER_BYTES:
+        raise RequestHeaderFieldsTooLarge(f"A header is longer than {MAX_HEADER_FIELD_BYTES} bytes, or all of "
+                                          f"them together longer than {MAX_HEADER_BYTES}.")
+
+
 def register_errorhandlers(app: Flask) -> None:
-    """Answer every error, raised or unexpected, as problem+json."""
+    """Answer every error, raised or unexpected, as problem+json; the app's own size limits run first."""
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_requests)
 
     @app.errorhandler(ProblemError)
     def _problem(err: ProblemError):

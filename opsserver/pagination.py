@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 
 from datetime import datetime
 
@@ -11,13 +12,21 @@ from sqlalchemy import Select, literal, tuple_
 from .database import UTCDateTime
 from .errors import field_error
 from .extensions import db
+from .fields import Count, QuerySchema, Text
+
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+CURSOR_MAX = 512
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,%d}" % CURSOR_MAX)
 
 
-class PageQuerySchema(ma.Schema):
+class PageQuerySchema(QuerySchema):
     """`limit` and the opaque `cursor` from the previous page."""
 
-    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
-    cursor = ma.fields.String(load_default=None)
+    limit = Count(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+    # The form is checked where the cursor is read, so that every cursor this API did not issue is one 400.
+    cursor = Text(load_default=None, metadata={
+        "pattern": CURSOR_PATTERN, "minLength": 1, "maxLength": CURSOR_MAX,
+        "description": "the previous page's `next_cursor` (base64url); one this API did not issue is refused (400)"})
 
 
 def list_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
@@ -31,6 +40,8 @@ def list_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 def _decode(cursor: str, columns) -> list:
     try:
+        if not _CURSOR.fullmatch(cursor):  # base64 decoding would skip other characters
+            raise ValueError
         values = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))["k"]
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError

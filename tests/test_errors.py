@@ -3,7 +3,10 @@
 import re
 
 import pytest
+from flask import abort, request
+from werkzeug.exceptions import default_exceptions
 
+from opsserver.errors import field_error, validation_errors
 from opsserver.registry import services as registry_services
 
 from .conftest import point_data
@@ -138,6 +141,40 @@ def test_wrong_method_is_405_with_allow(world, rows, method, path, allowed):
     assert allowed <= allow
     assert method not in allow
     assert rows() == before
+
+
+# --- every werkzeug HTTP error ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("status", sorted(code for code in default_exceptions if code >= 400))
+def test_every_werkzeug_http_exception_is_a_problem(app, client, status):
+    """Whatever HTTP error werkzeug or a view raises (414 and 431 among them) is answered as problem+json."""
+    def fail():
+        abort(status)
+
+    app.add_url_rule(f"/fail/{status}", f"fail_{status}", fail)
+    body = assert_problem(client.get(f"/fail/{status}"), status)
+    assert body["title"]
+
+
+def test_webargs_locations_are_named_as_openapi_names_them():
+    """webargs calls them querystring and view_args; the document and the problem say query and path."""
+    messages = {"querystring": {"limit": ["Not a valid integer."]}, "view_args": {"code": ["Bad."]},
+                "headers": {"X-Device-Time": ["Bad."]}, "json": {"name": ["Missing."]}}
+    assert {(e["field"], e["location"]) for e in validation_errors(messages)} == {
+        ("limit", "query"), ("code", "path"), ("X-Device-Time", "headers"), ("name", "json")}
+
+
+def test_a_field_error_is_placed_where_the_request_carried_the_field(app, client):
+    """A service names the field; the answer says where it was sent (path, query, header, else the body)."""
+    def refuse(code):
+        raise field_error(request.args["field"], "refused")
+
+    app.add_url_rule("/refuse/<code>", "refuse", refuse)
+    for query, headers, location in [("field=code", {}, "path"), ("field=name&name=x", {}, "query"),
+                                     ("field=Idempotency-Key", {"Idempotency-Key": "k"}, "headers"),
+                                     ("field=ammo.0.type", {}, "json")]:
+        body = assert_problem(client.get(f"/refuse/x?{query}", headers=headers), 422)
+        assert body["errors"][0]["location"] == location, query
 
 
 # --- unexpected errors ----------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""API fuzzing from the OpenAPI document (Schemathesis): no 5xx, answers as documented, every 4xx problem+json.
+"""API fuzzing from the OpenAPI document (Schemathesis) with every check it has (`--checks all`), then its
+stateful phase: no 5xx, answers as documented, data that breaks the document refused, data that fits it accepted
+(but for rules the document states in words), authentication enforced, every 4xx problem+json.
 
 Each operation is called with a real token of a role allowed to call it (the authorization matrix covers
 the others), on a world with points, crew, ammunition and a round. A bounded number of examples per
-operation keeps it to a minute or two; FUZZ_EXAMPLES=200 runs a deeper search by hand.
+operation keeps the run near a minute on two cores; FUZZ_EXAMPLES=200 runs a deeper search by hand
+(FUZZ_STEPS sets the stateful scenarios' length the same way).
 """
 
 import os
@@ -10,15 +13,51 @@ import re
 
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               response_schema_conformance)
+from schemathesis.checks import CHECKS, is_check_class, load_all_checks
+from schemathesis.generation.stateful import run_state_machine_as_test
+from schemathesis.openapi.checks import RejectedPositiveData
 
 from .test_authz_matrix import ROLES as ROLE_USER, cells
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
+STEPS = int(os.environ.get("FUZZ_STEPS", "12"))
+
+# Refusals of data that fits the document, for rules a JSON Schema cannot state: references to rows that must
+# exist, rules across fields, stock and state. Each is said in words in the document (the field's description),
+# and each is recognised here by the field it names and what it says, so any other refusal of valid data (a bound
+# the document forgot, say) still fails the run.
+DOCUMENTED_REFUSALS = [
+    (r"cursor", r"^Not a cursor returned by this API"),
+    (r"point_code|home_point|to_point_code|point_codes",
+     r"^(No operating point|Unknown point codes|Inactive points|A transfer goes to another point)"),
+    (r"crew_id", r"^(No crew member|Crew member \d+ is not active|.*certificate|Name the crew member"
+                 r"|A crew account must be linked)"),
+    (r"ammo_type|ammo(\.\d+\.type)?", r"^Unknown ammunition type"),
+    (r"quantity", r"holds .*; cannot|^An adjustment changes stock|^Must be a positive count"),
+    (r"sector_end_deg", r"^The sector has no width"),
+    (r"ends_at|ended_at|planned_end|window_end|approved_end", r"must end after it starts|ends after it starts"),
+    (r"window_end|duration_min", r"^Give window_end or duration_min"),
+    (r"approved_start|approved_end|reference", r"^(Required for an approval|A rejection has no approved window)"),
+    (r"reason", r"^(A rejection needs its reason code|An approval has no rejection reason|An adjustment needs)"),
+    (r"to_point_code", r"^(A transfer names the point|Only a transfer goes)"),
+    (r"duds|ammo\.\d+\.duds", r"^Duds are counted among the fired"),
+    (r"ammo|point_codes", r"^(One line per ammunition type|A point is ordered once per round)"),
+    (r"date_to", r"^(Must not be before date_from|A daily log covers at most)"),
+    (r"Idempotency-Key", r"reused with a different body"),
+    (r"upto_seq", r"^at most \d+"),  # an audit export up to an event past the chain's head
+]
+
+
+def documented_refusal(response) -> bool:
+    """A 4xx answer to valid data that names only rules the document states in words."""
+    if response.status_code not in (400, 422):
+        return False
+    errors = response.json().get("errors") or []
+    return bool(errors) and all(
+        any(re.fullmatch(field, e["field"]) and re.search(detail, e["detail"]) for field, detail in DOCUMENTED_REFUSALS)
+        for e in errors)
 
 
 def roles_of(app, path: str, method: str) -> tuple | None:
@@ -40,34 +79,67 @@ def problem_json_for_errors(ctx, response, case):
         assert isinstance(body.get("errors", []), list)
 
 
+def all_checks() -> list:
+    """Every check Schemathesis has (its `--checks all`), positive_data_acceptance knowing DOCUMENTED_REFUSALS,
+    and the problem+json check."""
+    load_all_checks()
+    builtin = {check.__name__: check for check in CHECKS.get_all() if not is_check_class(check)}
+    accept = builtin.pop("positive_data_acceptance")
+
+    def positive_data_acceptance(ctx, response, case):
+        try:
+            return accept(ctx, response, case)
+        except RejectedPositiveData:
+            if documented_refusal(response):
+                return None
+            raise
+
+    return [*builtin.values(), positive_data_acceptance, problem_json_for_errors]
+
+
+class Caller:
+    """Each operation's headers: a token of the first role allowed to call it (a fresh one to log out with)."""
+
+    def __init__(self, app, world):
+        self.app, self.world, self.roles = app, world, {}
+
+    def headers(self, operation) -> dict:
+        key = (operation.path, operation.method)
+        if key not in self.roles:
+            self.roles[key] = roles_of(self.app, operation.path, operation.method)
+        roles = self.roles[key]
+        if not roles:
+            return {}
+        user = ROLE_USER[roles[0]]
+        token = self.world.tokens[user]
+        if operation.path == "/api/v1/auth/logout":  # a fresh token: the other examples stay logged in
+            token = self.world.client.post("/api/v1/auth/token", json={
+                "username": user, "password": f"password-{user}"}).json["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+
+def quiet(max_examples: int, **extra) -> settings:
+    return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck), **extra)
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_api_answers_as_documented(app, ops_world, mode):
     """Every operation of the document, each with its own bounded Hypothesis search (deterministic), with
-    data that fits the document (positive) and data that breaks it (negative: must be refused, as 4xx)."""
+    data that fits the document (positive: accepted) and data that breaks it (negative: refused, as 4xx)."""
     api = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
-    checks = [not_a_server_error, response_schema_conformance, content_type_conformance, problem_json_for_errors]
-    if mode == GenerationMode.NEGATIVE:
-        checks.append(negative_data_rejection)  # a request that breaks the document is refused
+    checks, caller = all_checks(), Caller(app, ops_world)
     failures, operations = [], 0
     for result in api.get_all_operations():
         operation = result.ok()
         operations += 1
-        roles = roles_of(app, operation.path, operation.method)
-        user = ROLE_USER[roles[0]] if roles else None
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @quiet(EXAMPLES, phases=[Phase.explicit, Phase.generate])
         def check(case):
-            headers = {}
-            if user:
-                token = ops_world.tokens[user]
-                if operation.path == "/api/v1/auth/logout":  # a fresh token: the other examples stay logged in
-                    token = ops_world.client.post("/api/v1/auth/token", json={
-                        "username": user, "password": f"password-{user}"}).json["access_token"]
-                headers["Authorization"] = f"Bearer {token}"
+            headers = caller.headers(operation)
             response = case.call(headers=headers)
-            case.validate_response(response, checks=checks)
+            case.validate_response(response, checks=checks, headers=headers)
 
         try:
             check()
@@ -75,3 +147,30 @@ def test_api_answers_as_documented(app, ops_world, mode):
             failures.append(f"{operation.method.upper()} {operation.path}: {str(err)[:1500]}")
     assert operations > 40
     assert failures == [], "\n\n".join(failures)
+
+
+def test_api_sequences_answer_as_documented(app, ops_world):
+    """The stateful phase: sequences of calls along the links Schemathesis infers from the document (a created
+    point, round, request or report used by the next call), every check after each step, including the ones
+    that need a sequence (a created resource is found; nothing deleted is still served)."""
+    api = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    checks, caller = all_checks(), Caller(app, ops_world)
+    machine = api.as_state_machine()
+    assert api.statistic.transitions.total > 100  # inferred from responses' fields and path parameters
+    linked = []
+
+    class Sequences(machine):
+        def step(self, input):
+            if input.transition is not None and input.is_applied:
+                linked.append(input.transition.id)
+            return super().step(input)
+
+        def get_call_kwargs(self, case):
+            return {"headers": caller.headers(case.operation)}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=checks, headers=kwargs.get("headers"), transport_kwargs=kwargs,
+                                   recorder=self.recorder)
+
+    run_state_machine_as_test(Sequences, settings=quiet(EXAMPLES, stateful_step_count=STEPS))
+    assert len(linked) >= EXAMPLES, linked  # calls that used a value an earlier answer gave

@@ -2,32 +2,37 @@
 
 import marshmallow as ma
 
-from ..fields import Id, When
+from ..fields import Count, Flag, Id, Note, Number, Text, When
 from ..pagination import PageQuerySchema, list_schema
-from ..registry.schemas import CODE
+from ..registry.schemas import point_ref
 from .models import ENTRY_KINDS, MOVEMENT_KINDS
 
 V = ma.validate
 TYPE_CODE = V.Regexp(r"^[A-Z0-9][A-Z0-9_-]{0,19}$", error="Use 1–20 capital letters, digits, '-' or '_'.")
+EXISTING_TYPE = "the code of a type in the catalogue; an unknown one is refused (422)"
 
 
 class AmmoTypeSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
-    code = ma.fields.String(required=True, validate=TYPE_CODE)
-    name = ma.fields.String(required=True, validate=V.Length(min=1, max=120))
-    agent = ma.fields.String(required=True, validate=V.Length(min=1, max=40))
-    agent_g_per_unit = ma.fields.Float(required=True, validate=V.Range(min=0, max=100000), allow_nan=False)
-    placeholder = ma.fields.Boolean(load_default=False, metadata={"description": "demo values, not real ones"})
+    code = Text(required=True, validate=TYPE_CODE)
+    name = Text(required=True, validate=V.Length(min=1, max=120))
+    agent = Text(required=True, validate=V.Length(min=1, max=40))
+    agent_g_per_unit = Number(required=True, validate=V.Range(min=0, max=100000))
+    placeholder = Flag(load_default=False, metadata={"description": "demo values, not real ones"})
 
 
 class MovementSchema(ma.Schema):
-    point_code = ma.fields.String(required=True, validate=CODE)
-    ammo_type = ma.fields.String(required=True, validate=TYPE_CODE)
-    quantity = ma.fields.Integer(required=True, strict=True, validate=V.Range(min=-1_000_000, max=1_000_000))
-    kind = ma.fields.String(required=True, validate=V.OneOf(MOVEMENT_KINDS))
-    reference = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=120))
-    reason = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
-    to_point_code = ma.fields.String(load_default=None, allow_none=True, validate=CODE)
+    point_code = point_ref(required=True)
+    ammo_type = Text(required=True, validate=TYPE_CODE, metadata={"description": EXISTING_TYPE})
+    quantity = Count(required=True, validate=V.Range(min=-1_000_000, max=1_000_000), metadata={
+        "description": "positive, except an adjustment's (non-zero, either sign); no more than the point holds "
+                       "when stock leaves it (else 422)"})
+    kind = Text(required=True, validate=V.OneOf(MOVEMENT_KINDS))
+    reference = Text(load_default=None, allow_none=True, validate=V.Length(max=120))
+    reason = Note(load_default=None, allow_none=True, validate=V.Length(max=2000),
+                  metadata={"description": "required for an adjustment"})
+    to_point_code = point_ref("a transfer's destination: another existing point (else 422); only for a transfer",
+                               load_default=None, allow_none=True)
 
     @ma.validates_schema
     def _rules(self, data, **kwargs):
@@ -78,10 +83,10 @@ class LedgerEntrySchema(ma.Schema):
 
 
 class LedgerQuerySchema(PageQuerySchema):
-    point_code = ma.fields.String(validate=CODE)
-    ammo_type = ma.fields.String(validate=TYPE_CODE)
-    kind = ma.fields.String(validate=V.OneOf(ENTRY_KINDS))
-    report_id = ma.fields.String()
+    point_code = point_ref()
+    ammo_type = Text(validate=TYPE_CODE)
+    kind = Text(validate=V.OneOf(ENTRY_KINDS))
+    report_id = Text()
     round_id = Id(metadata={"description": "consumption by the reports of this round"})
 
 

@@ -22,11 +22,16 @@ from .schemas import (CheckinCreateSchema, CheckinListSchema, CheckinQuerySchema
 
 blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Phone check-ins and the sync queue")
 
+# A header value: no control characters but tab (RFC 9110 field values).
+HEADER_TEXT = r"^[^\x00-\x08\x0a-\x1f\x7f]+$"
 HEADERS_DOC = {"parameters": [
-    {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False,
-     "description": "The same key and body again returns the first answer; another body is refused (422)."},
-    {"in": "header", "name": "X-Device-Time", "schema": {"type": "string", "format": "date-time"},
-     "required": False, "description": "The phone's clock when sending; gives the clock offset."},
+    {"in": "header", "name": "Idempotency-Key", "required": False,
+     "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": HEADER_TEXT},
+     "description": "The same key and body again returns the first answer; another body is refused (422). "
+                    "1–200 characters, no control characters (else 400)."},
+    {"in": "header", "name": "X-Device-Time", "required": False,
+     "schema": {"type": "string", "format": "date-time", "pattern": HEADER_TEXT},
+     "description": "The phone's clock when sending, RFC 3339 with its offset (else 400); gives the clock offset."},
 ]}
 
 

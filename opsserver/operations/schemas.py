@@ -2,11 +2,11 @@
 
 import marshmallow as ma
 
-from ..fields import Id, When
-from ..ammo.schemas import TYPE_CODE
+from ..fields import Count, Flag, Id, Note, Number, QuerySchema, Text, When
+from ..ammo.schemas import EXISTING_TYPE, TYPE_CODE
 from ..checkins.schemas import FlagSchema
 from ..pagination import PageQuerySchema, list_schema
-from ..registry.schemas import CODE
+from ..registry.schemas import CODE, point_ref
 from .models import PURPOSES, REJECTION_REASONS
 
 V = ma.validate
@@ -15,12 +15,13 @@ STATES = ("ordered", "manned", "requested", "cleared", "firing", "done", "declin
 
 
 class RoundCreateSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=V.Length(min=1, max=120))
-    purpose = ma.fields.String(required=True, validate=V.OneOf(PURPOSES))
+    name = Text(required=True, validate=V.Length(min=1, max=120))
+    purpose = Text(required=True, validate=V.OneOf(PURPOSES))
     planned_start = When(required=True)
-    planned_end = When(required=True)
-    point_codes = ma.fields.List(ma.fields.String(validate=CODE), required=True, validate=V.Length(min=1, max=20000))
-    notes = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=4000))
+    planned_end = When(required=True, metadata={"description": "after planned_start"})
+    point_codes = ma.fields.List(Text(validate=CODE), required=True, validate=V.Length(min=1, max=20000), metadata={
+        "description": "each once, each an existing active point (else 422)"})
+    notes = Note(load_default=None, allow_none=True, validate=V.Length(max=4000))
 
     @ma.validates_schema
     def _rules(self, data, **kwargs):
@@ -64,22 +65,22 @@ class RoundSchema(ma.Schema):
 
 
 class RoundQuerySchema(PageQuerySchema):
-    status = ma.fields.String(validate=V.OneOf(("planned", "active", "closed")))
+    status = Text(validate=V.OneOf(("planned", "active", "closed")))
 
 
 class ReasonSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=V.Length(min=1, max=2000))
+    reason = Note(required=True, validate=V.Length(min=1, max=2000))
 
 
 class AirspaceCreateSchema(ma.Schema):
     id = ma.fields.UUID(load_default=None, metadata={"description": "the phone's id, for safe retries"})
-    point_code = ma.fields.String(required=True, validate=CODE)
+    point_code = point_ref(required=True)
     window_start = When(required=True)
-    window_end = When(load_default=None)
-    duration_min = ma.fields.Integer(load_default=None, validate=V.Range(min=1, max=24 * 60),
-                                     metadata={"description": "instead of window_end"})
-    max_height_m = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000,
-                                                                                         min_inclusive=False))
+    window_end = When(load_default=None, metadata={"description": "after window_start; give it or duration_min, "
+                                                                  "not both (else 422)"})
+    duration_min = Count(load_default=None, validate=V.Range(min=1, max=24 * 60),
+                         metadata={"description": "instead of window_end"})
+    max_height_m = Number(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000, min_inclusive=False))
 
     @ma.validates_schema
     def _window(self, data, **kwargs):
@@ -98,14 +99,16 @@ class SyncAirspaceSchema(AirspaceCreateSchema):
 
 
 class DecisionSchema(ma.Schema):
-    decision = ma.fields.String(required=True, validate=V.OneOf(("approved", "rejected")))
+    decision = Text(required=True, validate=V.OneOf(("approved", "rejected")), metadata={
+        "description": "an approval needs approved_start, approved_end (after it) and reference, and has no reason; "
+                       "a rejection needs its reason and has no approved window (else 422)"})
     approved_start = When(load_default=None)
     approved_end = When(load_default=None)
-    approved_max_height_m = ma.fields.Float(load_default=None, allow_none=True,
-                                            validate=V.Range(min=0, max=30000, min_inclusive=False))
-    reference = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=80))
-    reason = ma.fields.String(load_default=None, allow_none=True, validate=V.OneOf(REJECTION_REASONS))
-    reason_detail = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
+    approved_max_height_m = Number(load_default=None, allow_none=True,
+                                   validate=V.Range(min=0, max=30000, min_inclusive=False))
+    reference = Text(load_default=None, allow_none=True, validate=V.Length(max=80))
+    reason = Text(load_default=None, allow_none=True, validate=V.OneOf(REJECTION_REASONS))
+    reason_detail = Note(load_default=None, allow_none=True, validate=V.Length(max=2000))
 
     @ma.validates_schema
     def _rules(self, data, **kwargs):
@@ -150,13 +153,13 @@ class AirspaceSchema(ma.Schema):
 
 class AirspaceQuerySchema(PageQuerySchema):
     round_id = Id()
-    point_code = ma.fields.String(validate=CODE)
+    point_code = point_ref()
 
 
 class AmmoLineSchema(ma.Schema):
-    type = ma.fields.String(required=True, validate=TYPE_CODE)
-    fired = ma.fields.Integer(required=True, strict=True, validate=V.Range(min=0, max=10000))
-    duds = ma.fields.Integer(load_default=0, strict=True, validate=V.Range(min=0, max=10000))
+    type = Text(required=True, validate=TYPE_CODE, metadata={"description": EXISTING_TYPE})
+    fired = Count(required=True, validate=V.Range(min=0, max=10000))
+    duds = Count(load_default=0, validate=V.Range(min=0, max=10000), metadata={"description": "at most fired"})
 
     @ma.validates_schema
     def _duds(self, data, **kwargs):
@@ -166,20 +169,21 @@ class AmmoLineSchema(ma.Schema):
 
 class ReportCreateSchema(ma.Schema):
     id = ma.fields.UUID(required=True, metadata={"description": "generated by the phone"})
-    point_code = ma.fields.String(required=True, validate=CODE)
+    point_code = point_ref(required=True)
     crew_id = Id(load_default=None, allow_none=True,
-                                metadata={"description": "the reporting crew member (a crew account is itself)"})
+                 metadata={"description": "the reporting crew member (a crew account is itself)"})
     started_at = When(required=True)
-    ended_at = When(required=True)
-    azimuth_deg = ma.fields.Float(required=True, validate=AZIMUTH, allow_nan=False)
-    elevation_deg = ma.fields.Float(required=True, validate=V.Range(min=0, max=90), allow_nan=False)
-    height_m = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000))
-    range_km = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(min=0, max=100))
-    ammo = ma.fields.List(ma.fields.Nested(AmmoLineSchema), required=True, validate=V.Length(min=1, max=20))
-    cloud_type = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=40))
-    weather_before = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
-    weather_after = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=2000))
-    notes = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=4000))
+    ended_at = When(required=True, metadata={"description": "not before started_at"})
+    azimuth_deg = Number(required=True, validate=AZIMUTH)
+    elevation_deg = Number(required=True, validate=V.Range(min=0, max=90))
+    height_m = Number(load_default=None, allow_none=True, validate=V.Range(min=0, max=30000))
+    range_km = Number(load_default=None, allow_none=True, validate=V.Range(min=0, max=100))
+    ammo = ma.fields.List(ma.fields.Nested(AmmoLineSchema), required=True, validate=V.Length(min=1, max=20),
+                          metadata={"description": "one line per type"})
+    cloud_type = Text(load_default=None, allow_none=True, validate=V.Length(max=40))
+    weather_before = Note(load_default=None, allow_none=True, validate=V.Length(max=2000))
+    weather_after = Note(load_default=None, allow_none=True, validate=V.Length(max=2000))
+    notes = Note(load_default=None, allow_none=True, validate=V.Length(max=4000))
 
     @ma.validates_schema
     def _rules(self, data, **kwargs):
@@ -221,13 +225,13 @@ class ReportSchema(ma.Schema):
 
 
 class ReportQuerySchema(PageQuerySchema):
-    point_code = ma.fields.String(validate=CODE)
-    flagged = ma.fields.Boolean()
+    point_code = point_ref()
+    flagged = Flag()
 
 
-class ClearanceQuerySchema(ma.Schema):
-    azimuth = ma.fields.Float(required=True, validate=AZIMUTH, allow_nan=False)
-    elevation = ma.fields.Float(load_default=None, validate=V.Range(min=0, max=90), allow_nan=False)
+class ClearanceQuerySchema(QuerySchema):
+    azimuth = Number(required=True, validate=AZIMUTH)
+    elevation = Number(load_default=None, validate=V.Range(min=0, max=90))
     at = When(load_default=None, metadata={"description": "default: now"})
 
 

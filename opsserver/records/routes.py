@@ -10,7 +10,7 @@ from ..accounts.auth import roles_required
 from ..blueprint import Blueprint
 from ..clock import local_today
 from ..errors import ProblemError
-from ..fields import FIRST_YEAR, LAST_YEAR
+from ..fields import FIRST_YEAR, LAST_YEAR, Count, Day, QuerySchema, Text
 from . import services
 
 blp = Blueprint("records", __name__, url_prefix="/api/v1",
@@ -20,19 +20,17 @@ ROLES = ("auditor", "admin", "commander")
 MAX_DAYS = 366
 
 
-class DailyLogQuerySchema(ma.Schema):
-    point_code = ma.fields.String(load_default=None, validate=ma.validate.Length(min=2, max=20))
-    date_from = ma.fields.Date(load_default=None, metadata={"description": "first local date (default: 30 days "
-                                                                            "before date_to)"})
-    date_to = ma.fields.Date(load_default=None, metadata={"description": "last local date (default: today)"})
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+class DailyLogQuerySchema(QuerySchema):
+    point_code = Text(load_default=None, validate=ma.validate.Length(min=2, max=20), metadata={
+        "description": "the code of an existing point; an unknown one is not found (404)"})
+    date_from = Day(load_default=None, metadata={"description": "first local date (default: 30 days before date_to)"})
+    date_to = Day(load_default=None, metadata={"description": "last local date (default: today); not before "
+                                                              f"date_from, at most {MAX_DAYS} days after it"})
+    format = Text(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
 
     @ma.validates_schema
     def _range(self, data, **kwargs):
         first, last = data.get("date_from"), data.get("date_to")
-        for name, value in (("date_from", first), ("date_to", last)):
-            if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
-                raise ma.ValidationError(f"Must be between the years {FIRST_YEAR} and {LAST_YEAR}.", name)
         if first is not None and last is not None:
             if first > last:
                 raise ma.ValidationError("Must not be before date_from.", "date_to")
@@ -40,10 +38,10 @@ class DailyLogQuerySchema(ma.Schema):
                 raise ma.ValidationError(f"A daily log covers at most {MAX_DAYS} days.", "date_to")
 
 
-class SeasonQuerySchema(ma.Schema):
-    year = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=FIRST_YEAR, max=LAST_YEAR),
-                             metadata={"description": "calendar year in local time (default: this year)"})
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+class SeasonQuerySchema(QuerySchema):
+    year = Count(load_default=None, validate=ma.validate.Range(min=FIRST_YEAR, max=LAST_YEAR),
+                 metadata={"description": "calendar year in local time (default: this year)"})
+    format = Text(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
 
 
 def _csv(body: str, name: str) -> Response:

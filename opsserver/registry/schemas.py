@@ -1,35 +1,41 @@
 """Request and response schemas for points, crew members and shifts."""
 
-from datetime import date
-
 import marshmallow as ma
 
-from ..fields import FIRST_YEAR, LAST_YEAR, Id, When
+from ..fields import Count, Day, Flag, Id, Number, Text, When
 from ..pagination import PageQuerySchema, list_schema
 from .models import EQUIPMENT, POSITIONS
 
 V = ma.validate
 CODE = V.Regexp(r"^[A-Z0-9][A-Z0-9_-]{1,19}$", error="Use 2–20 capital letters, digits, '-' or '_'.")
 AZIMUTH = V.Range(min=0, max=360)
+# A reference to a point is checked against the points there are: the schema says the form, this the rest.
+EXISTING_POINT = "the code of an existing point; an unknown one is refused (422)"
+
+
+def point_ref(description: str = EXISTING_POINT, **kwargs) -> Text:
+    """A field naming an operating point by its code."""
+    return Text(validate=CODE, metadata={"description": description}, **kwargs)
 
 
 class PointBaseSchema(ma.Schema):
     """Fields an admin sets on a point (all optional: PATCH uses this directly)."""
 
-    name = ma.fields.String(validate=V.Length(min=1, max=120))
-    county = ma.fields.String(validate=V.Length(min=1, max=80))
-    latitude = ma.fields.Float(validate=V.Range(min=-90, max=90), allow_nan=False)
-    longitude = ma.fields.Float(validate=V.Range(min=-180, max=180), allow_nan=False)
-    elevation_m = ma.fields.Float(allow_none=True, validate=V.Range(min=-500, max=9000))
-    equipment = ma.fields.String(validate=V.OneOf(EQUIPMENT))
-    launchers = ma.fields.Integer(validate=V.Range(min=0, max=50))
-    sector_start_deg = ma.fields.Float(validate=AZIMUTH)
-    sector_end_deg = ma.fields.Float(validate=AZIMUTH)
-    max_range_km = ma.fields.Float(validate=V.Range(min=0, max=100, min_inclusive=False))
-    max_height_m = ma.fields.Float(validate=V.Range(min=0, max=30000, min_inclusive=False))
-    geofence_m = ma.fields.Float(validate=V.Range(min=10, max=20000))
-    min_crew = ma.fields.Integer(validate=V.Range(min=1, max=20))
-    active = ma.fields.Boolean()
+    name = Text(validate=V.Length(min=1, max=120))
+    county = Text(validate=V.Length(min=1, max=80))
+    latitude = Number(validate=V.Range(min=-90, max=90))
+    longitude = Number(validate=V.Range(min=-180, max=180))
+    elevation_m = Number(allow_none=True, validate=V.Range(min=-500, max=9000))
+    equipment = Text(validate=V.OneOf(EQUIPMENT))
+    launchers = Count(validate=V.Range(min=0, max=50))
+    sector_start_deg = Number(validate=AZIMUTH, metadata={
+        "description": "clockwise from north; the sector needs a width (start ≠ end; 0 and 360 for every direction)"})
+    sector_end_deg = Number(validate=AZIMUTH)
+    max_range_km = Number(validate=V.Range(min=0, max=100, min_inclusive=False))
+    max_height_m = Number(validate=V.Range(min=0, max=30000, min_inclusive=False))
+    geofence_m = Number(validate=V.Range(min=10, max=20000))
+    min_crew = Count(validate=V.Range(min=1, max=20))
+    active = Flag()
 
     @ma.validates_schema
     def _sector(self, data, **kwargs):
@@ -42,16 +48,17 @@ class PointBaseSchema(ma.Schema):
 class PointCreateSchema(PointBaseSchema):
     """A new point: everything but elevation, geofence, minimum crew and launchers is required."""
 
-    code = ma.fields.String(required=True, validate=CODE)
-    name = ma.fields.String(required=True, validate=V.Length(min=1, max=120))
-    county = ma.fields.String(required=True, validate=V.Length(min=1, max=80))
-    latitude = ma.fields.Float(required=True, validate=V.Range(min=-90, max=90), allow_nan=False)
-    longitude = ma.fields.Float(required=True, validate=V.Range(min=-180, max=180), allow_nan=False)
-    equipment = ma.fields.String(required=True, validate=V.OneOf(EQUIPMENT))
-    sector_start_deg = ma.fields.Float(required=True, validate=AZIMUTH)
-    sector_end_deg = ma.fields.Float(required=True, validate=AZIMUTH)
-    max_range_km = ma.fields.Float(required=True, validate=V.Range(min=0, max=100, min_inclusive=False))
-    max_height_m = ma.fields.Float(required=True, validate=V.Range(min=0, max=30000, min_inclusive=False))
+    code = Text(required=True, validate=CODE)
+    name = Text(required=True, validate=V.Length(min=1, max=120))
+    county = Text(required=True, validate=V.Length(min=1, max=80))
+    latitude = Number(required=True, validate=V.Range(min=-90, max=90))
+    longitude = Number(required=True, validate=V.Range(min=-180, max=180))
+    equipment = Text(required=True, validate=V.OneOf(EQUIPMENT))
+    sector_start_deg = Number(required=True, validate=AZIMUTH, metadata={
+        "description": "clockwise from north; the sector needs a width (start ≠ end; 0 and 360 for every direction)"})
+    sector_end_deg = Number(required=True, validate=AZIMUTH)
+    max_range_km = Number(required=True, validate=V.Range(min=0, max=100, min_inclusive=False))
+    max_height_m = Number(required=True, validate=V.Range(min=0, max=30000, min_inclusive=False))
 
 
 class OnSiteSchema(ma.Schema):
@@ -74,18 +81,17 @@ class PointSchema(PointBaseSchema):
 
 
 class PointQuerySchema(PageQuerySchema):
-    county = ma.fields.String()
-    equipment = ma.fields.String(validate=V.OneOf(EQUIPMENT))
-    active = ma.fields.Boolean()
+    county = Text()
+    equipment = Text(validate=V.OneOf(EQUIPMENT))
+    active = Flag()
 
 
 class CrewCreateSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=V.Length(min=1, max=80))
-    phone = ma.fields.String(required=True, validate=V.Regexp(r"^\+?[0-9 -]{5,20}$", error="Not a phone number."))
-    certificate_no = ma.fields.String(required=True, validate=V.Length(min=1, max=40))
-    certificate_expires = ma.fields.Date(required=True, validate=V.Range(
-        min=date(FIRST_YEAR, 1, 1), max=date(LAST_YEAR, 12, 31), error="Must be a date between {min} and {max}."))
-    home_point = ma.fields.String(load_default=None, allow_none=True, validate=CODE)
+    name = Text(required=True, validate=V.Length(min=1, max=80))
+    phone = Text(required=True, validate=V.Regexp(r"^\+?[0-9 -]{5,20}$", error="Not a phone number."))
+    certificate_no = Text(required=True, validate=V.Length(min=1, max=40))
+    certificate_expires = Day(required=True)
+    home_point = point_ref(load_default=None, allow_none=True)
 
 
 class CrewSchema(ma.Schema):
@@ -100,16 +106,17 @@ class CrewSchema(ma.Schema):
 
 
 class CrewQuerySchema(PageQuerySchema):
-    home_point = ma.fields.String(validate=CODE)
-    certificate_status = ma.fields.String(validate=V.OneOf(("valid", "expiring", "expired")))
+    home_point = point_ref()
+    certificate_status = Text(validate=V.OneOf(("valid", "expiring", "expired")))
 
 
 class ShiftCreateSchema(ma.Schema):
-    point_code = ma.fields.String(required=True, validate=CODE)
-    crew_id = Id(required=True)
+    point_code = point_ref(required=True)
+    crew_id = Id(required=True, metadata={"description": "an existing, active crew member whose certificate is valid "
+                                                         "for the whole shift (else 422)"})
     starts_at = When(required=True)
-    ends_at = When(required=True)
-    position = ma.fields.String(load_default="operator", validate=V.OneOf(POSITIONS))
+    ends_at = When(required=True, metadata={"description": "after starts_at"})
+    position = Text(load_default="operator", validate=V.OneOf(POSITIONS))
 
     @ma.validates_schema
     def _order(self, data, **kwargs):
@@ -130,7 +137,7 @@ class ShiftSchema(ma.Schema):
 
 
 class ShiftQuerySchema(PageQuerySchema):
-    point_code = ma.fields.String(validate=CODE)
+    point_code = point_ref()
     crew_id = Id()
     at = When(metadata={"description": "only shifts covering this instant"})
     ends_after = When()

@@ -1,12 +1,12 @@
 """Round reports and ICS-214-style activity logs: JSON, CSV and printable HTML."""
 
-import marshmallow as ma
 from flask import Response, render_template
 from flask.views import MethodView
 from marshmallow import validate as V
 
 from ..accounts.auth import roles_required
 from ..blueprint import Blueprint
+from ..fields import QuerySchema, Text
 from ..serving.security import allow_inline_scripts
 from . import services
 
@@ -16,12 +16,12 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", template_folder="temp
 READERS = ("commander", "auditor", "admin")
 
 
-class ReportQuerySchema(ma.Schema):
-    format = ma.fields.String(load_default="json", validate=V.OneOf(("json", "csv", "html")))
+class ReportQuerySchema(QuerySchema):
+    format = Text(load_default="json", validate=V.OneOf(("json", "csv", "html")))
 
 
-class LogQuerySchema(ma.Schema):
-    format = ma.fields.String(load_default="csv", validate=V.OneOf(("csv", "html")))
+class LogQuerySchema(QuerySchema):
+    format = Text(load_default="csv", validate=V.OneOf(("csv", "html")))
 
 
 def _attachment(body: str, mimetype: str, name: str) -> Response:
