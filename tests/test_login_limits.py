@@ -237,3 +237,20 @@ def test_the_lockout_holds_when_redis_is_down(make_app, world):
     assert [login(client, "admin").status_code for _ in range(2)] == [200, 200]
     fail(client, "commander", "10.0.0.1", 10)
     assert_problem(login(client, "commander"), 429)
+
+
+@pytest.mark.parametrize("username", ["a\x00b", "commander\x1b[2J", "commander\n"])
+def test_a_username_with_a_control_character_is_refused(app, world, rows, username):
+    """Such a name cannot be an account's, and PostgreSQL cannot store a NUL: the failed login it recorded
+    was a 500 there. Now a 422 naming the username, through the API and the page form, with nothing written."""
+    from .test_pages import csrf_token
+
+    before = rows()
+    resp = login(app.test_client(), username, "whatever-1")
+    assert_problem(resp, 422, field="username")
+    page = app.test_client()
+    form = page.post("/login", data={"username": username, "password": "whatever-1", "csrf_token": csrf_token(page)})
+    assert form.status_code == 401
+    assert rows() == before
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM login_failures")).scalar() == 0

@@ -2,13 +2,13 @@
 
 import marshmallow as ma
 
-from ..fields import Id, When
+from ..fields import Flag, Id, Text, When
 from ..pagination import PageQuerySchema, list_schema
 from .models import ROLES
 
 
 class TokenRequestSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+    username = Text(required=True, validate=ma.validate.Length(min=1, max=80))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256), load_only=True)
 
 
@@ -29,19 +29,10 @@ class AccountCreateSchema(ma.Schema):
     crew_id = Id(load_default=None, allow_none=True)
 
 
-class StrictBoolean(ma.fields.Boolean):
-    """`true` or `false` only: marshmallow's Boolean also takes 1, 0, "yes" and "false", which a JSON boolean is not."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
-
-
 class AccountPatchSchema(ma.Schema):
     """Some of an account's fields, at least one; any other field is refused (unknown fields raise)."""
 
-    active = StrictBoolean(metadata={"description": "false revokes every token and page session at once"})
+    active = Flag(metadata={"description": "false revokes every token and page session at once"})
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
     password = ma.fields.String(load_only=True, validate=ma.validate.Length(min=8, max=256),
                                 metadata={"description": "a new password; it also revokes every token and session"})

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from ..audit import services as audit
 from ..database import begin_write, lock_for, now_utc
 from ..errors import ProblemError, field_error
+from ..fields import CONTROL_MESSAGE, has_control
 from ..extensions import db
 from ..registry.models import CrewMember
 from .auth import Principal, hash_token
@@ -132,6 +133,8 @@ def login(username: str, password: str, remote_addr: str | None, kind: str = "be
     counted, and lock out as lockout.py says."""
     if kind not in TOKEN_KINDS:
         raise ValueError(f"unknown token kind {kind!r}")
+    if has_control(username):  # no account has such a name, and PostgreSQL cannot store a NUL in the record
+        raise field_error("username", CONTROL_MESSAGE)
     check_login_rate(remote_addr)
     if lock := lockout(username, remote_addr, now_utc()):
         _locked_out(username, remote_addr, lock)
