@@ -15,7 +15,7 @@ from opsserver import MIGRATIONS_DIR, create_app
 from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .helpers.servers import app_server, free_port, http_json  # noqa: F401  (re-exported)
+from .helpers.servers import app_server, free_port, http_json, redis_server  # noqa: F401  (re-exported)
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL")
 PROBLEM = "application/problem+json"
@@ -302,3 +302,10 @@ def assert_refused(w, rows, call, status: int, says: str | None = None, field: s
 
 
 # --- real app servers: tests/helpers/servers.py (re-exported for the tests that import them here) ---
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway Redis server (Debian's redis-server, which scripts/test.sh installs) on a free port."""
+    with redis_server(tmp_path) as url:
+        yield url

@@ -2,10 +2,6 @@
 the lockout per account and address with a much higher ceiling per account, unknown usernames limited
 harder, and unknown and known usernames answered with the same work (one Argon2 check each)."""
 
-import os
-import socket
-import subprocess
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -17,7 +13,6 @@ from opsserver.extensions import db
 
 from .conftest import app_server, assert_problem, free_port, http_json
 
-REDIS_SERVER = "/usr/bin/redis-server"
 
 
 @pytest.fixture
@@ -196,30 +191,6 @@ def test_unknown_and_known_usernames_both_run_one_password_check(app, make_app, 
 
 
 # --- Redis, where configured ------------------------------------------------------------------------
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A throwaway Redis server (Debian's redis-server) on a free port."""
-    if not os.path.exists(REDIS_SERVER):
-        pytest.fail(f"Debian's redis-server is needed at {REDIS_SERVER} (scripts/test.sh installs it)")
-    port = free_port()
-    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
 
 def test_redis_is_shared_by_every_app_server(make_app, world, redis_url, app):
     config = {"OPS_RATELIMIT_STORAGE_URI": redis_url, "OPS_LOGIN_RATE_PER_ADDRESS": "3 per minute"}

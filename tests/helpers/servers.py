@@ -78,6 +78,33 @@ def app_server(db_url: str, workers: int = 2, args: tuple[str, ...] = (), **env)
         stop(proc)
 
 
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@contextmanager
+def redis_server(directory: Path):
+    """Debian's redis-server on a free port, nothing persisted; yields its URL."""
+    if not os.path.exists(REDIS_SERVER):
+        raise RuntimeError(f"Debian's redis-server is needed at {REDIS_SERVER} (scripts/test.sh installs it)")
+    port = free_port()
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(directory)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 @dataclass
 class Served:
     """The served configuration: nginx (the front) in front of gunicorn."""
