@@ -2,10 +2,10 @@
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ..audit import services as audit
-from ..database import begin_write, lock_for
+from ..database import DirectConnection, Prepared, begin_write, lock_for, now_utc
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from ..registry.services import point_by_code
@@ -50,17 +50,31 @@ def stock(point_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     return out
 
 
-def lock_stock(point_id: int) -> None:
-    """Serialise stock decisions for one point (PostgreSQL; SQLite's write lock does it already)."""
-    lock_for(db.session, "stock", point_id)
+# lock_for's advisory lock, for a direct connection's transaction (the same key: both take one lock).
+_PG_STOCK_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(hashtext('stock'), :point_id)"))
 
 
-def add_entries(actor: str, entries: list[dict]) -> str:
-    """Append ledger entries sharing one movement id (in the caller's transaction)."""
+def lock_stock(point_id: int, on: DirectConnection | None = None) -> None:
+    """Serialise stock decisions for one point until commit (PostgreSQL; SQLite's write lock does it already),
+    in the session's transaction or in the direct connection `on`'s."""
+    if on is None:
+        lock_for(db.session, "stock", point_id)
+    elif on.dialect.name == "postgresql":
+        _PG_STOCK_LOCK.execute(on, {"point_id": point_id}).close()
+
+
+_INSERT_ENTRY = Prepared(LedgerEntry.__table__.insert())
+_ENTRY_DEFAULTS = {"report_id": None, "reference": None, "reason": None}
+
+
+def add_entries(actor: str, entries: list[dict], on: DirectConnection | None = None) -> str:
+    """Append ledger entries sharing one movement id, in the caller's transaction (the session's or `on`'s)."""
     movement_id = str(uuid.uuid4())
+    conn = db.session.connection() if on is None else on
     for entry in entries:
-        db.session.add(LedgerEntry(movement_id=movement_id, actor=actor, **entry))
-    db.session.flush()
+        # A prepared insert, every column named (it runs no Python-side defaults): one per firing report.
+        _INSERT_ENTRY.execute(conn, {**_ENTRY_DEFAULTS, **entry, "movement_id": movement_id, "actor": actor,
+                                     "created_at": now_utc()}, insert=True).close()
     return movement_id
 
 

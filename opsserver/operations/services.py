@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -19,13 +20,15 @@ from ..ammo.models import AmmoType
 from ..audit import services as audit
 from ..checkins.services import acting_crew_id, on_site_by_point
 from ..clock import zone_name
-from ..database import begin_write, now_utc
+from ..database import DirectConnection, Prepared, begin_write, now_utc
 from ..errors import ProblemError, field_error
 from ..fields import MAX_ID
-from ..extensions import db
+from ..extensions import db, direct_connection
 from ..idempotency import run_once
-from ..registry.models import CrewMember, Point, Shift
+from ..registry.models import CrewMember, Point
 from ..registry.services import point_by_code
+from . import context
+from .context import window_of
 from .models import AirspaceRequest, FiringReport, ReportAmmo, Round, RoundPoint
 from .schemas import ReportCreateSchema, SyncAirspaceSchema, SyncReportSchema
 
@@ -120,10 +123,7 @@ def _round_point(r: Round, point: Point) -> RoundPoint:
 
 def is_crew_of(crew_id: int, point_id: int, at: datetime) -> bool:
     """A crew member belongs to a point at a time when on shift there then (or it is their home point)."""
-    shift = db.session.execute(select(Shift.id).where(
-        Shift.crew_id == crew_id, Shift.point_id == point_id, Shift.starts_at <= at, Shift.ends_at > at)
-    ).first()
-    if shift:
+    if context.on_shift(db.session.connection(), crew_id, point_id, at):
         return True
     member = db.session.get(CrewMember, crew_id)
     return member is not None and member.home_point_id == point_id
@@ -135,9 +135,7 @@ def _require_point_crew(who: Principal, point: Point, at: datetime, *, on_shift:
     if who.role != "crew":
         raise ProblemError(403, f"The role '{who.role}' may not do this.", type_="forbidden")
     if on_shift:
-        ok = db.session.execute(select(Shift.id).where(
-            Shift.crew_id == who.crew_id, Shift.point_id == point.id, Shift.starts_at <= at,
-            Shift.ends_at > at)).first() is not None
+        ok = context.on_shift(db.session.connection(), who.crew_id, point.id, at)
     else:
         ok = is_crew_of(who.crew_id, point.id, at)
     if not ok:
@@ -179,13 +177,6 @@ def stand_down_point(actor: str, round_id: int, code: str, reason: str) -> None:
 
 
 # --- derived state -------------------------------------------------------------------------------
-
-def window_of(req) -> rules.Window | None:
-    """The approved window of a request, or None when it is not (or no longer) approved."""
-    if req.decision != "approved" or req.cancelled_at is not None:
-        return None
-    return rules.Window(req.approved_start, req.approved_end, req.terminated_at)
-
 
 def request_status(req) -> str:
     if req.cancelled_at is not None:
@@ -482,35 +473,61 @@ def report_lines(report_ids: list[str]) -> dict[str, list[dict]]:
 
 def firing_context(r: Round, point: Point, at: datetime) -> dict:
     """The facts the firing rules judge against, for a point in a round at a time."""
-    requests = db.session.execute(select(AirspaceRequest).where(
-        AirspaceRequest.round_id == r.id, AirspaceRequest.point_id == point.id)).scalars().all()
-    windows = [w for w in map(window_of, requests) if w is not None]
-    on_site = on_site_by_point([point.id], at).get(point.id, [])
-    return {"windows": windows, "certified_on_site": sum(1 for p in on_site if p["certificate_valid"]),
+    return {"windows": context.windows(r.id, point.id),
+            "certified_on_site": context.certified_on_site(point.id, at),
             "stock": ammo.stock([point.id]).get(point.id, {})}
 
 
-def record_report(who: Principal, round_id: int, data: dict, optimistic: bool = False) -> tuple[int, dict]:
-    """Store a firing report, flagged but never refused for a rule, with its consumption and audit event."""
-    r = get_round(round_id)
-    point = point_by_code(data["point_code"])
+_REPORTS, _REPORT_AMMO = FiringReport.__table__, ReportAmmo.__table__
+_INSERT_REPORT, _INSERT_REPORT_AMMO = Prepared(_REPORTS.insert()), Prepared(_REPORT_AMMO.insert())
+
+
+def _existing_report(report_id: str, sent: tuple, point_code: str) -> tuple[int, dict] | None:
+    """The stored report with this id, if it is this one (200); a problem if the id holds another."""
+    existing = db.session.get(FiringReport, report_id)
+    if existing is None:
+        return None
+    lines = report_lines([report_id]).get(report_id, [])
+    stored = (existing.round_id, existing.point_id, existing.crew_id, existing.started_at, existing.ended_at,
+              existing.azimuth_deg, existing.elevation_deg, existing.height_m, existing.range_km,
+              sorted((x["type"], x["fired"], x["duds"]) for x in lines))
+    if stored == sent:
+        return 200, report_view(existing, point_code, lines)
+    raise ProblemError(409, f"Report {report_id} exists already with other content.", type_="id-conflict",
+                       errors=[{"field": "id", "location": "json", "detail": "already used"}])
+
+
+def record_report(conn: DirectConnection, who: Principal, round_id: int, data: dict,
+                  optimistic: bool = False) -> tuple[int, dict]:
+    """Store a firing report, flagged but never refused for a rule, with its consumption and audit event
+    (not committed: the caller's idempotency step commits).
+
+    It writes on the request's direct connection `conn` (a report of a phone's queue is the check-in's
+    cousin), and judges in its write transaction: the request's firing facts (context.FiringFacts) are
+    checked against the audit head there, so a batch of reports reads them once while nothing else writes.
+    """
+    # The session's connection (its reads of several rows) first: taken from the pool under the write
+    # lock, it could wait on a pool drained by requests that hold one while they wait for that lock.
+    db.session.connection()
+    conn.begin_write()
+    facts = context.facts()
+    facts.check(conn)
+    r = context.round_facts(conn, round_id) if 0 < round_id <= MAX_ID else None
+    if r is None:
+        raise ProblemError(404, f"No round with id {round_id}.", type_="not-found")
+    point = facts.point(conn, data["point_code"])
     crew_id = acting_crew_id(who, data.get("crew_id"))
     report_id = str(data["id"])
     if not optimistic:
-        existing = db.session.get(FiringReport, report_id)
-        if existing is not None:
-            lines = report_lines([report_id]).get(report_id, [])
-            stored = (existing.round_id, existing.point_id, existing.crew_id, existing.started_at, existing.ended_at,
-                      existing.azimuth_deg, existing.elevation_deg, existing.height_m, existing.range_km,
-                      sorted((x["type"], x["fired"], x["duds"]) for x in lines))
-            sent = (r.id, point.id, crew_id, data["started_at"], data["ended_at"], data["azimuth_deg"],
-                    data["elevation_deg"], data.get("height_m"), data.get("range_km"),
-                    sorted((x["type"], x["fired"], x["duds"]) for x in data["ammo"]))
-            if stored == sent:
-                return 200, report_view(existing, point.code, lines)
-            raise ProblemError(409, f"Report {report_id} exists already with other content.", type_="id-conflict",
-                               errors=[{"field": "id", "location": "json", "detail": "already used"}])
-    if who.role == "crew" and not is_crew_of(crew_id, point.id, data["started_at"]):
+        found = _existing_report(report_id, (
+            r.id, point.id, crew_id, data["started_at"], data["ended_at"], data["azimuth_deg"],
+            data["elevation_deg"], data.get("height_m"), data.get("range_km"),
+            sorted((x["type"], x["fired"], x["duds"]) for x in data["ammo"])), point.code)
+        if found is not None:
+            return found
+    member = facts.member(conn, crew_id)
+    if who.role == "crew" and not (member is not None and member.home_point_id == point.id
+                                   or context.on_shift(conn, crew_id, point.id, data["started_at"])):
         raise ProblemError(403, f"Only the crew of {point.code} or a commander may report its firings.",
                            type_="forbidden")
     if r.activated_at is None:
@@ -518,50 +535,46 @@ def record_report(who: Principal, round_id: int, data: dict, optimistic: bool = 
     if data["started_at"] < r.activated_at or (r.closed_at is not None and data["ended_at"] > r.closed_at):
         period = f"{r.activated_at.isoformat()} – {r.closed_at.isoformat() if r.closed_at else 'now'}"
         raise conflict(f"The firing lies outside round {r.id}'s active period ({period}).", "outside-round")
-    types = ammo.types_by_code([line["type"] for line in data["ammo"]], "ammo")
-    member = db.session.get(CrewMember, crew_id)
-    begin_write(db.session)
-    ammo.lock_stock(point.id)  # stock is read and consumed under one lock: concurrent reports never double-count
-    # Judge against the round as it is now, under the lock: a close may have landed since the first read.
-    r = get_round(r.id, lock=True)
-    if data["started_at"] < r.activated_at or (r.closed_at is not None and data["ended_at"] > r.closed_at):
-        raise conflict(f"The firing lies outside round {r.id}'s active period.", "outside-round")
+    type_ids = facts.type_ids([line["type"] for line in data["ammo"]])
+    ammo.lock_stock(point.id, on=conn)  # stock is read and consumed under one lock: never counted twice
+    if conn.dialect.name != "sqlite" and facts.check(conn):  # written meanwhile: SQLite held its lock all along
+        point, member = facts.point(conn, point.code), facts.member(conn, crew_id)
     received = now_utc()
-    ctx = firing_context(r, point, data["started_at"])
     fired = {line["type"]: line["fired"] for line in data["ammo"]}
     flags = rules.firing_flags(
         started_at=data["started_at"], ended_at=data["ended_at"], azimuth_deg=data["azimuth_deg"],
         sector_start_deg=point.sector_start_deg, sector_end_deg=point.sector_end_deg, height_m=data.get("height_m"),
         max_height_m=point.max_height_m, range_km=data.get("range_km"), max_range_km=point.max_range_km,
-        windows=ctx["windows"], certified_on_site=ctx["certified_on_site"], min_crew=point.min_crew,
+        windows=facts.windows_at(r.id, point.id), certified_on_site=context.certified_on_site(
+            point.id, data["started_at"]), min_crew=point.min_crew,
         reporter_certificate_expires=member.certificate_expires if member else None, fired=fired,
-        stock=ctx["stock"], tz_name=zone_name())
+        stock=facts.stock_at(point.id), tz_name=zone_name())
     if r.closed_at is not None:
         flags.append(rules.Flag("late_report", f"received {rules.local_time(received, zone_name())}, after the "
                                                f"round closed at {rules.local_time(r.closed_at, zone_name())}"))
-    if db.session.execute(select(RoundPoint.id).where(RoundPoint.round_id == r.id,
-                                                      RoundPoint.point_id == point.id)).first() is None:
+    if not facts.is_ordered(conn, r.id, point.id):
         flags.append(rules.Flag("not_ordered", f"{point.code} was not ordered in round {r.id}"))
-    rep = FiringReport(id=report_id, round_id=r.id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,
-                       started_at=data["started_at"], ended_at=data["ended_at"], azimuth_deg=data["azimuth_deg"],
-                       elevation_deg=data["elevation_deg"], height_m=data.get("height_m"),
-                       range_km=data.get("range_km"), cloud_type=data.get("cloud_type"),
-                       weather_before=data.get("weather_before"), weather_after=data.get("weather_after"),
-                       notes=data.get("notes"), received_at=received,
-                       flags=json.dumps([f.as_dict() for f in flags], ensure_ascii=False))
-    db.session.add(rep)
-    db.session.flush()
+    rep = SimpleNamespace(
+        id=report_id, round_id=r.id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,
+        started_at=data["started_at"], ended_at=data["ended_at"], azimuth_deg=data["azimuth_deg"],
+        elevation_deg=data["elevation_deg"], height_m=data.get("height_m"), range_km=data.get("range_km"),
+        cloud_type=data.get("cloud_type"), weather_before=data.get("weather_before"),
+        weather_after=data.get("weather_after"), notes=data.get("notes"), received_at=received,
+        flags=json.dumps([f.as_dict() for f in flags], ensure_ascii=False))
+    _INSERT_REPORT.execute(conn, vars(rep), insert=True).close()
     lines = []
     for line in data["ammo"]:
-        t = types[line["type"]]
-        db.session.add(ReportAmmo(report_id=rep.id, ammo_type_id=t.id, fired=line["fired"], duds=line["duds"]))
-        lines.append({"type": t.code, "fired": line["fired"], "duds": line["duds"]})
-    ammo.add_entries(who.username, [
-        {"point_id": point.id, "ammo_type_id": types[line["type"]].id, "kind": "consumption",
-         "quantity": -line["fired"], "report_id": rep.id, "reference": f"report {rep.id}"}
+        _INSERT_REPORT_AMMO.execute(conn, {"report_id": report_id, "ammo_type_id": type_ids[line["type"]],
+                                           "fired": line["fired"], "duds": line["duds"]}, insert=True).close()
+        lines.append({"type": line["type"], "fired": line["fired"], "duds": line["duds"]})
+    ammo.add_entries(who.username, on=conn, entries=[
+        {"point_id": point.id, "ammo_type_id": type_ids[line["type"]], "kind": "consumption",
+         "quantity": -line["fired"], "report_id": report_id, "reference": f"report {report_id}"}
         for line in data["ammo"] if line["fired"] > 0])
     body = report_view(rep, point.code, lines)
-    audit.append(who.username, "report.create", "firing_report", rep.id, {k: v for k, v in body.items() if k != "id"})
+    event = audit.append(who.username, "report.create", "firing_report", report_id,
+                         {k: v for k, v in body.items() if k != "id"}, on=conn)
+    facts.consumed(event, point.id, fired)
     return 201, body
 
 
@@ -574,8 +587,9 @@ def submit_report(who: Principal, round_id: int, payload: dict, key: str | None,
                   data: dict | None = None) -> tuple[int, dict, bool]:
     """Validate (unless the route did) and record once per idempotency key (the report's id by default)."""
     data = data if data is not None else _report_schema.load(payload)
+    conn = direct_connection()
     return run_once(who, key or f"report:{data['id']}", "report", {"round_id": round_id, **payload},
-                    lambda optimistic: record_report(who, round_id, data, optimistic))
+                    lambda optimistic: record_report(conn, who, round_id, data, optimistic), on=conn)
 
 
 def sync_report(who: Principal, payload: dict, key: str | None, _device_time) -> tuple[int, dict, bool]:
@@ -608,8 +622,7 @@ def clearance(code: str, azimuth: float, elevation: float | None, at: datetime |
     window = None
     if r is None:
         reasons.append(rules.Flag("no_active_round", f"{point.code} is not ordered in an active round"))
-        ctx = {"windows": [], "certified_on_site": sum(1 for p in on_site_by_point([point.id], at).get(point.id, [])
-                                                       if p["certificate_valid"]),
+        ctx = {"windows": [], "certified_on_site": context.certified_on_site(point.id, at),
                "stock": ammo.stock([point.id]).get(point.id, {})}
     else:
         rp = _round_point(r, point)
