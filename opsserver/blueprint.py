@@ -4,8 +4,8 @@
   would quietly answer for every point; an operator must be told which one was not understood (422).
 - JSON bodies are read by the app's JSON provider, which caps their nesting (serving.security): webargs'
   own reading hit Python's recursion limit on a body of ten thousand `[`, a 500.
-- A body the document requires is required: without one, a schema whose fields are all optional (a PATCH)
-  read it as `{}` and answered 200.
+- A body the document requires is required, as JSON: without one (or with one of another type, or bytes that
+  are not UTF-8), a schema whose fields are all optional (a PATCH) read it as `{}` and answered 200.
 - Control characters (C0 and DEL) in a query parameter, a path parameter or a header are refused before the
   view runs, naming where they were: no value this API reads there may hold one, PostgreSQL cannot hold a NUL
   at all, and bodies are checked by the field types (fields.Text).
@@ -30,7 +30,15 @@ class ApiParser(FlaskParser):
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return core.missing
-        return current_app.json.loads(req.get_data(cache=True))
+        raw = req.get_data(cache=True)
+        if not raw:
+            return core.missing
+        try:
+            return current_app.json.loads(raw)
+        except ValueError as exc:
+            # webargs reads a decode error without a document as "no body": orjson reports bytes that are not
+            # UTF-8 so, and a PATCH of random bytes answered 200.
+            return self._handle_invalid_json_error(exc, req)
 
 
 def _control_problem(status: int, errors: list[dict]) -> ProblemError:
@@ -57,13 +65,15 @@ def refuse_control_characters() -> None:
 
 
 def _require_body(view):
-    """Refuse a request without a body where the document requires one (after webargs, so that a schema
+    """Refuse a request without a JSON body where the document requires one (after webargs, so that a schema
     with required fields still names each of them)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not request.get_data(cache=True):
             raise field_error("(body)", "A JSON body is required.", location="json")
+        if not is_json_request(request):
+            raise field_error("(body)", "Send the body as application/json.", status=415, location="json")
         return view(*args, **kwargs)
 
     return wrapper

@@ -14,7 +14,7 @@ from .errors import field_error
 from .extensions import db
 from .fields import Count, QuerySchema, Text
 
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 CURSOR_MAX = 512
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,%d}" % CURSOR_MAX)
 
@@ -25,8 +25,9 @@ class PageQuerySchema(QuerySchema):
     limit = Count(load_default=100, validate=ma.validate.Range(min=1, max=1000))
     # The form is checked where the cursor is read, so that every cursor this API did not issue is one 400.
     cursor = Text(load_default=None, metadata={
-        "pattern": CURSOR_PATTERN, "minLength": 1, "maxLength": CURSOR_MAX,
-        "description": "the previous page's `next_cursor` (base64url); one this API did not issue is refused (400)"})
+        "pattern": CURSOR_PATTERN, "maxLength": CURSOR_MAX,
+        "description": "the previous page's `next_cursor` (base64url; empty or absent: the first page); one this API "
+                       "did not issue is refused (400)"})
 
 
 def list_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:

@@ -31,7 +31,8 @@ HEADERS_DOC = {"parameters": [
                     "1–200 characters, no control characters (else 400)."},
     {"in": "header", "name": "X-Device-Time", "required": False,
      "schema": {"type": "string", "format": "date-time", "pattern": HEADER_TEXT},
-     "description": "The phone's clock when sending, RFC 3339 with its offset (else 400); gives the clock offset."},
+     "description": "The phone's clock when sending, an ISO 8601 time with its offset (else 400); gives the "
+                    "clock offset."},
 ]}
 
 
