@@ -1,10 +1,11 @@
 """The phone's night queue: one `/sync` of 500 firing reports and one of 500 check-ins, against 500 single
 check-ins sent one by one (`POST /api/v1/checkins`), all against one gunicorn server in one run.
 
-    .venv/bin/python bench/sync_bench.py [--items 500] [--workers 2]
+    .venv/bin/python bench/sync_bench.py [--items 500] [--workers 2] [--no-front]
 
-The app runs under the production gunicorn.conf.py (sync workers, the 30 s worker timeout) on a fresh
-SQLite file with synchronous=FULL (durable commits) and the Luohe demo loaded. Before the timed part: an
+The app runs as it is served: the nginx front (deploy/nginx/proxy.conf) before gunicorn.conf.py's sync
+workers and their 30 s worker timeout (`--no-front`: gunicorn alone), on a fresh SQLite file with
+synchronous=FULL (durable commits) and the Luohe demo loaded. Before the timed part: an
 active round ordering every point, an approved airspace window at LH01 and LH02 over the queue's times,
 and the points' crew checked in, so each report is judged against a real firing context. Then, each
 timed from the client: the single check-ins (a new connection each, as a phone sends them), one sync of
@@ -27,15 +28,20 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers.servers import app_server, served  # noqa: E402
+
 PY = sys.executable
-PORT = 18121
+SERVER = {"host": "127.0.0.1", "port": 0}  # set once the server is up
 
 
 def request(method: str, path: str, body=None, token: str | None = None) -> tuple[int, dict]:
     """One request on a new connection (the sync workers close it after each answer anyway)."""
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
+    conn = http.client.HTTPConnection(SERVER["host"], SERVER["port"], timeout=120)
     try:
         data = json.dumps(body).encode() if body is not None else None
         conn.request(method, path, body=data, headers={
@@ -111,69 +117,69 @@ def check_store(env: dict) -> dict:
                                      text=True).stdout)
 
 
+def run(n: int) -> dict:
+    """The timed runs against the server in SERVER."""
+    ctx = setup(["LH01", "LH02"])
+    phone, lh01 = ctx["phones"]["LH01"], ctx["points"]["LH01"]
+    at = [ctx["start"] + timedelta(seconds=i) for i in range(n)]
+    t = time.perf_counter()
+    for i in range(n):
+        ok(*request("POST", "/api/v1/checkins", checkin(lh01, at[i]), phone), 201)
+    singles = time.perf_counter() - t
+    checkins_s, statuses = timed_sync(phone, [{"type": "checkin", **checkin(lh01, x + timedelta(seconds=0.5))}
+                                              for x in at])
+    assert statuses == [201] * n, statuses
+    reports_s, statuses = timed_sync(phone, [report(ctx["round_id"], "LH01", x) for x in at])
+    assert statuses == [201] * n, statuses
+    # Two phones drain their queues at once (one per worker).
+    later = [x + timedelta(seconds=n) for x in at]
+    both: dict[str, tuple] = {}
+    threads = [threading.Thread(target=lambda c=code: both.__setitem__(c, timed_sync(
+        ctx["phones"][c], [report(ctx["round_id"], c, x) for x in later])))
+        for code in ("LH01", "LH02")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert all(s == [201] * n for _, s in both.values()), both
+    return {"single_checkins_s": round(singles, 3), "sync_checkins_s": round(checkins_s, 3),
+            "sync_reports_s": round(reports_s, 3),
+            "two_phones_reports_s": {c: round(both[c][0], 3) for c in sorted(both)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=500, help="items per queue (the API takes at most 500)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-front", action="store_true", help="gunicorn alone, without the nginx front")
     opts = parser.parse_args()
     n = opts.items
     tmp = Path(tempfile.mkdtemp(prefix="ops-sync-bench-"))
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}", "OPS_SQLITE_SYNCHRONOUS": "FULL",
-           "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT), "OPS_REQUEST_LOG": "0", "OPS_RATELIMIT_ENABLED": "0",
-           "OPS_WORKERS": str(opts.workers), "OPS_BIND": f"127.0.0.1:{PORT}", "OPS_LOG_LEVEL": "warning"}
+    db_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": db_url, "OPS_SQLITE_SYNCHRONOUS": "FULL", "SECRET_KEY": "bench",
+           "PYTHONPATH": str(ROOT)}
     flask = [PY, "-m", "flask", "--app", "wsgi", "ops"]
     subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([*flask, "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-    server = subprocess.Popen([PY, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"], cwd=ROOT,
-                              env=env, start_new_session=True)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if request("GET", "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise RuntimeError("the app server did not come up")
-            time.sleep(0.2)
-        ctx = setup(["LH01", "LH02"])
-        phone, lh01 = ctx["phones"]["LH01"], ctx["points"]["LH01"]
-        at = [ctx["start"] + timedelta(seconds=i) for i in range(n)]
-        t = time.perf_counter()
-        for i in range(n):
-            ok(*request("POST", "/api/v1/checkins", checkin(lh01, at[i]), phone), 201)
-        singles = time.perf_counter() - t
-        checkins_s, statuses = timed_sync(phone, [{"type": "checkin", **checkin(lh01, x)} for x in at])
-        assert statuses == [201] * n, statuses
-        reports_s, statuses = timed_sync(phone, [report(ctx["round_id"], "LH01", x) for x in at])
-        assert statuses == [201] * n, statuses
-        # Two phones drain their queues at once (one per worker).
-        later = [x + timedelta(seconds=n) for x in at]
-        both: dict[str, tuple] = {}
-        threads = [threading.Thread(target=lambda c=code: both.__setitem__(c, timed_sync(
-            ctx["phones"][c], [report(ctx["round_id"], c, x) for x in later])))
-            for code in ("LH01", "LH02")]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        assert all(s == [201] * n for _, s in both.values()), both
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+    server = (app_server(db_url, opts.workers, OPS_SQLITE_SYNCHRONOUS="FULL") if opts.no_front
+              else served(db_url, opts.workers, OPS_SQLITE_SYNCHRONOUS="FULL"))
+    with server as up:
+        url = urlsplit(up[0] if opts.no_front else up.base)
+        SERVER.update(host=url.hostname, port=url.port)
+        times = run(n)
     stored = check_store(env)
-    result = {"items": n, "workers": opts.workers, "single_checkins_s": round(singles, 3),
-              "sync_checkins_s": round(checkins_s, 3), "sync_reports_s": round(reports_s, 3),
-              "two_phones_reports_s": {c: round(v[0], 3) for c, v in both.items()},
-              "ratio_reports_to_singles": round(reports_s / singles, 3), "stored": stored}
-    print(f"\n{'run':<44}{'seconds':>9}{'ms/item':>9}")
-    for name, secs in ((f"{n} single POST /api/v1/checkins", singles), (f"/sync of {n} check-ins", checkins_s),
-                       (f"/sync of {n} reports", reports_s),
-                       *((f"/sync of {n} reports, two phones at once ({c})", v[0]) for c, v in both.items())):
-        print(f"{name:<44}{secs:>9.2f}{secs / n * 1000:>9.2f}")
+    result = {"items": n, "workers": opts.workers, "front": not opts.no_front, **times,
+              "ratio_reports_to_singles": round(times["sync_reports_s"] / times["single_checkins_s"], 3),
+              "stored": stored}
+    print(f"\n{'run (' + ('gunicorn alone' if opts.no_front else 'nginx front, gunicorn') + ')':<46}"
+          f"{'seconds':>9}{'ms/item':>9}")
+    rows = [(f"{n} single POST /api/v1/checkins", times["single_checkins_s"]),
+            (f"/sync of {n} check-ins", times["sync_checkins_s"]), (f"/sync of {n} reports", times["sync_reports_s"]),
+            *((f"/sync of {n} reports, two phones at once: {c}", s) for c, s in times["two_phones_reports_s"].items())]
+    for name, secs in rows:
+        print(f"{name:<46}{secs:>9.2f}{secs / n * 1000:>9.2f}")
     print(f"\nratio sync of {n} reports / {n} single check-ins = {result['ratio_reports_to_singles']:.2f} "
-          f"(target < 1); sync of {n} reports = {reports_s:.2f} s (target < 3 s)")
+          f"(target < 1); sync of {n} reports = {times['sync_reports_s']:.2f} s (target < 3 s)")
     print(f"stored: {stored['checkins']} check-ins, {stored['reports']} reports; audit chain ok: {stored['chain_ok']}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

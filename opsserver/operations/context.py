@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from .. import rules
 from ..ammo import services as ammo
+from ..audit.chain import HEAD
 from ..audit.models import AuditEvent
 from ..checkins.services import on_site_by_point
 from ..database import DirectConnection, Prepared, UTCDateTime
@@ -59,7 +60,6 @@ class RoundFacts(NamedTuple):
 
 # One-row reads, built once and run on the DB-API cursor (database.Prepared), on the report's direct
 # connection inside its write transaction; the reads of several rows go through the session's connection.
-_HEAD = Prepared(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
 _LOOK_BACK = 32  # events since the facts were read; beyond that they are read again
 _SINCE = Prepared(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.action, AuditEvent.payload)
                   .where(AuditEvent.seq >= bindparam("seq")).order_by(AuditEvent.seq).limit(_LOOK_BACK + 1))
@@ -143,7 +143,7 @@ class FiringFacts:
                 cursor.close()
         if not rows or (rows[0][0], rows[0][1]) != self.head or len(rows) > _LOOK_BACK:
             # Never read, rolled back behind the cache, or too much written since.
-            self.head = _HEAD.first(conn)
+            self.head = HEAD.first(conn)
             self._forget()
             return True
         forgot = False
@@ -153,7 +153,7 @@ class FiringFacts:
                 point = self.points.get(json.loads(payload).get("point_code"))
                 forgot |= point is not None and self.stock.pop(point.id, None) is not None
             elif action != _KEEPS_FACTS:
-                self.head = _HEAD.first(conn)
+                self.head = HEAD.first(conn)
                 self._forget()
                 return True
         return forgot
