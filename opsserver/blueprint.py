@@ -24,6 +24,8 @@ from .fields import CONTROL_MESSAGE, document_no_control, has_control
 
 
 class ApiParser(FlaskParser):
+    """webargs' Flask parser: unknown query parameters refused, JSON read by the app's provider."""
+
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE,
                                    "querystring": ma.RAISE}
 
