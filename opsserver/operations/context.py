@@ -64,7 +64,7 @@ _LOOK_BACK = 32  # events since the facts were read; beyond that they are read a
 _SINCE = Prepared(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.action, AuditEvent.payload)
                   .where(AuditEvent.seq >= bindparam("seq")).order_by(AuditEvent.seq).limit(_LOOK_BACK + 1))
 # The writes whose events leave these facts as they are (crew on site is read per report) or change
-# only the stock of the event's point (operations.services.record_report's and the check-in's actions).
+# only the stock of the event's point: the actions record_checkin and record_report append.
 _KEEPS_FACTS, _TAKES_STOCK = "checkin.create", "report.create"
 # FOR UPDATE (PostgreSQL; SQLite holds its one write lock already): a close cannot land while a report
 # is judged against the open round.
