@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from opsserver.extensions import db
 
-from .conftest import assert_problem
+from .conftest import assert_problem, assert_refused
 from .test_pages import csrf_token, sign_in
 
 
@@ -258,3 +258,10 @@ def test_every_page_works_with_the_session(app, world):
     sign_in(browser)
     for url in PAGE_URLS:
         assert browser.get(url).status_code == 200, url
+
+
+def test_a_username_with_a_trailing_newline_is_refused(world, rows):
+    """The pattern's `$` matches before a final newline: the field type refuses control characters."""
+    assert_refused(world, rows, lambda: world.client.post(
+        "/api/v1/accounts", json={"username": "newuser\n", "password": "long-enough-pass", "role": "auditor"},
+        headers=world.headers("admin")), 422, field="username")

@@ -22,8 +22,9 @@ class TokenResponseSchema(ma.Schema):
 
 
 class AccountCreateSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=[ma.validate.Length(min=3, max=80),
-                                                         ma.validate.Regexp(r"^[A-Za-z0-9_.@-]+$")])
+    # Text refuses control characters: `$` alone would let "name\n" through the pattern.
+    username = Text(required=True, validate=[ma.validate.Length(min=3, max=80),
+                                             ma.validate.Regexp(r"^[A-Za-z0-9_.@-]+$")])
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=8, max=256))
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     crew_id = Id(load_default=None, allow_none=True)
