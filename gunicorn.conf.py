@@ -18,8 +18,12 @@ max_requests = 20000  # recycle workers now and then, with jitter so they do not
 max_requests_jitter = 2000
 backlog = 2048
 worker_tmp_dir = "/dev/shm"  # heartbeat file in memory, not on the database's disk
+# Behind the nginx front (deploy/nginx/proxy.conf), whose 8 KB header buffers refuse longer lines first,
+# with problem+json; gunicorn's own refusals are HTML, so its limits sit above nginx's. The app refuses a
+# target over 4,000 bytes (414) and headers over 8,000 / 16,384 bytes (431) itself.
 limit_request_line = 8190
-limit_request_fields = 100
+limit_request_fields = 32768  # nginx bounds the headers' total (4 × 8 KB buffers)
+limit_request_field_size = 16384
 # Trust X-Forwarded-* only from the load balancer's address.
 forwarded_allow_ips = os.environ.get("OPS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None  # the app writes one JSON line per request, with its request id (OPS_REQUEST_LOG)

@@ -51,7 +51,7 @@ def timed(method: str, url: str, timeout: float, **kwargs) -> float | None:
         status, _, _ = http_json(method, url, timeout=timeout, **kwargs)
     except OSError:
         return None
-    return time.perf_counter() - t0 if status < 500 else None
+    return time.perf_counter() - t0 if 200 <= status < 300 else None  # a refusal is no answer to time
 
 
 def measure(base: str, token: str, samples: int, timeout: float) -> dict:
