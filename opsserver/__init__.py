@@ -1,9 +1,11 @@
 """The field-operations server: `create_app` builds the Flask application."""
 
+import ipaddress
 import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config, TestingConfig
 from .database import configure_engine
@@ -49,12 +51,37 @@ def register_extensions(app: Flask) -> None:
     init_security_headers(app)
     init_login_limits(app)
     if app.config["OPS_TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = app.config["OPS_TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["OPS_TRUSTED_PROXIES"],
+                                       app.config["OPS_FORWARDED_ALLOW_IPS"])
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["OPS_TIMEZONE"],
                    default_translation_directories=str(Path(__file__).resolve().parent / "translations"))
+
+
+class TrustedProxyFix:
+    """werkzeug's ProxyFix for requests whose peer is a listed proxy (`allow`: comma-separated addresses or
+    networks, `*` any, as gunicorn's forwarded_allow_ips); any other peer's X-Forwarded-* are ignored, so a
+    client reaching the server directly cannot name its own address."""
+
+    def __init__(self, wsgi_app, proxies: int, allow: str):
+        self.plain = wsgi_app
+        self.fixed = ProxyFix(wsgi_app, x_for=proxies, x_proto=proxies)
+        names = [name.strip() for name in allow.split(",") if name.strip()]
+        self.any = "*" in names
+        self.networks = [ipaddress.ip_network(name, strict=False) for name in names if name != "*"]
+
+    def trusted(self, peer: str | None) -> bool:
+        """Whether this direct peer is one of the listed proxies."""
+        if self.any:
+            return True
+        try:
+            address = ipaddress.ip_address(peer or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def __call__(self, environ, start_response):
+        app = self.fixed if self.trusted(environ.get("REMOTE_ADDR")) else self.plain
+        return app(environ, start_response)
 
 
 def register_blueprints(app: Flask) -> None:

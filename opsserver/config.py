@@ -55,6 +55,9 @@ class Config:
     OPS_LOGIN_RATE_PER_ADDRESS = os.environ.get("OPS_LOGIN_RATE_PER_ADDRESS", "300 per minute")
     # Load balancers in front that set X-Forwarded-For/-Proto (0: none; the client address is the peer's).
     OPS_TRUSTED_PROXIES = _int("OPS_TRUSTED_PROXIES", 0)
+    # Their addresses (comma-separated addresses or networks, `*`: any), the same setting gunicorn.conf.py
+    # reads: a peer not listed keeps its own address whatever its X-Forwarded-For says.
+    OPS_FORWARDED_ALLOW_IPS = os.environ.get("OPS_FORWARDED_ALLOW_IPS", "127.0.0.1")
     # One JSON line per request (request id, method, path, status, duration, user) on stderr.
     OPS_REQUEST_LOG = os.environ.get("OPS_REQUEST_LOG", "1") == "1"
 

@@ -126,6 +126,28 @@ def test_client_address_behind_a_trusted_proxy(db_url, world, proxies, expected)
     assert json.loads(payload)["remote_addr"] == expected
 
 
+@pytest.mark.parametrize("allow, peer, expected", [
+    ("127.0.0.1", "198.51.100.9", "198.51.100.9"),  # straight to gunicorn from elsewhere: its own address
+    ("127.0.0.1", "127.0.0.1", "203.0.113.7"),
+    ("10.0.0.5, 127.0.0.1", "127.0.0.1", "203.0.113.7"),
+    ("10.0.0.5", "127.0.0.1", "127.0.0.1"),
+    ("*", "198.51.100.9", "203.0.113.7"),
+])
+def test_forwarded_headers_are_believed_only_from_a_listed_proxy(db_url, world, allow, peer, expected):
+    """With OPS_TRUSTED_PROXIES=1, X-Forwarded-For is the client's address only when the peer is one of
+    OPS_FORWARDED_ALLOW_IPS (as gunicorn reads it; `*`: any); any other peer keeps its own address."""
+    app = make_app(db_url, OPS_TRUSTED_PROXIES=1, OPS_FORWARDED_ALLOW_IPS=allow)
+    client = app.test_client()
+    resp = client.post("/api/v1/auth/token", json={"username": "commander", "password": "password-commander"},
+                       headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
+                       environ_base={"REMOTE_ADDR": peer})
+    assert resp.status_code == 200
+    with app.app_context():
+        payload = db.session.execute(text(
+            "SELECT payload FROM audit_events WHERE action = 'auth.login' ORDER BY seq DESC LIMIT 1")).scalar()
+    assert json.loads(payload)["remote_addr"] == expected
+
+
 # --- abuse limits and security headers --------------------------------------------------------------
 
 def test_json_nested_too_deeply_is_a_400_never_a_500(ops_world, rows):
