@@ -134,6 +134,26 @@ def test_failures_from_every_address_together_lock_at_the_account_ceiling(make_a
     assert login(client, "admin", addr="10.9.9.9").status_code == 200
 
 
+def test_an_ipv6_client_counts_as_its_64_network(make_app, world):
+    """One IPv6 client holds a whole /64 (2^64 addresses): the lockout, the unknown-username ceiling and the
+    attempt throttle count the /64, so rotating addresses inside it gains nothing; IPv4 counts the address."""
+    client = make_app().test_client()
+    for n in range(10):
+        fail(client, "commander", f"2001:db8:1:2::{n + 1:x}")
+    assert_problem(login(client, "commander", addr="2001:db8:1:2:ffff::1"), 429)
+    assert login(client, "commander", addr="2001:db8:1:3::1").status_code == 200  # the next /64
+    for n in range(30):
+        assert login(client, f"guess{n}", addr=f"2001:db8:9:9:{n + 1:x}::1").status_code == 401
+    assert_problem(login(client, "auditor", addr="2001:db8:9:9::abcd"), 429)
+    assert login(client, "auditor", addr="::ffff:10.5.5.5").status_code == 200
+    assert login(client, "auditor", addr="10.5.5.6").status_code == 200  # IPv4: every address its own
+
+    throttled = make_app(OPS_LOGIN_RATE_PER_ADDRESS="3 per minute").test_client()
+    answers = [login(throttled, "admin", addr=f"2001:db8:7:7::{n + 1:x}").status_code for n in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert login(throttled, "admin", addr="2001:db8:7:8::1").status_code == 200
+
+
 def test_old_failures_leave_the_window(make_app, world):
     client = make_app(OPS_LOGIN_WINDOW=timedelta(microseconds=1)).test_client()
     fail(client, "commander", "10.0.0.1", 12)

@@ -16,6 +16,7 @@ use none of it. Counted in the database rather than the rate-limit store (rateli
 written in the same transaction as its audit event, and the lockout holds when Redis does not answer.
 """
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,8 +45,17 @@ class Lockout:
 
 
 def address_key(remote_addr: str | None) -> str:
-    """The client address as counted (a request without one counts as '-')."""
-    return (remote_addr or "-")[:64]
+    """The client as counted by every per-address limit: an IPv4 address whole, an IPv6 address by its /64
+    (one client holds a whole /64 and could rotate through it), a request without one as '-'."""
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return (remote_addr or "-")[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:  # an IPv4 client on a dual-stack socket
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _rules(username: str, addr: str) -> list[tuple[str, object, str]]:
