@@ -9,49 +9,106 @@ import base64
 import html
 import mimetypes
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
-_SCRIPT = re.compile(r'<script\s+src="/vendor/([^"]+)"\s*>\s*</script>')
-_LINK = re.compile(r'<link\s+[^>]*href="/vendor/([^"]+)"[^>]*>')
+_VENDOR = "/vendor/"
 _CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:|https?:|#|//)([^'\")?#]+)([?#][^'\")]*)?['\"]?\s*\)")
 _VENDOR_URL = re.compile(r"url\(\s*['\"]?/vendor/([^'\")?#]+)([?#][^'\")]*)?['\"]?\s*\)")
 # A protocol-relative URL would reach for a CDN when the archive is opened: point it at nothing.
 _REMOTE_URL = re.compile(r"url\(\s*['\"]?(?:https?:)?//[^)]*\)")
 
 
-def _css_with_data_uris(css: str, css_path: Path) -> str:
-    def replace(match: re.Match) -> str:
-        return _data_uri(css_path.parent / match.group(1)) or match.group(0)
-
-    return _REMOTE_URL.sub("url(data:,)", _CSS_URL.sub(replace, css))
-
-
-def _data_uri(path: Path) -> str | None:
-    path = path.resolve()
-    if not path.is_file():
+def vendor_file(node_modules: Path, relative: str | Path) -> Path | None:
+    """The file ``relative`` names under ``node_modules``, resolved; ``None`` when there is no such file or
+    its resolved path (links followed) lies outside node_modules."""
+    root = Path(node_modules).resolve()
+    try:
+        path = (root / relative).resolve()
+        return path if path.is_relative_to(root) and path.is_file() else None
+    except (OSError, ValueError):  # a NUL byte, a name too long
         return None
+
+
+def _data_uri(node_modules: Path, relative: str | Path) -> str:
+    """A vendor file as a CSS ``url(data:...)``; ``url(data:,)`` (nothing) for a path outside node_modules."""
+    path = vendor_file(node_modules, relative)
+    if path is None:
+        return "url(data:,)"
     kind = "font/woff2" if path.suffix == ".woff2" else mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"url(data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()})"
 
 
+def _css_with_data_uris(css: str, css_path: Path, node_modules: Path) -> str:
+    def replace(match: re.Match) -> str:
+        return _data_uri(node_modules, css_path.parent.relative_to(node_modules) / match.group(1))
+
+    return _REMOTE_URL.sub("url(data:,)", _CSS_URL.sub(replace, css))
+
+
+class _AssetTags(HTMLParser):
+    """Finds, by position in the page, the /vendor scripts and stylesheets and the <style> elements.
+
+    An HTML parser, not a pattern over the page: the page's data element and text hold words people
+    typed (an ATC reference may read ``url(/vendor/...)``), and those must stay text.
+    """
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=False)
+        self.page = page
+        self.lines = [0] + [m.end() for m in re.finditer("\n", page)]
+        self.found: list[tuple[int, int, str, str]] = []  # (start, end, kind, vendor path or "")
+        self._open: tuple[int, str, str] | None = None  # a <script src> or <style> waiting for its end tag
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self.lines[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        start, values = self._offset(), {name: value or "" for name, value in attrs}
+        end = start + len(self.get_starttag_text() or "")
+        if tag == "script" and values.get("src", "").startswith(_VENDOR):
+            self._open = (start, "script", values["src"][len(_VENDOR):])
+        elif tag == "style":
+            self._open = (end, "style", "")
+        elif (tag == "link" and "stylesheet" in values.get("rel", "").split()
+              and values.get("href", "").startswith(_VENDOR)):
+            self.found.append((start, end, "link", values["href"][len(_VENDOR):]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is None or tag != self._open[1]:
+            return
+        start, kind, path = self._open
+        here = self._offset()
+        end = self.page.index(">", here) + 1 if kind == "script" else here
+        self.found.append((start, end, kind, path))
+        self._open = None
+
+
 def inline_assets(page: str, node_modules: Path) -> str:
-    """Replace every /vendor script and stylesheet of a page by its content."""
-
-    def script(match: re.Match) -> str:
-        code = (node_modules / match.group(1)).read_text(encoding="utf-8")
-        return "<script>" + code.replace("</script", "<\\/script") + "</script>"
-
-    def link(match: re.Match) -> str:
-        if "stylesheet" not in match.group(0):
-            return match.group(0)
-        path = node_modules / match.group(1)
-        css = _css_with_data_uris(path.read_text(encoding="utf-8"), path)
-        return "<style>" + css.replace("</style", "<\\/style") + "</style>"
-
-    def vendor_url(match: re.Match) -> str:
-        return _data_uri(node_modules / match.group(1)) or "url(data:,)"
-
-    return _VENDOR_URL.sub(vendor_url, _LINK.sub(link, _SCRIPT.sub(script, page)))
+    """Replace every /vendor script and stylesheet of a page by its content, and the /vendor fonts its
+    <style> elements name by data: URIs. A url() that leaves node_modules inlines nothing; a script or
+    stylesheet that does raises FileNotFoundError."""
+    node_modules = Path(node_modules).resolve()
+    parser = _AssetTags(page)
+    parser.feed(page)
+    parser.close()
+    parts, done = [], 0
+    for start, end, kind, relative in parser.found:
+        parts.append(page[done:start])
+        if kind == "style":
+            parts.append(_VENDOR_URL.sub(lambda m: _data_uri(node_modules, m.group(1)), page[start:end]))
+        elif (path := vendor_file(node_modules, relative)) is None:
+            # The maps' own tags only (text cannot make a tag): an archive without them would not draw.
+            raise FileNotFoundError(f"/vendor/{relative} is not a file under {node_modules} (run npm ci)")
+        elif kind == "script":
+            parts.append("<script>" + path.read_text(encoding="utf-8").replace("</script", "<\\/script") + "</script>")
+        else:
+            css = _css_with_data_uris(path.read_text(encoding="utf-8"), path, node_modules)
+            parts.append("<style>" + css.replace("</style", "<\\/style") + "</style>")
+        done = end
+    parts.append(page[done:])
+    return "".join(parts)
 
 
 def archive_document(title: str, summary: str, pages: list[tuple[str, str]]) -> str:

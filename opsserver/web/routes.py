@@ -16,6 +16,7 @@ from ..errors import ProblemError
 from ..serving.security import allow_inline_scripts
 from ..status import services as status
 from . import data
+from .archive import vendor_file
 from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required, safe_next
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
@@ -190,9 +191,13 @@ def vendor(package: str, filename: str):
     """Serve a file of an allowed npm package from the local node_modules."""
     if package not in VENDOR_PACKAGES:
         abort(404)
-    root = Path(current_app.config["OPS_VENDOR_DIR"]) / package
+    node_modules = Path(current_app.config["OPS_VENDOR_DIR"])
+    # send_from_directory refuses "..", not a link out: serve only what resolves inside the package
+    # and inside node_modules.
+    path = vendor_file(node_modules / package, filename)
+    if path is None or vendor_file(node_modules, path) is None:
+        abort(404)
     if (package, filename) in maps.assets.PATCHED_CSS:  # a fixed name: no path from the request is read
-        text = (root / filename).read_text(encoding="utf-8")
-        return current_app.response_class(maps.assets.served_css(text), mimetype="text/css",
-                                          headers={"Cache-Control": "public, max-age=86400"})
-    return send_from_directory(root, filename, max_age=86400)
+        return current_app.response_class(maps.assets.served_css(path.read_text(encoding="utf-8")),
+                                          mimetype="text/css", headers={"Cache-Control": "public, max-age=86400"})
+    return send_from_directory(path.parent, path.name, max_age=86400)
