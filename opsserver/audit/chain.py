@@ -72,3 +72,34 @@ def hash_at(on: "Session | Connection | DirectConnection", seq: int) -> str | No
         return GENESIS_HASH
     row = HASH_AT.first(on, {"seq": seq})
     return row[0] if row else None
+
+
+_LINKS = Prepared(select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
+                         AuditEvent.entity_id, AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.hash)
+                  .where(AuditEvent.seq > bindparam("after"), AuditEvent.seq <= bindparam("upto"))
+                  .order_by(AuditEvent.seq).limit(2000))
+
+
+def _when(at) -> datetime:
+    # The raw DB-API row: SQLite's driver gives the stored text, PostgreSQL's a datetime.
+    return as_utc(at if isinstance(at, datetime) else datetime.fromisoformat(at))
+
+
+def links_hold(on: "Session | Connection | DirectConnection", mark: tuple[int, str],
+               upto: int) -> tuple[int, str] | None:
+    """Whether events mark[0]+1 … `upto` each hash to their own hash and link to the one before, starting
+    from `mark` (a length and the hash of its last event, already verified) while the mark is still in
+    place: the new mark (the longer of the two), or None when a link does not hold."""
+    length, prev = mark
+    if hash_at(on, length) != prev:
+        return None
+    while length < upto:
+        rows = _LINKS.execute(on, {"after": length, "upto": upto}).fetchall()
+        if not rows:
+            return None
+        for seq, at, actor, action, entity, entity_id, payload, prev_hash, hash_ in rows:
+            if seq != length + 1 or prev_hash != prev or \
+                    event_hash(seq, _when(at), actor, action, entity, entity_id, payload, prev_hash) != hash_:
+                return None
+            length, prev = seq, hash_
+    return length, prev

@@ -38,7 +38,10 @@ from .models import AuditCheckpoint
 log = logging.getLogger(__name__)
 _T = AuditCheckpoint.__table__
 _COLUMNS = (_T.c.id, _T.c.length, _T.c.head_hash, _T.c.at, _T.c.key_id, _T.c.signature)
-_NEWEST = Prepared(select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.id.desc()).limit(1))
+# The first checkpoint of the longest length: when the chain was last pinned further. A manifest of an old cut
+# signs a short (or equally long) checkpoint later, which must not hold off the next one of the head.
+_NEWEST = Prepared(select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.length.desc(), _T.c.id)
+                   .limit(1))
 _INSERT = Prepared(_T.insert())
 _UNSYNCED = "ops_audit_checkpoint_unsynced"  # in Session.info: this transaction added a checkpoint
 _FILE_TAIL = 64 * 1024  # verification reads the file's last lines only
@@ -58,6 +61,7 @@ class _State:
     unsynced: bool = False
     key: Ed25519PrivateKey | None = None
     key_path: str | None = None
+    mark: tuple[int, str] = (0, chain.GENESIS_HASH)  # the chain's links are verified up to here
 
 
 # Per database engine, found by its dialect object, which `on` carries: Flask's current_app costs about
@@ -118,14 +122,20 @@ def public_key_pem() -> str:
     return signing.public_pem(private_key())
 
 
-def _consistent(on, pin: tuple[int, str] | None, head_seq: int) -> bool:
-    if pin is None:
-        return True
-    length, pinned = pin
-    if length > head_seq or chain.hash_at(on, length) != pinned:
-        log.error("the audit chain contradicts its checkpoint of %d events: nothing signed; run ops verify-audit",
-                  length)
+def _consistent(on, state: _State, head_seq: int, upto: int, full: bool = False) -> bool:
+    """Whether the chain still holds the longest known checkpoint and its links hold up to `upto`: checked
+    from this process's mark (only the events since the last check), or from the first event when `full`."""
+    if state.known is not None:
+        length, pinned = state.known
+        if length > head_seq or chain.hash_at(on, length) != pinned:
+            log.error("the audit chain contradicts its checkpoint of %d events: nothing signed; run ops "
+                      "verify-audit", length)
+            return False
+    mark = chain.links_hold(on, (0, chain.GENESIS_HASH) if full else state.mark, upto)
+    if mark is None:
+        log.error("the audit chain's links do not hold up to event %d: nothing signed; run ops verify-audit", upto)
         return False
+    state.mark = mark
     return True
 
 
@@ -174,14 +184,16 @@ def add_if_due(on: "Connection | DirectConnection", seq: int, head_hash: str, at
             state.next_due = newest[2] + interval
             return
     state.next_due = at + interval
-    if _consistent(on, state.known, seq):
+    # Up to the event before: the mark must not name this transaction's event, which may yet roll back.
+    if _consistent(on, state, seq, seq - 1):
         _insert(on, state, seq, head_hash, at, session)
 
 
-def sign_at(length: int | None = None) -> dict:
+def sign_at(length: int | None = None, full: bool = True) -> dict:
     """Sign and store, in a transaction of its own, a checkpoint of the chain's first `length` events (None:
-    the head), as every export does. Raises ChainContradictsCheckpoint rather than sign a forgery, and
-    ValueError for a length beyond the head."""
+    the head), as every export does. Raises ChainContradictsCheckpoint rather than sign a forgery (the
+    chain's links are checked first: from the first event when `full`, as an export reads them all anyway,
+    else from this process's mark), and ValueError for a length beyond the head."""
     session = db.session
     begin_write(session)
     try:
@@ -193,9 +205,9 @@ def sign_at(length: int | None = None) -> dict:
             raise ValueError(f"the chain holds {head_seq} events")
         state = _state()
         _learn(state, conn)
-        if not _consistent(conn, state.known, head_seq):
-            raise ChainContradictsCheckpoint("the audit log no longer holds what its last signed checkpoint "
-                                             "covered; run the verification")
+        if not _consistent(conn, state, head_seq, head_seq, full):
+            raise ChainContradictsCheckpoint("the audit log is broken or no longer holds what its last signed "
+                                             "checkpoint covered; run the verification")
         at = now_utc()
         cp = _insert(conn, state, length, chain.hash_at(conn, length), at, session)
         session.commit()
@@ -255,8 +267,7 @@ def sync_file() -> None:
             stmt = (select(*_COLUMNS).order_by(_T.c.id.desc()).limit(1) if last_id is None
                     else select(*_COLUMNS).where(_T.c.id > last_id).order_by(_T.c.id))
             rows = conn.execute(stmt).all()
-            newest = conn.execute(select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.id.desc())
-                                  .limit(1)).first()
+            newest = conn.execute(_NEWEST.statement).first()
         lines = []
         for row in rows:
             cp = _doc(row)

@@ -64,6 +64,8 @@ class ExportResource(MethodView):
                   headers={UPTO_HEADER: {"description": "the last sequence number the export may hold: ask for "
                                                         "its manifest with this upto_seq",
                                          "schema": {"type": "integer", "minimum": 0}}})
+    @blp.alt_response(409, schema=ProblemSchema, description="The log is broken or contradicts its last signed "
+                                                             "checkpoint: nothing is signed; run the verification")
     def get(self, query):
         """Stream the log (filtered by round, point and time) up to a cut, each event with its sequence number and
         hash. Signs a checkpoint of the chain's head, as every export does."""
@@ -71,8 +73,9 @@ class ExportResource(MethodView):
         upto = _cut(upto)
         try:
             checkpoints.sign_at()
-        except checkpoints.ChainContradictsCheckpoint:
-            pass  # logged; the export goes on, as evidence, and verification names what is wrong
+        except checkpoints.ChainContradictsCheckpoint as err:
+            # No export vouched for by a checkpoint over a broken chain: verification names what is wrong.
+            raise ProblemError(409, f"{err}; nothing was signed.", type_="audit-chain-contradicts-checkpoint") from err
         app = current_app._get_current_object()
 
         def stream():
