@@ -9,7 +9,6 @@ screen go to test-artifacts/crew/.
 
 import io
 import json
-import os
 import threading
 import time
 from datetime import timedelta
@@ -17,16 +16,13 @@ from pathlib import Path
 
 import pytest
 from geopy.distance import geodesic
-from werkzeug.serving import make_server
 
 from opsserver.database import now_utc
 
 from .conftest import count_rows
+from .helpers import live as harness
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"Debian's chromium is not installed at {CHROMIUM} "
-                                       "(scripts/test.sh installs it: apt-get install chromium fonts-noto-cjk)")
+pytestmark = harness.needs_chromium
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "crew"
 CREW = ("crew-lh01", "crew-demo-pass")
@@ -64,9 +60,8 @@ class Recorder:
 
 
 class Live:
-    def __init__(self, app, recorder, server):
-        self.app, self.recorder, self.server = app, recorder, server
-        self.url = f"http://127.0.0.1:{server.server_port}"
+    def __init__(self, app, recorder, url):
+        self.app, self.recorder, self.url = app, recorder, url
         self.client = app.test_client()
         self.tokens = {}
 
@@ -90,10 +85,12 @@ def live(app, runner):
     assert result.exit_code == 0, result.output
     recorder = Recorder(app.wsgi_app)
     app.wsgi_app = recorder
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    live = Live(app, recorder, server)
+    with harness.serving(app) as url:
+        yield _set_up(Live(app, recorder, url))
+
+
+def _set_up(live: Live) -> Live:
+    """Sign crew-lh01 and the commander in, put crew-lh01 on shift, open a round with a window at LH01."""
     for username, password in (CREW, COMMANDER):
         resp = live.client.post("/api/v1/auth/token", json={"username": username, "password": password})
         assert resp.status_code == 200, resp.json
@@ -117,22 +114,12 @@ def live(app, runner):
              body={"decision": "approved", "approved_start": now.isoformat(),
                    "approved_end": (now + timedelta(minutes=40)).isoformat(), "reference": "ATC-LH-0042"})
     live.round_id = rnd["id"]
-    yield live
-    server.shutdown()
-    thread.join(5)
+    return live
 
 
 # --- the browser ----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
+browser = harness.browser  # the project's Chromium fixture
 
 
 def at_distance(point: dict, metres: float, bearing: float) -> dict:
@@ -502,9 +489,7 @@ def test_pages_run_under_their_policy_without_a_violation(browser, live, path, r
     context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {live.tokens['commander']}"})
     context.add_init_script(CSP_WATCH)
     page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = harness.script_errors(page)
     try:
         resp = page.goto(live.url + path.format(round_id=live.round_id))
         assert resp.status == 200

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import uuid
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -23,14 +22,13 @@ from html.parser import HTMLParser
 import folium
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 from maps import build_replay_map, build_round_map, build_status_map
 from maps.safe import OPSMAP_JS, UnsafeContentError
 from opsserver.database import now_utc
 
 from .conftest import OpsWorld
+from .helpers import live
 
 # One kind of attack or more in each field; each fits the field's length limit in the API.
 HOSTILE = {
@@ -45,7 +43,6 @@ HOSTILE = {
 # Written raw into a script, each of these would run or break it (JSON escapes them all).
 RAW_IN_SCRIPT = [re.compile(p) for p in (r"`Brien", r"\$\{(window|alert)", r"(?<!\\)['\"]\);window",
                                          r"`\+\(window", r"<img", r"</script", r"onerror=")]
-CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 15000
 
 
@@ -268,23 +265,11 @@ def hostile_world(app, client, world) -> OpsWorld:
 def served(app, hostile_world):
     """The app over HTTP on a free port (no tile server: the maps must not reach the internet)."""
     app.config["OPS_MAP_TILES"] = "none"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with live.serving(app) as url:
+        yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (scripts/test.sh installs it)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
+browser = live.browser  # the project's Chromium fixture
 
 
 # Opens every popup and tooltip of the frame's Leaflet maps (the replay at its last time, so that every
@@ -348,9 +333,7 @@ def _check_page(browser, url: str, headers: dict, frames: int, replay: set[int],
                 on_page: set[str] = frozenset()):
     context = browser.new_context(extra_http_headers=headers)
     page = context.new_page()
-    errors, dialogs = [], []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors, dialogs = live.script_errors(page), []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     try:
         resp = page.goto(url, wait_until="load")

@@ -1,16 +1,11 @@
 """The login page's `next`: only a path on this site, after normalising it; anything else goes to the default page."""
 
-import os
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from . import test_crew_page
+from .helpers import live
 from .test_pages import csrf_token
 
-CHROMIUM = test_crew_page.CHROMIUM
-browser = test_crew_page.browser  # the project's Chromium fixture (Debian's chromium through Playwright)
+browser = live.browser  # the project's Chromium fixture (Debian's chromium through Playwright)
 
 # `next` exactly as it travels in the query string (percent-encoded where a browser or an attacker would).
 BYPASSES = [
@@ -72,15 +67,11 @@ def test_a_crew_account_is_taken_to_the_crew_page(world, next_value):
 @pytest.fixture
 def served(app, world):
     """The app over HTTP on a free port, for the browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with live.serving(app) as url:
+        yield url
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's chromium is not installed at {CHROMIUM}")
+@live.needs_chromium
 def test_in_chromium_the_login_stays_on_this_site_and_the_session_ends_with_the_account(browser, served, world):
     """The issue's own case in a real browser, which strips the tab and would go to //example.org; then the
     server-side session opens the pages until the account is disabled."""

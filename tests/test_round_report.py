@@ -6,17 +6,15 @@ with its two charts and the map and prints to an A4 PDF (test-artifacts/round-re
 
 import csv
 import io
-import os
-import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
-from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
+from .helpers import live
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
@@ -126,40 +124,25 @@ def test_activity_log(client, drilled):
     assert f'datetime="{first["at_utc"]}"' in text and first["at_local"] in text
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's chromium is not installed at {CHROMIUM}")
+@live.needs_chromium
 def test_report_html_in_chromium_prints_to_pdf(app, client, drilled):
-    from playwright.sync_api import sync_playwright
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page()
-            page.set_default_timeout(15000)
-            errors = []
-            page.on("pageerror", lambda err: errors.append(str(err)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.set_extra_http_headers(drilled["auditor"])
-            url = f"http://127.0.0.1:{server.server_port}/api/v1/rounds/1/report?format=html"
-            resp = page.goto(url, wait_until="load")
-            assert resp.status == 200
-            assert page.locator("#chart-ammo svg").count() == 1
-            assert page.locator("#chart-windows svg").count() == 1
-            frame = page.frame_locator("#round-map")
-            frame.locator(".leaflet-container").wait_for()
-            assert frame.locator(".leaflet-interactive").count() > 0  # the points, sectors and arrows drawn
-            assert page.locator("#points tbody tr").count() == 18
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            path = ARTIFACTS / "round-report.pdf"
-            page.emulate_media(media="print")
-            page.pdf(format="A4", path=str(path), print_background=True)
-            browser.close()
-        data = path.read_bytes()
-        assert data.startswith(b"%PDF") and len(data) > 10000
-        assert not errors, errors
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with live.serving(app) as base, live.chromium() as browser:
+        page = browser.new_page()
+        page.set_default_timeout(15000)
+        errors = live.script_errors(page)
+        page.set_extra_http_headers(drilled["auditor"])
+        resp = page.goto(f"{base}/api/v1/rounds/1/report?format=html", wait_until="load")
+        assert resp.status == 200
+        assert page.locator("#chart-ammo svg").count() == 1
+        assert page.locator("#chart-windows svg").count() == 1
+        frame = page.frame_locator("#round-map")
+        frame.locator(".leaflet-container").wait_for()
+        assert frame.locator(".leaflet-interactive").count() > 0  # the points, sectors and arrows drawn
+        assert page.locator("#points tbody tr").count() == 18
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / "round-report.pdf"
+        page.emulate_media(media="print")
+        page.pdf(format="A4", path=str(path), print_background=True)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 10000
+    assert not errors, errors
