@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import weakref
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,7 +45,8 @@ _NEWEST = Prepared(select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.le
                    .limit(1))
 _INSERT = Prepared(_T.insert())
 _UNSYNCED = "ops_audit_checkpoint_unsynced"  # in Session.info: this transaction added a checkpoint
-_FILE_TAIL = 64 * 1024  # verification reads the file's last lines only
+_FILE_TAIL = 64 * 1024  # where the copy looks for the file's last id
+_FILE_LINES = 256  # verification holds the chain to the file's longest checkpoint and its last lines
 
 
 class ChainContradictsCheckpoint(Exception):
@@ -150,8 +152,8 @@ def _learn(state: _State, on) -> tuple | None:
         state.file_read = True
         public = private_key().public_key()
         # Longest first, and only those longer than what is known: usually one signature to check.
-        lines = [c for c in _read_file_tail() if isinstance(c.get("length"), int)]
-        for cp in sorted(lines, key=lambda c: c["length"], reverse=True):
+        longest, lines, _ = scan_file()
+        for cp in sorted(lines + ([longest] if longest else []), key=lambda c: c["length"], reverse=True):
             if state.known is not None and cp["length"] <= state.known[0]:
                 break
             if signing.verify_checkpoint(public, cp):
@@ -240,15 +242,44 @@ def _tail(fd: int) -> list[dict]:
     return out
 
 
-def _read_file_tail() -> list[dict]:
+def scan_file() -> tuple[dict | None, list[dict], int | None]:
+    """Read the whole checkpoint file, streaming: its longest checkpoint, its last lines, and the number of
+    the first line that is not a checkpoint (None when all are; a final line cut short by a crash, with no
+    newline after it, is not counted: the next copy removes it)."""
     path = checkpoint_file_path()
+    longest, tail, junk = None, deque(maxlen=_FILE_LINES), None
     if not os.path.exists(path):
-        return []
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return _tail(fd)
-    finally:
-        os.close(fd)
+        return longest, [], junk
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                doc = json.loads(raw)
+            except ValueError:
+                doc = None
+            if not isinstance(doc, dict) or not isinstance(doc.get("length"), int):
+                if junk is None and raw.endswith(b"\n"):
+                    junk = number
+                continue
+            tail.append(doc)
+            if longest is None or doc["length"] > longest["length"]:
+                longest = doc
+    return longest, list(tail), junk
+
+
+def _cut_torn_line(fd: int) -> None:
+    """Remove a final line cut short by a crash (no newline after it), so the next line starts clean; the
+    checkpoint it held is copied again from the table."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    n = min(size, _FILE_TAIL)
+    end = os.pread(fd, n, size - n).rfind(b"\n")
+    if end >= 0 or n == size:
+        os.ftruncate(fd, size - n + end + 1)
+    else:  # longer than the window: ended instead, and verification names it
+        os.write(fd, b"\n")
 
 
 def sync_file() -> None:
@@ -262,6 +293,7 @@ def sync_file() -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
+        _cut_torn_line(fd)
         last_id = next((c["id"] for c in reversed(_tail(fd)) if isinstance(c.get("id"), int)), None)
         with db.engine.connect() as conn:
             stmt = (select(*_COLUMNS).order_by(_T.c.id.desc()).limit(1) if last_id is None
@@ -276,10 +308,7 @@ def sync_file() -> None:
             else:
                 log.error("checkpoint %s in the table is not signed by this server's key: not copied", row.id)
         if lines:
-            size = os.fstat(fd).st_size
-            # A line cut short by a crash is ended first, so that it cannot swallow the next one.
-            cut = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
-            os.write(fd, ("\n" if cut else "").encode() + "".join(lines).encode())
+            os.write(fd, "".join(lines).encode())
             os.fsync(fd)
     finally:
         os.close(fd)
@@ -320,8 +349,9 @@ def sync_at_teardown(_exc=None) -> None:
 
 
 def pins() -> list[dict]:
-    """Every checkpoint verification holds the chain to: the table's longest and its newest 256, and every
-    line at the end of the file (a longer checkpoint signed over a cut chain must not hide an earlier one);
+    """Every checkpoint verification holds the chain to: the table's longest and its newest 256, the file's
+    longest and its last 256 lines (a longer checkpoint signed over a cut chain must not hide an earlier
+    one), and the file's first line that is not a checkpoint, as an invalid one;
     each with its source and whether this server's key signed it."""
     public = private_key().public_key()
     t = _T.c
@@ -329,5 +359,9 @@ def pins() -> list[dict]:
     rows += db.session.execute(select(*_COLUMNS).order_by(t.id.desc()).limit(256)).all()
     table = {row.id: _doc(row) for row in rows}.values()
     found = [{**cp, "source": "table", "valid": signing.verify_checkpoint(public, cp)} for cp in table]
-    found += [{**cp, "source": "file", "valid": signing.verify_checkpoint(public, cp)} for cp in _read_file_tail()]
+    longest, lines, junk = scan_file()
+    found += [{**cp, "source": "file", "valid": signing.verify_checkpoint(public, cp)}
+              for cp in lines + ([longest] if longest is not None and longest not in lines else [])]
+    if junk is not None:
+        found.append({"source": "file", "valid": False, "junk_line": junk})
     return found

@@ -75,6 +75,9 @@ def _shown(pin: dict) -> dict:
 
 
 def _against(pin: dict, count: int, hashes: dict) -> tuple[int | None, str] | None:
+    if "junk_line" in pin:
+        return None, (f"line {pin['junk_line']} of the checkpoint file is not a checkpoint: the file was "
+                      f"damaged or written by something else")
     where = f"the checkpoint signed at {pin.get('at')} (in the {pin['source']})"
     if not pin["valid"]:
         return _shown(pin)["length"], f"{where} does not carry a valid signature of this server's key"
