@@ -24,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app, has_app_context
 from sqlalchemy import event, select
@@ -99,13 +100,31 @@ def checkpoint_file_path() -> str:
     return os.path.join(current_app.instance_path, f"audit-checkpoints-{name}.jsonl")
 
 
-def ensure_key() -> tuple[str, bool]:
-    """Load the signing key, making it when absent (`ops init-db`); its path and whether it was made now."""
-    path = key_path()
+class KeyNotShared(click.ClickException):
+    """The key file is absent while the table holds checkpoints of a key: this is a second app server."""
+
+
+def _load_key(path: str) -> bool:
     state = _state()
     state.key, made = signing.load_or_create_private_key(path)
     state.key_path = path
-    return path, made
+    return made
+
+
+def ensure_key() -> tuple[str, bool]:
+    """Load the signing key, making it when absent (`ops init-db`); its path and whether it was made now.
+    Raises KeyNotShared rather than make one while the table holds checkpoints: those were signed by
+    another server's key, and every app server must sign with the same one."""
+    path = key_path()
+    if not os.path.exists(path):
+        other = db.session.execute(select(_T.c.key_id).order_by(_T.c.id.desc()).limit(1)).scalar()
+        db.session.rollback()
+        if other is not None:
+            raise KeyNotShared(
+                f"no audit signing key at {path}, but the audit checkpoints are signed by key {other}: copy the "
+                f"key file from the first app server to {path} (or set OPS_AUDIT_KEY_FILE to it); every app "
+                f"server signs with the same key, or their checkpoints fail each other's verification.")
+    return path, _load_key(path)
 
 
 def private_key() -> Ed25519PrivateKey:
@@ -113,7 +132,7 @@ def private_key() -> Ed25519PrivateKey:
     state = _state()
     path = key_path()
     if state.key is None or state.key_path != path:
-        _, made = ensure_key()
+        made = _load_key(path)
         if made:
             log.warning("made a new audit signing key at %s (ops init-db makes it before the first start)", path)
     return state.key
