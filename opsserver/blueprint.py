@@ -20,7 +20,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from .errors import ProblemError, field_error
-from .fields import CONTROL_MESSAGE, document_no_control, has_control
+from .fields import CONTROL_MESSAGE, has_control
 
 
 class ApiParser(FlaskParser):
@@ -81,17 +81,6 @@ def _require_body(view):
     return wrapper
 
 
-def _document_query_text(doc, doc_info, **kwargs):
-    """The document half of `refuse_control_characters`: every text query parameter says it holds none (those
-    declared with fields.Text say so themselves)."""
-    for parameter in doc_info.get("arguments", {}).get("parameters", []):
-        if parameter.get("in") in ("query", "querystring") and isinstance(parameter.get("schema"), ma.Schema):
-            for field in parameter["schema"].fields.values():
-                if isinstance(field, ma.fields.String):
-                    document_no_control(field)
-    return doc
-
-
 class Blueprint(flask_smorest.Blueprint):
     """A flask-smorest Blueprint with the stricter parser and input checks."""
 
@@ -100,7 +89,6 @@ class Blueprint(flask_smorest.Blueprint):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.before_request(refuse_control_characters)
-        self._prepare_doc_cbks.insert(0, _document_query_text)
 
     def arguments(self, schema, *, location="json", required=True, **kwargs):
         """flask-smorest's `arguments`; a required JSON body must be sent."""

@@ -44,6 +44,14 @@ def has_control(value: str, *, multiline: bool = False) -> bool:
 class QuerySchema(ma.Schema):
     """A schema read from a query string: its fields read text as the document writes values in a URL."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The document half of blueprint.refuse_control_characters: every text parameter says it holds none
+        # (fields declared as Text say so themselves).
+        for field in self.fields.values():
+            if isinstance(field, ma.fields.String):
+                document_no_control(field)
+
 
 def _from_query(field: ma.fields.Field) -> bool:
     return isinstance(field.root, QuerySchema)
