@@ -240,6 +240,18 @@ def sign_at(length: int | None = None, full: bool = True) -> dict:
     return cp
 
 
+def sign_if_quiet() -> dict | None:
+    """Sign a checkpoint of the head when it is past the longest checkpoint and that one is at least the
+    interval old (the timer's round); the links are checked from this process's mark."""
+    interval = timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
+    newest = _NEWEST.first(db.session)
+    head_seq = chain.head(db.session)[0]
+    db.session.rollback()  # the reads' transaction ends before sign_at begins its write
+    if head_seq == 0 or (newest is not None and (newest[0] >= head_seq or now_utc() < newest[2] + interval)):
+        return None
+    return sign_at(full=False)
+
+
 def _doc(row) -> dict:
     return {"id": row.id, "length": row.length, "head_hash": row.head_hash, "at": format_time(row.at),
             "key_id": row.key_id, "signature": row.signature}
