@@ -275,11 +275,11 @@ def _raw_get(base: str, target: str, headers: str = "") -> tuple[int, str]:
 
 def test_the_served_configuration_answers_long_requests_as_problems_up_to_gunicorns_limit(db_url):
     """Under gunicorn.conf.py a request target over 4000 bytes gets the app's 414 problem+json, and a header over
-    8000 bytes its 431, up to gunicorn's own limits (a request line over 8190 bytes, a header line of 8189 or
-    more, more than 100 headers), past which gunicorn answers in HTML that the app cannot change: the front
-    (nginx) must refuse those first."""
+    8000 bytes its 431. gunicorn's own header limits sit above that (gunicorn.conf.py), so a long header line
+    is the app's problem too; only a request line over 8190 bytes meets gunicorn's HTML answer, which the
+    front (nginx) refuses first (tests/test_front.py)."""
     with app_server(db_url) as (base, _proc):
         assert _raw_get(base, "/api/v1/points?county=" + "x" * 5000) == (414, "application/problem+json")
         assert _raw_get(base, "/api/v1/points", f"X-Pad: {'y' * 8100}\r\n") == (431, "application/problem+json")
         assert _raw_get(base, "/api/v1/points?county=" + "x" * 9000) == (414, "text/html")
-        assert _raw_get(base, "/api/v1/points", f"X-Pad: {'y' * 8200}\r\n") == (431, "text/html")
+        assert _raw_get(base, "/api/v1/points", f"X-Pad: {'y' * 8200}\r\n") == (431, "application/problem+json")
