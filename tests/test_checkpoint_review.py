@@ -13,13 +13,14 @@ import time_machine
 from sqlalchemy import text
 
 from opsserver.audit import checkpoints
-from opsserver.audit.exports import verify_jsonl
 from opsserver.audit.services import event_hash
 from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .test_checkpoints import (checkin, delete_newest_events, drop_guards, file_lines, head_seq,  # noqa: F401
-                               paths, public_key, table_rows, verify)
+from . import test_checkpoints
+from .test_checkpoints import checkin, delete_newest_events, drop_guards, head_seq, table_rows, verify
+
+paths = test_checkpoints.paths  # the autouse fixture: this test's own signing key and checkpoint file
 
 
 def _tamper_one_event(app, seq: int) -> None:
