@@ -2,10 +2,13 @@
 
 import hashlib
 import json
+import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
+from opsserver.accounts.services import create_account, update_account
+from opsserver.errors import ProblemError
 from opsserver.extensions import db
 
 from .conftest import assert_problem, assert_refused
@@ -146,6 +149,61 @@ def test_the_last_active_admin_is_kept(world, rows):
                                 json={"username": "admin2", "password": "Second-admin-1", "role": "admin"})
     assert created.status_code == 201
     assert patch(world, "admin", {"role": "commander"}).status_code == 200
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one_active(app, world):
+    """Two admins each disable the other at the same moment: one change is refused with 409, so an active
+    admin remains. The first holds its transaction open (before its commit) until the second has either
+    finished or is waiting on a lock; without a lock taken before the count, both counted one other active
+    admin and both committed (PostgreSQL; on SQLite the write lock already serialises them)."""
+    with app.app_context():
+        create_account("test", "admin2", "Second-admin-1", "admin")
+        postgres = db.engine.dialect.name == "postgresql"
+    first_counted, second_connected, second_done = threading.Event(), threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def second_waits_or_is_done() -> None:
+        first_counted.set()
+        if not postgres:
+            second_done.wait(1)  # it waits on the write lock; nothing to see from here
+            return
+        second_connected.wait()
+        with db.engine.connect() as conn:
+            while not second_done.is_set():
+                waiting = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid "
+                                            "AND wait_event_type = 'Lock'"), {"pid": outcomes["pid"]}).scalar()
+                conn.rollback()  # the statistics views keep one snapshot per transaction
+                if waiting:
+                    return
+                second_done.wait(0.01)
+
+    def disable(actor: str, other: str, hold: bool) -> None:
+        with app.app_context():
+            if hold:
+                event.listen(db.session(), "before_commit", lambda _session: second_waits_or_is_done())
+            else:
+                if postgres:  # its connection, to see from the other thread when it waits on a lock
+                    outcomes["pid"] = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+                second_connected.set()
+                first_counted.wait()
+            try:
+                outcomes[actor] = update_account(actor, other, {"active": False}).active
+            except ProblemError as err:
+                outcomes[actor] = err.status
+            finally:
+                if not hold:
+                    second_done.set()
+
+    threads = [threading.Thread(target=disable, args=("admin", "admin2", True)),
+               threading.Thread(target=disable, args=("admin2", "admin", False))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(str(outcomes[actor]) for actor in ("admin", "admin2")) == ["409", "False"], outcomes
+    with app.app_context():
+        active = db.session.execute(text("SELECT count(*) FROM accounts WHERE role = 'admin' AND active")).scalar()
+    assert active == 1
 
 
 @pytest.mark.parametrize("who", ["crew1", "commander", "auditor"])

@@ -88,6 +88,9 @@ def update_account(actor: str, username: str, changes: dict) -> Account:
         raise field_error("(body)", "Nothing to change: name at least one of active, role, password, crew_id.")
     new_hash = hash_password(changes["password"]) if changes.get("password") is not None else None
     begin_write(db.session)
+    # PostgreSQL: one account change at a time, taken before the reads, so two admins disabling each other
+    # at once cannot both count the other as the remaining active admin (SQLite: the write lock does it).
+    lock_for(db.session, "accounts", 0)
     account = db.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
     if account is None:
         raise ProblemError(404, f"No account '{username}'.", type_="not-found")
