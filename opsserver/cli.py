@@ -235,15 +235,20 @@ def create_user(username, role, crew_id):
               help="--disable stops the account: every token and page session of it ends at once.")
 @click.option("--role", type=click.Choice(["crew", "commander", "auditor", "admin"]), default=None)
 @click.option("--crew-id", type=int, default=None, help="The crew member a crew account is linked to.")
+@click.option("--no-crew", is_flag=True, help="Unlink the account from its crew member (not for a crew account).")
 @click.option("--password", "new_password", is_flag=True,
               help="Set a new password from OPS_PASSWORD or a prompt (its tokens and sessions end too).")
 @with_appcontext
-def account(username, active, role, crew_id, new_password):
+def account(username, active, role, crew_id, no_crew, new_password):
     """Change an account as PATCH /api/v1/accounts/USERNAME does (same service, audited as the CLI user)."""
     from .accounts.services import update_account
     from .errors import ProblemError
 
+    if no_crew and crew_id is not None:
+        raise click.UsageError("--crew-id and --no-crew exclude each other")
     changes = {k: v for k, v in {"active": active, "role": role, "crew_id": crew_id}.items() if v is not None}
+    if no_crew:
+        changes["crew_id"] = None
     if new_password:
         password = os.environ.get("OPS_PASSWORD") or click.prompt("New password", hide_input=True,
                                                                    confirmation_prompt=True)

@@ -267,6 +267,14 @@ def test_ops_account_command_sets_role_and_password(app, world, runner, monkeypa
     assert resp.status_code == 200 and resp.json["role"] == "commander"
 
 
+def test_ops_account_command_unlinks_a_crew_member(app, world, runner):
+    result = runner.invoke(args=["ops", "account", "crew1", "--role", "commander", "--no-crew"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        row = db.session.execute(text("SELECT role, crew_id FROM accounts WHERE username = 'crew1'")).one()
+    assert tuple(row) == ("commander", None)
+
+
 @pytest.mark.parametrize("args,says", [
     (["nobody-here", "--disable"], "nobody-here"),
     (["commander"], "nothing to change"),
