@@ -175,6 +175,21 @@ def test_unknown_usernames_are_limited_harder_than_known_ones(make_app, world):
     assert login(client, "commander", addr="192.0.2.3").status_code == 200
 
 
+def test_the_unknown_ceiling_leaks_at_most_one_bit_per_address_and_window(make_app, world):
+    """The accepted leak (README, Settings): the probe's last answer tells whether the candidate exists, and
+    then the address is refused for every username alike, so it learns nothing more in the window."""
+    client = make_app().test_client()
+    answers = {}
+    for candidate, addr in (("commander", "198.51.100.1"), ("nosuchuser", "198.51.100.2")):
+        for n in range(29):
+            assert login(client, f"prime{n}", "x", addr=addr).status_code == 401
+        assert login(client, candidate, "wrong", addr=addr).status_code == 401
+        answers[candidate] = login(client, "another-name", "x", addr=addr).status_code
+        after = [login(client, name, "wrong", addr=addr) for name in ("admin", "nobody-at-all")]
+        assert [r.status_code for r in after] == [429, 429] and after[0].json == after[1].json
+    assert answers == {"commander": 401, "nosuchuser": 429}
+
+
 def test_the_lockout_answers_the_same_for_unknown_and_known_usernames(make_app, world):
     client = make_app().test_client()
     fail(client, "nobody", "10.0.0.1", 10)
