@@ -3,7 +3,7 @@
 Sync workers: each request holds one worker, so a slow phone upload cannot starve the others of CPU,
 and a crash loses at most the request in flight (the client retries with its Idempotency-Key).
 On one SQLite file keep OPS_WORKERS at 2 (writers share one lock; more workers queue longer, see
-README → Performance); on PostgreSQL use about two per core, and more app servers behind the balancer.
+docs/performance.md); on PostgreSQL use about two per core, and more app servers behind the balancer.
 """
 
 import os
