@@ -99,7 +99,7 @@ def test_certificate_valid_through_its_last_local_day():
     """The date rule: valid all of the expiry day in local time, not a microsecond after."""
     from datetime import UTC, datetime
 
-    from opsserver import rules
+    import rules
     expires = date(2026, 12, 1)
     assert rules.certificate_problem(expires, datetime(2026, 12, 1, 4, tzinfo=UTC),
                                      datetime(2026, 12, 1, 16, tzinfo=UTC), "Asia/Shanghai") is None

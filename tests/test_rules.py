@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from geopy.distance import geodesic
 
-from opsserver import rules
+import rules
 
 
 @pytest.mark.parametrize("az,inside", [(300, True), (0, True), (360, True), (40, True), (20, True),

@@ -7,8 +7,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy import func, or_, select
 
-from .. import rules
-
+import rules
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..blueprint import Blueprint
 from ..errors import field_error

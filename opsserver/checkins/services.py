@@ -9,7 +9,7 @@ import logging
 import marshmallow as ma
 from sqlalchemy import and_, bindparam, func, select
 
-from .. import rules
+import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..clock import zone_name

@@ -23,7 +23,7 @@ from flask import g
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from .. import rules
+import rules
 from ..ammo import services as ammo
 from ..audit.chain import HEAD
 from ..audit.models import AuditEvent

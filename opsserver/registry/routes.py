@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from sqlalchemy import select
 
-from .. import rules
+import rules
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..blueprint import Blueprint
 from ..clock import local_today

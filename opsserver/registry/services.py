@@ -5,7 +5,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from .. import rules
+import rules
 from ..audit import services as audit
 from ..clock import local_today, zone_name
 from ..database import begin_write, lock_for
