@@ -90,7 +90,8 @@ def register_blueprints(app: Flask) -> None:
     from .audit.routes import blp as audit_blp
     from .checkins.routes import blp as checkins_blp
     from .checkins.services import register_sync_type
-    from .operations import services as operations
+    from .operations.airspace import sync_airspace
+    from .operations.reports import sync_report
     from .operations.routes import blp as operations_blp
     from .records.routes import blp as records_blp
     from .registry.routes import blp as registry_blp
@@ -103,8 +104,8 @@ def register_blueprints(app: Flask) -> None:
     for blp in (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp,
                 reports_blp, records_blp):
         api.register_blueprint(blp)
-    register_sync_type("report", operations.sync_report)
-    register_sync_type("airspace_request", operations.sync_airspace)
+    register_sync_type("report", sync_report)
+    register_sync_type("airspace_request", sync_airspace)
     app.register_blueprint(web_bp)
     app.register_blueprint(serving_bp)
 

@@ -181,7 +181,7 @@ def logout(who: Principal, raw_token: str, kind: str = "bearer") -> None:
 
 def whoami(who: Principal) -> dict:
     """What the crew phone page needs on opening: me, my shift, my point, its round and state, the time."""
-    from ..operations import services as ops
+    from ..operations.state import colour, points_in_rounds, window_view
     from ..operations.models import Round, RoundPoint
     from ..registry.models import Point, Shift
     from ..registry.schemas import CrewSchema, PointSchema, ShiftSchema
@@ -207,8 +207,8 @@ def whoami(who: Principal) -> dict:
                                   Round.closed_at.is_(None)).order_by(Round.activated_at.desc()).limit(1)
                            ).scalar_one_or_none()
     if r is not None:
-        pr = next(p for p in ops.points_in_rounds([r], now)[r.id] if p.point.id == point.id)
+        pr = next(p for p in points_in_rounds([r], now)[r.id] if p.point.id == point.id)
         answer["round"] = {"id": r.id, "name": r.name, "purpose": r.purpose, "state": pr.state,
-                           "colour": ops.colour(pr.state, bool(pr.flags)),
-                           "open_window": ops.window_view(pr.open_window)}
+                           "colour": colour(pr.state, bool(pr.flags)),
+                           "open_window": window_view(pr.open_window)}
     return answer

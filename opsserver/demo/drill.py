@@ -22,7 +22,10 @@ from ..checkins.services import submit_checkin
 from ..clock import zone_name
 from ..database import now_utc
 from ..extensions import db
-from ..operations import services as ops
+from ..operations.airspace import decide, submit_airspace_request, terminate
+from ..operations.reports import submit_report
+from ..operations.rounds import activate_round, close_round, create_round, decline_point, get_round, stand_down_point
+from ..operations.state import points_in_rounds
 from ..registry.models import CrewMember, Point
 
 
@@ -57,11 +60,11 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
         CrewMember.home_point_id == p.id, CrewMember.active.is_(True)).order_by(CrewMember.id)).scalars()
         if rules.certificate_valid_at(m.certificate_expires, now, tz)] for p in points}
 
-    r = ops.create_round(boss.username, {
+    r = create_round(boss.username, {
         "name": f"Drill {rules.local_time(now, tz)[:16]}", "purpose": "rain_enhancement", "planned_start": now,
         "planned_end": now + timedelta(hours=3), "point_codes": [p.code for p in points],
         "notes": "DEMO drill played by `ops drill`"})
-    ops.activate_round(boss.username, r.id)
+    activate_round(boss.username, r.id)
 
     short_handed, far_phone, declines, stood_down = points[2], points[5], points[-2], points[-1]
     for p in points:
@@ -76,8 +79,8 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
                 body["crew_id"] = m.id
             submit_checkin(who or boss, body, None, now_utc())
     crew_of = {p.id: next((crew_accounts[m.id] for m in crews[p.id] if m.id in crew_accounts), None) for p in points}
-    ops.decline_point(crew_of[declines.id] or boss, r.id, declines.code, "DEMO: launcher fault")
-    ops.stand_down_point(boss.username, r.id, stood_down.code, "DEMO: released by the commander")
+    decline_point(crew_of[declines.id] or boss, r.id, declines.code, "DEMO: launcher fault")
+    stand_down_point(boss.username, r.id, stood_down.code, "DEMO: released by the commander")
 
     requesting = points[:14]
     rejected, pending = points[4], points[12:14]
@@ -85,15 +88,15 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
     for i, p in enumerate(requesting):
         data = {"id": uuid.uuid4(), "point_code": p.code, "window_start": now_utc(), "window_end": None,
                 "duration_min": 40, "max_height_m": p.max_height_m}
-        _, req, _ = ops.submit_airspace_request(boss, r.id, {"drill": i}, None, data)
+        _, req, _ = submit_airspace_request(boss, r.id, {"drill": i}, None, data)
         if p in pending:
             continue
         if p is rejected:
-            ops.decide(boss.username, req["id"], {"decision": "rejected", "reason": "civil_flight",
+            decide(boss.username, req["id"], {"decision": "rejected", "reason": "civil_flight",
                                                  "reason_detail": "DEMO: scheduled flight crossing"})
             continue
         start = now_utc()
-        windows[p.code] = ops.decide(boss.username, req["id"], {
+        windows[p.code] = decide(boss.username, req["id"], {
             "decision": "approved", "approved_start": start - timedelta(seconds=1),
             "approved_end": start + timedelta(minutes=40), "reference": f"ATC-DEMO-{i + 1:03d}"})
 
@@ -101,7 +104,7 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
     terminated = points[8]
     fire_start = now_utc()
     time.sleep(1.0)
-    ops.terminate(boss.username, windows[terminated.code]["id"])
+    terminate(boss.username, windows[terminated.code]["id"])
     time.sleep(0.5)
     fire_end = now_utc()
     reports = []
@@ -122,10 +125,10 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
         who = crew_of[p.id] or boss
         if who is boss:
             data["crew_id"] = crews[p.id][0].id
-        _, body, _ = ops.submit_report(who, r.id, {"drill": str(data["id"])}, None, data)
+        _, body, _ = submit_report(who, r.id, {"drill": str(data["id"])}, None, data)
         reports.append(body)
     if close:
-        ops.close_round(boss.username, r.id)
-    states = ops.points_in_rounds([ops.get_round(r.id)])[r.id]
+        close_round(boss.username, r.id)
+    states = points_in_rounds([get_round(r.id)])[r.id]
     return {"round_id": r.id, "states": {pr.point.code: pr.state for pr in states},
             "flagged_reports": sum(1 for b in reports if b["flags"]), "reports": len(reports)}

@@ -10,7 +10,7 @@ from ..checkins.routes import HEADERS_DOC, idempotency_key, json_answer
 from ..pagination import keyset_page
 from ..registry.models import Point
 from ..registry.services import point_by_code
-from . import services
+from . import airspace, clearance, reports, rounds, state
 from .models import AirspaceRequest, FiringReport, Round
 from .schemas import (AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema,
                       ClearanceQuerySchema, ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema,
@@ -22,7 +22,7 @@ blp = Blueprint("operations", __name__, url_prefix="/api/v1",
 
 
 def _round_detail(r: Round) -> dict:
-    return services.round_view(r, services.points_in_rounds([r])[r.id])
+    return state.round_view(r, state.points_in_rounds([r])[r.id])
 
 
 @blp.route("/rounds")
@@ -41,8 +41,8 @@ class RoundsResource(MethodView):
         elif status == "closed":
             stmt = stmt.where(Round.closed_at.is_not(None))
         page = keyset_page(stmt, Round.id, query["limit"], query["cursor"], descending=True)
-        states = services.points_in_rounds(page["items"])
-        page["items"] = [services.round_view(r, states[r.id]) for r in page["items"]]
+        states = state.points_in_rounds(page["items"])
+        page["items"] = [state.round_view(r, states[r.id]) for r in page["items"]]
         return page
 
     @roles_required("commander")
@@ -50,7 +50,7 @@ class RoundsResource(MethodView):
     @blp.response(201, RoundSchema)
     def post(self, body):
         """Plan a round and order its points."""
-        return _round_detail(services.create_round(current_principal().username, body))
+        return _round_detail(rounds.create_round(current_principal().username, body))
 
 
 @blp.route("/rounds/<int:round_id>")
@@ -59,7 +59,7 @@ class RoundResource(MethodView):
     @blp.response(200, RoundSchema)
     def get(self, round_id):
         """One round with each ordered point's state."""
-        return _round_detail(services.get_round(round_id))
+        return _round_detail(rounds.get_round(round_id))
 
 
 @blp.route("/rounds/<int:round_id>/activate")
@@ -68,7 +68,7 @@ class ActivateResource(MethodView):
     @blp.response(200, RoundSchema)
     def post(self, round_id):
         """Start the round."""
-        return _round_detail(services.activate_round(current_principal().username, round_id))
+        return _round_detail(rounds.activate_round(current_principal().username, round_id))
 
 
 @blp.route("/rounds/<int:round_id>/close")
@@ -77,7 +77,7 @@ class CloseResource(MethodView):
     @blp.response(200, RoundSchema)
     def post(self, round_id):
         """End the round."""
-        return _round_detail(services.close_round(current_principal().username, round_id))
+        return _round_detail(rounds.close_round(current_principal().username, round_id))
 
 
 @blp.route("/rounds/<int:round_id>/points/<code>/decline")
@@ -87,8 +87,8 @@ class DeclineResource(MethodView):
     @blp.response(200, RoundSchema)
     def post(self, body, round_id, code):
         """The point answers that it cannot operate (its crew, or a commander for it)."""
-        services.decline_point(current_principal(), round_id, code, body["reason"])
-        return _round_detail(services.get_round(round_id))
+        rounds.decline_point(current_principal(), round_id, code, body["reason"])
+        return _round_detail(rounds.get_round(round_id))
 
 
 @blp.route("/rounds/<int:round_id>/points/<code>/stand-down")
@@ -98,8 +98,8 @@ class StandDownResource(MethodView):
     @blp.response(200, RoundSchema)
     def post(self, body, round_id, code):
         """The commander releases a point from the round."""
-        services.stand_down_point(current_principal().username, round_id, code, body["reason"])
-        return _round_detail(services.get_round(round_id))
+        rounds.stand_down_point(current_principal().username, round_id, code, body["reason"])
+        return _round_detail(rounds.get_round(round_id))
 
 
 @blp.route("/rounds/<int:round_id>/airspace")
@@ -110,7 +110,7 @@ class RoundAirspaceResource(MethodView):
     @blp.doc(**HEADERS_DOC)
     def post(self, body, round_id):
         """Ask for an airspace window for a point (its crew on shift, or a commander)."""
-        status, view, replayed = services.submit_airspace_request(current_principal(), round_id,
+        status, view, replayed = airspace.submit_airspace_request(current_principal(), round_id,
                                                                   request.get_json(), idempotency_key(), body)
         return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
@@ -129,7 +129,7 @@ class AirspaceListResource(MethodView):
             stmt = stmt.where(AirspaceRequest.point_id == point_by_code(query["point_code"]).id)
         page = keyset_page(stmt, [AirspaceRequest.created_at, AirspaceRequest.id], query["limit"],
                            query["cursor"], scalars=False)
-        page["items"] = [services.airspace_view(req, code) for req, code in page["items"]]
+        page["items"] = [airspace.airspace_view(req, code) for req, code in page["items"]]
         return page
 
 
@@ -140,7 +140,7 @@ class DecisionResource(MethodView):
     @blp.response(200, AirspaceSchema)
     def post(self, body, request_id):
         """Record air traffic control's decision."""
-        return services.decide(current_principal().username, request_id, body)
+        return airspace.decide(current_principal().username, request_id, body)
 
 
 @blp.route("/airspace/<request_id>/terminate")
@@ -149,7 +149,7 @@ class TerminateResource(MethodView):
     @blp.response(200, AirspaceSchema)
     def post(self, request_id):
         """End an approved window now ("stop firing")."""
-        return services.terminate(current_principal().username, request_id)
+        return airspace.terminate(current_principal().username, request_id)
 
 
 @blp.route("/airspace/<request_id>/cancel")
@@ -158,7 +158,7 @@ class CancelResource(MethodView):
     @blp.response(200, AirspaceSchema)
     def post(self, request_id):
         """Withdraw a pending request, or an approved one whose window has not opened."""
-        return services.cancel(current_principal(), request_id)
+        return airspace.cancel(current_principal(), request_id)
 
 
 @blp.route("/rounds/<int:round_id>/reports")
@@ -168,7 +168,7 @@ class ReportsResource(MethodView):
     @blp.response(200, ReportListSchema)
     def get(self, query, round_id):
         """A round's firing reports in the order they happened."""
-        services.get_round(round_id)
+        rounds.get_round(round_id)
         stmt = (select(FiringReport, Point.code).join(Point, Point.id == FiringReport.point_id)
                 .where(FiringReport.round_id == round_id))
         if "point_code" in query:
@@ -177,8 +177,8 @@ class ReportsResource(MethodView):
             stmt = stmt.where(FiringReport.flags != "[]" if query["flagged"] else FiringReport.flags == "[]")
         page = keyset_page(stmt, [FiringReport.started_at, FiringReport.id], query["limit"], query["cursor"],
                            scalars=False)
-        lines = services.report_lines([rep.id for rep, _ in page["items"]])
-        page["items"] = [services.report_view(rep, code, lines.get(rep.id, [])) for rep, code in page["items"]]
+        lines = reports.report_lines([rep.id for rep, _ in page["items"]])
+        page["items"] = [reports.report_view(rep, code, lines.get(rep.id, [])) for rep, code in page["items"]]
         return page
 
     @roles_required("crew", "commander")
@@ -188,7 +188,7 @@ class ReportsResource(MethodView):
     @blp.doc(**HEADERS_DOC)
     def post(self, body, round_id):
         """Report a firing; rules it breaks are flagged, never refused. Consumption goes into the ledger."""
-        status, view, replayed = services.submit_report(current_principal(), round_id, request.get_json(),
+        status, view, replayed = reports.submit_report(current_principal(), round_id, request.get_json(),
                                                         idempotency_key(), body)
         return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
 
@@ -200,4 +200,4 @@ class ClearanceResource(MethodView):
     @blp.response(200, ClearanceSchema)
     def get(self, query, code):
         """May this point fire now (or at `at`) at this azimuth? Yes, or no with every reason."""
-        return services.clearance(code, query["azimuth"], query.get("elevation"), query.get("at"))
+        return clearance.clearance(code, query["azimuth"], query.get("elevation"), query.get("at"))

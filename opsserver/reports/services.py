@@ -20,7 +20,9 @@ from ..checkins.services import ON_SITE_HORIZON
 from ..database import now_utc
 from ..errors import ProblemError
 from ..extensions import db
-from ..operations import services as ops
+from ..operations.reports import report_lines
+from ..operations.rounds import get_round, round_status
+from ..operations.state import points_in_rounds
 from ..operations.models import AirspaceRequest, FiringReport, RoundPoint
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
@@ -127,9 +129,9 @@ def _used(req: dict, reports: list[dict]) -> bool:
 
 def round_report(round_id: int) -> dict:
     """Everything the round report shows, JSON-ready (times in UTC ISO 8601)."""
-    r = ops.get_round(round_id)
+    r = get_round(round_id)
     data = web_data.round_data(round_id)
-    states = ops.points_in_rounds([r])[r.id]
+    states = points_in_rounds([r])[r.id]
     reports, airspace = data["reports"], data["airspace"]
     types = {t.code: t for t in db.session.execute(select(AmmoType)).scalars()}
     period_end = r.closed_at or now_utc()
@@ -196,7 +198,7 @@ def round_report(round_id: int) -> dict:
     timeline = _round_lifecycle(r, rp_rows) + web_data.round_events(data)
     timeline.sort(key=lambda e: e["at"])
     return {
-        "round": {"id": r.id, "name": r.name, "purpose": r.purpose, "status": ops.round_status(r),
+        "round": {"id": r.id, "name": r.name, "purpose": r.purpose, "status": round_status(r),
                   "planned_start": iso(r.planned_start), "planned_end": iso(r.planned_end),
                   "created_at": iso(r.created_at), "activated_at": iso(r.activated_at),
                   "closed_at": iso(r.closed_at)},
@@ -368,7 +370,7 @@ def round_map_html(rep: dict) -> str:
 
 def activity_log(round_id: int, code: str) -> dict:
     """One point's activity in one round: period, crew with positions, every notable activity in time order."""
-    r = ops.get_round(round_id)
+    r = get_round(round_id)
     point = point_by_code(code, status=404)
     rp = db.session.execute(select(RoundPoint).where(RoundPoint.round_id == r.id,
                                                      RoundPoint.point_id == point.id)).scalar_one_or_none()
@@ -415,7 +417,7 @@ def activity_log(round_id: int, code: str) -> dict:
     reps = db.session.execute(select(FiringReport).where(FiringReport.round_id == r.id,
                                                          FiringReport.point_id == point.id)
                               .order_by(FiringReport.started_at)).scalars().all()
-    lines = ops.report_lines([x.id for x in reps])
+    lines = report_lines([x.id for x in reps])
     for x in reps:
         ammo = ", ".join(f"{ln['type']} {ln['fired']} fired / {ln['duds']} duds" for ln in lines.get(x.id, []))
         flags = json.loads(x.flags)
@@ -430,7 +432,7 @@ def activity_log(round_id: int, code: str) -> dict:
     if r.closed_at:
         add(r.closed_at, "round_closed", None, f"round {r.id} closed")
     acts.sort(key=lambda a: a["at"])
-    return {"round": {"id": r.id, "name": r.name, "purpose": r.purpose, "status": ops.round_status(r)},
+    return {"round": {"id": r.id, "name": r.name, "purpose": r.purpose, "status": round_status(r)},
             "point": {"code": point.code, "name": point.name, "county": point.county,
                       "latitude": point.latitude, "longitude": point.longitude},
             "period": {"start": iso(start), "end": iso(end), "open": r.closed_at is None},

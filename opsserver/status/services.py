@@ -13,7 +13,8 @@ from ..checkins.services import on_site_by_point
 from ..clock import local_today, zone_name
 from ..database import now_utc
 from ..extensions import db
-from ..operations import services as ops
+from ..operations.context import window_of
+from ..operations.state import colour, points_in_rounds, window_view
 from ..operations.models import AirspaceRequest, FiringReport, Round
 from ..registry.models import CrewMember, Point, Shift
 
@@ -53,7 +54,7 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
     at = at or now_utc()
     tz = zone_name()
     rounds = active_rounds(at) if rounds is None else rounds
-    states = ops.points_in_rounds(rounds, at) if states is None else states
+    states = points_in_rounds(rounds, at) if states is None else states
     if codes is None:
         codes = dict(db.session.connection().execute(select(Point.id, Point.code)).all())
     alerts: list[dict] = []
@@ -110,7 +111,7 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
         select(FiringReport.round_id, FiringReport.point_id, FiringReport.started_at)
         .where(FiringReport.round_id.in_(recent_rounds)))}
     for req in requests:
-        w = ops.window_of(req)
+        w = window_of(req)
         code = codes.get(req.point_id)
         if req.round_id in round_ids and w.open_at(at) and w.effective_end - at <= WINDOW_ENDING:
             minutes = (w.effective_end - at).total_seconds() / 60
@@ -161,7 +162,7 @@ def status_features(at: datetime | None = None) -> dict:
     at = at or now_utc()
     rounds = active_rounds(at)
     on_site = on_site_by_point(None, at)
-    states = ops.points_in_rounds(rounds, at, on_site=on_site)
+    states = points_in_rounds(rounds, at, on_site=on_site)
     current: dict[int, tuple] = {}
     for r in rounds:  # ordered by activation: a later round wins
         ref = {"id": r.id, "name": r.name}
@@ -204,12 +205,12 @@ def status_features(at: datetime | None = None) -> dict:
             "type": "Feature", "id": code, "geometry": static[0],
             "properties": {
                 **static[1],
-                "state": state, "colour": ops.colour(state, bool(flags or point_alerts)),
+                "state": state, "colour": colour(state, bool(flags or point_alerts)),
                 "crew_on_site": sum(1 for c in crew if c["certificate_valid"]) if crew else 0,
                 "crew": [{"crew_id": c["crew_id"], "name": c["name"]} for c in crew] if crew else [],
                 "stock": stock.get(point_id, {}),
                 "round": r,
-                "open_window": ops.window_view(pr.open_window) if pr else None,
+                "open_window": window_view(pr.open_window) if pr else None,
                 "last_checkin": {"crew_id": lc.crew_id, "kind": lc.kind, "recorded_at": lc.recorded_at.isoformat(),
                                  "received_at": lc.received_at.isoformat(),
                                  "within_geofence": lc.within_geofence} if lc else None,

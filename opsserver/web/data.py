@@ -7,7 +7,10 @@ from sqlalchemy import select
 from ..checkins.models import Checkin
 from ..database import now_utc
 from ..extensions import db
-from ..operations import services as ops
+from ..operations.airspace import airspace_view
+from ..operations.reports import report_lines, report_view
+from ..operations.rounds import get_round
+from ..operations.state import colour, points_in_rounds, round_view
 from ..operations.models import AirspaceRequest, FiringReport
 from ..registry.models import CrewMember, Point
 
@@ -32,27 +35,27 @@ def crew_positions(hours: int = 24) -> list[dict]:
 
 def round_data(round_id: int) -> dict:
     """A round with its points (state, sector), reports and airspace requests, for the round maps."""
-    r = ops.get_round(round_id)
-    states = ops.points_in_rounds([r])[r.id]
+    r = get_round(round_id)
+    states = points_in_rounds([r])[r.id]
     ids = [pr.point.id for pr in states]
     points = {p.id: p for p in db.session.execute(select(Point).where(Point.id.in_(ids))).scalars()}
     reports = db.session.execute(select(FiringReport).where(FiringReport.round_id == r.id)
                                  .order_by(FiringReport.started_at)).scalars().all()
-    lines = ops.report_lines([rep.id for rep in reports])
+    lines = report_lines([rep.id for rep in reports])
     code = {p.id: p.code for p in points.values()}
     requests = db.session.execute(select(AirspaceRequest).where(AirspaceRequest.round_id == r.id)
                                   .order_by(AirspaceRequest.created_at)).scalars().all()
     return {
-        "round": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in ops.round_view(r).items()},
+        "round": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in round_view(r).items()},
         "points": [{"code": pr.point.code, "name": pr.point.name, "latitude": points[pr.point.id].latitude,
                     "longitude": points[pr.point.id].longitude,
                     "sector_start_deg": points[pr.point.id].sector_start_deg,
                     "sector_end_deg": points[pr.point.id].sector_end_deg,
                     "max_range_km": points[pr.point.id].max_range_km, "state": pr.state,
-                    "colour": ops.colour(pr.state, bool(pr.flags))} for pr in states],
-        "reports": [ops.report_view(rep, code.get(rep.point_id, "?"), lines.get(rep.id, [])) for rep in reports],
+                    "colour": colour(pr.state, bool(pr.flags))} for pr in states],
+        "reports": [report_view(rep, code.get(rep.point_id, "?"), lines.get(rep.id, [])) for rep in reports],
         "airspace": [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                      for k, v in ops.airspace_view(q, code.get(q.point_id, "?")).items()} for q in requests],
+                      for k, v in airspace_view(q, code.get(q.point_id, "?")).items()} for q in requests],
     }
 
 
