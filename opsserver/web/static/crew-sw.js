@@ -7,12 +7,13 @@
  */
 'use strict';
 
-const CACHE = 'crew-shell-v1';
+const CACHE = 'crew-shell-v2';  // v2: rules.js joined the shell
 const NETWORK_TIMEOUT_MS = 4000;
 const at = (path) => new URL(path, self.location).href;   // relative to /crew/sw.js, so a URL prefix is kept
 const SHELL = at('../crew');
 const ASSETS = [
   at('../static/web/crew.js'),
+  at('../static/web/rules.js'),
   at('../static/web/crew.css'),
   at('../static/web/crew-icon.png'),
   at('../vendor/idb/build/umd.js'),

@@ -117,22 +117,8 @@
 
   function show(node, visible) { node.hidden = !visible; }
 
-  /** Geodesic distance on WGS-84 (Karney's algorithm, as the server computes it), in metres. */
-  function distanceM(lat1, lon1, lat2, lon2) {
-    const g = window.geodesic.Geodesic.WGS84;
-    return g.Inverse(lat1, lon1, lat2, lon2, window.geodesic.Geodesic.DISTANCE).s12;
-  }
-
-  const mod360 = (x) => ((x % 360) + 360) % 360;
-  function sectorWidth(start, end) {
-    if (end === start) return 0;
-    const w = mod360(end - start);
-    return w === 0 ? 360 : w;
-  }
-  function inSector(az, start, end) {
-    const w = sectorWidth(start, end);
-    return w >= 360 || mod360(az - start) <= w;
-  }
+  // The sector, geofence and minimum-crew checks: one definition, shared with the Python rules' vectors.
+  const { distanceM, inSector, understaffed, withinGeofence } = window.OpsRules;
 
   // --- readable problems --------------------------------------------------------------------------
 
@@ -438,7 +424,7 @@
     $('point-facts').replaceChildren(...(p ? [
       el('span', { text: `${S.sector} ${p.sector_start_deg}° → ${p.sector_end_deg}° (${S.clockwise})` }),
       el('span', { text: `${S.geofence} ${Math.round(p.geofence_m)} m` }),
-      el('span', { class: p.crew_on_site < p.min_crew ? 'short' : '', text: `${S.crew_on_site} ${p.crew_on_site} / ${p.min_crew}` }),
+      el('span', { class: understaffed(p.crew_on_site, p.min_crew) ? 'short' : '', text: `${S.crew_on_site} ${p.crew_on_site} / ${p.min_crew}` }),
     ] : []));
     ['btn-arrive', 'btn-depart'].forEach((id) => { $(id).disabled = !p; });
 
@@ -519,7 +505,7 @@
     const p = me.point;
     const c = fix.coords;
     const d = distanceM(c.latitude, c.longitude, p.latitude, p.longitude);
-    const inside = d <= p.geofence_m;
+    const inside = withinGeofence(d, p.geofence_m);
     $('checkin-status').textContent = '';
     $('checkin-distance').textContent = `${fmt(S.distance, { code: p.code })}: ${Math.round(d)} m`;
     $('checkin-distance').dataset.distanceM = d.toFixed(1);
