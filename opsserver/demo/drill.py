@@ -14,7 +14,7 @@ from datetime import timedelta
 from geopy.distance import geodesic
 from sqlalchemy import select
 
-from .. import rules
+import rules
 from ..accounts.auth import Principal
 from ..accounts.models import Account
 from ..ammo.services import stock

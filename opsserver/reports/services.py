@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, select
 
+from rules import certificate_valid_at
 from ..ammo.models import AmmoType, LedgerEntry
 from ..audit import csvsafe
 from ..checkins.models import Checkin
@@ -26,7 +27,6 @@ from ..operations.state import points_in_rounds
 from ..operations.models import AirspaceRequest, FiringReport, RoundPoint
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
-from ..rules import certificate_valid_at
 from ..web import data as web_data
 
 # --- times ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 
-from .. import rules
+import rules
 from ..ammo.services import stock as stock_by_point
 from ..audit.models import AuditEvent
 from ..checkins.models import Checkin
