@@ -103,7 +103,7 @@ def archive_round(round_id, out_path, lang):
     import maps
 
     from .web.archive import archive_document, inline_assets
-    from .web.data import round_data, round_events
+    from .reports.facts import round_data, round_events
 
     data = round_data(round_id)
     options = {"tiles": None, "lang": lang, "tz": current_app.config["OPS_TIMEZONE"]}

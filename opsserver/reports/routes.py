@@ -1,6 +1,6 @@
 """Round reports and ICS-214-style activity logs: JSON, CSV and printable HTML."""
 
-from flask import Response, render_template
+from flask import Response
 from flask.views import MethodView
 from marshmallow import validate as V
 
@@ -8,7 +8,7 @@ from ..accounts.auth import roles_required
 from ..blueprint import Blueprint
 from ..fields import QuerySchema, Text
 from ..serving.security import allow_inline_scripts
-from . import services
+from . import gather, render
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", template_folder="templates",
                 description="Post-event round reports and activity logs")
@@ -35,17 +35,14 @@ class RoundReportResource(MethodView):
     @blp.response(200, description="The round report: JSON (default), CSV (one row per point) or printable HTML")
     def get(self, query, round_id):
         """Points ordered and fired, totals cross-checked against the ledger, flags, airspace, response times."""
-        rep = services.round_report(round_id)
+        rep = gather.round_report(round_id)
         fmt = query["format"]
         if fmt == "csv":
-            return _attachment(services.report_csv(rep), "text/csv", f"round-{round_id}-report.csv")
+            return _attachment(render.report_csv(rep), "text/csv", f"round-{round_id}-report.csv")
         if fmt == "html":
             allow_inline_scripts()  # the round map in its srcdoc frame
-            html = render_template("reports/round_report.html", rep=rep, local=services.local,
-                                   ammo_chart=services.ammo_chart(rep), windows_chart=services.windows_chart(rep),
-                                   map_html=services.round_map_html(rep))
-            return Response(html, mimetype="text/html")
-        return Response(services.report_json(rep), mimetype="application/json")
+            return Response(render.report_html(rep), mimetype="text/html")
+        return Response(render.report_json(rep), mimetype="application/json")
 
 
 @blp.route("/rounds/<int:round_id>/points/<string:code>/activity-log")
@@ -55,9 +52,8 @@ class ActivityLogResource(MethodView):
     @blp.response(200, description="The ICS-214-style activity log of one point in one round: CSV or HTML")
     def get(self, query, round_id, code):
         """The operational period, the crew with their positions, every notable activity with its time."""
-        log = services.activity_log(round_id, code)
+        log = gather.activity_log(round_id, code)
         if query["format"] == "html":
-            return Response(render_template("reports/activity_log.html", log=log, local=services.local),
-                            mimetype="text/html")
-        return _attachment(services.activity_log_csv(log), "text/csv",
+            return Response(render.activity_log_html(log), mimetype="text/html")
+        return _attachment(render.activity_log_csv(log), "text/csv",
                            f"round-{round_id}-{log['point']['code']}-activity-log.csv")

@@ -14,6 +14,7 @@ import rules
 
 from ..accounts import services as accounts
 from ..errors import ProblemError
+from ..reports import facts
 from ..serving.security import allow_inline_scripts
 from ..status import services as status
 from . import data
@@ -150,15 +151,15 @@ def alerts_json():
 @page_roles_required(*PAGE_ROLES)
 def round_map(round_id: int):
     """What a round did: firings as arrows along their azimuths, flagged ones marked."""
-    return _html(maps.build_round_map(data.round_data(round_id), **_map_options()))
+    return _html(maps.build_round_map(facts.round_data(round_id), **_map_options()))
 
 
 @bp.get("/maps/rounds/<int:round_id>/replay")
 @page_roles_required(*PAGE_ROLES)
 def replay_map(round_id: int):
     """The round's events on a time slider."""
-    round_data = data.round_data(round_id)
-    return _html(maps.build_replay_map(round_data, data.round_events(round_data), **_map_options()))
+    round_data = facts.round_data(round_id)
+    return _html(maps.build_replay_map(round_data, facts.round_events(round_data), **_map_options()))
 
 
 @bp.get("/crew")
