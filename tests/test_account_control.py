@@ -11,7 +11,7 @@ from opsserver.accounts.services import create_account, update_account
 from opsserver.errors import ProblemError
 from opsserver.extensions import db
 
-from .conftest import assert_problem, assert_refused
+from .helpers.problems import assert_problem, assert_refused
 from .test_pages import csrf_token, sign_in
 
 
@@ -328,6 +328,6 @@ def test_every_page_works_with_the_session(app, world):
 
 def test_a_username_with_a_trailing_newline_is_refused(world, rows):
     """The pattern's `$` matches before a final newline: the field type refuses control characters."""
-    assert_refused(world, rows, lambda: world.client.post(
+    assert_refused(rows, lambda: world.client.post(
         "/api/v1/accounts", json={"username": "newuser\n", "password": "long-enough-pass", "role": "auditor"},
         headers=world.headers("admin")), 422, field="username")

@@ -9,24 +9,11 @@ from sqlalchemy import text
 from opsserver import create_app
 from opsserver.extensions import db
 
-from .conftest import point_data
+from .helpers.problems import assert_problem
+from .helpers.world import point_data
 
-PROBLEM = "application/problem+json"
 ROLES = ("crew", "commander", "auditor", "admin")
 USER_OF_ROLE = {"crew": "crew1", "commander": "commander", "auditor": "auditor", "admin": "admin"}
-
-
-def assert_problem(resp, status, fields=None):
-    """The answer is an RFC 9457 problem with this status (and, if given, exactly these bad fields)."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    body = resp.get_json()
-    assert {"type", "title", "status", "detail", "errors"} <= set(body)
-    assert body["status"] == status
-    assert body["detail"]
-    if fields is not None:
-        assert sorted(e["field"] for e in body["errors"]) == sorted(fields), body
-    return body
 
 
 def login(client, username, password=None):
@@ -102,7 +89,7 @@ def test_wrong_password_is_401_and_audited(world, rows, username, password):
 def test_login_with_missing_fields_is_refused(world):
     """A login without a password is a 422 naming the field."""
     resp = world.client.post("/api/v1/auth/token", json={"username": "admin"})
-    assert_problem(resp, 422, ["password"])
+    assert_problem(resp, 422, fields=["password"])
 
 
 def test_eleventh_attempt_is_locked_out_even_with_the_right_password(world):
@@ -232,7 +219,7 @@ def test_crew_account_needs_an_existing_crew_member(world, rows, extra):
     before = rows()
     resp = world.client.post("/api/v1/accounts", headers=world.headers("admin"),
                              json={"username": "nocrew", "password": "Nocrew-pass-1", "role": "crew", **extra})
-    assert_problem(resp, 422, ["crew_id"])
+    assert_problem(resp, 422, fields=["crew_id"])
     assert rows() == before
 
 
@@ -246,7 +233,8 @@ def test_crew_account_needs_an_existing_crew_member(world, rows, extra):
 def test_account_validation_names_the_field(world, rows, body, field):
     """Each invalid account field is a 422 naming it, and nothing is written."""
     before = rows()
-    assert_problem(world.client.post("/api/v1/accounts", headers=world.headers("admin"), json=body), 422, [field])
+    assert_problem(world.client.post("/api/v1/accounts", headers=world.headers("admin"), json=body), 422,
+                   fields=[field])
     assert rows() == before
 
 

@@ -19,9 +19,10 @@ from opsserver import create_app
 from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .conftest import count_rows, report_body
+from .helpers.database import count_rows
+from .helpers.problems import assert_problem
+from .helpers.world import report_body
 
-PROBLEM = "application/problem+json"
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -73,15 +74,6 @@ def assert_stock_is_ledger(w, point: str) -> dict:
     served = stock_of(w, point)
     assert nonzero(served) == nonzero(ledger_sum(w, point))
     return served
-
-
-def assert_problem(resp, status: int, field: str | None = None):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    assert {"type", "title", "status", "detail", "errors"} <= set(resp.json)
-    assert resp.json["status"] == status
-    if field is not None:
-        assert field in [e["field"] for e in resp.json["errors"]], resp.json
 
 
 def audit_actions(app, action: str) -> list:

@@ -10,7 +10,7 @@ import pytest
 from opsserver.database import now_utc
 from opsserver.web.archive import inline_assets, vendor_file
 
-from .conftest import assert_problem
+from .helpers.problems import assert_problem
 
 _DATA_URI = re.compile(r"url\(data:[^;,)]*;base64,([A-Za-z0-9+/=]+)\)")
 

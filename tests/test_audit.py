@@ -12,7 +12,7 @@ from opsserver import create_app
 from opsserver.audit.services import GENESIS_HASH, event_hash
 from opsserver.extensions import db
 
-from .conftest import count_rows
+from .helpers.database import count_rows
 
 
 def _checkin(point="LH01", lat=33.58, lon=114.02):

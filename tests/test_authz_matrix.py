@@ -1,42 +1,26 @@
-"""The authorization matrix, built from the app's URL map: every route × every role and no token.
+"""The authorization matrix: every route of the app × every role and no token, checked against the role
+contract (tests/helpers/roles.toml), never against the roles a route declares about itself.
 
-A new endpoint cannot slip past it: each view must either declare its roles (`roles_required` or
-`page_roles`, which leave `_ops_roles` on the view) or be listed here as public, or the first test fails.
-Each cell is then checked against what the view declares: no token → 401 (pages: a redirect to the
-login), a role not listed → 403, a listed role → anything but 401/403 (the dummy path values may
-well give 404 or 422). Tokens are fresh per request, since a cell may be a logout.
+So a route declared with the wrong roles fails here, a route the contract does not list fails, and so does
+a contract row for a route that is gone. Each cell: no token → 401 problem (pages: a redirect to the
+login), public → anything but 401/403; a role the contract allows → anything but 401/403 (the dummy path
+values may well give 404 or 422), any other role → 403 (a problem on the API). Tokens are fresh per
+request, since a cell may be a logout. The README's role table is rendered from the same contract.
 """
 
 import uuid
+from pathlib import Path
 
 import pytest
 
-ROLES = {"crew": "crew1", "commander": "commander", "auditor": "auditor", "admin": "admin"}
-# (endpoint, method) that answer without a token, and why.
-PUBLIC = {
-    ("api-docs.openapi_json", "GET"): "the API's own description",
-    ("api-docs.openapi_swagger_ui", "GET"): "the API browser (it calls the API with the user's token)",
-    ("accounts.TokenResource", "POST"): "logging in",
-    ("web.login", "GET"): "the login page", ("web.login", "POST"): "logging in (CSRF-protected)",
-    ("web.logout", "POST"): "ends the session it is sent with (CSRF-protected)",
-    ("web.crew_page", "GET"): "the phone page's shell; its data comes from the API with the crew's token",
-    ("web.crew_manifest", "GET"): "the phone page's manifest", ("web.crew_service_worker", "GET"): "its worker",
-    ("serving.healthz", "GET"): "load balancer", ("serving.readyz", "GET"): "load balancer",
-    ("static", "GET"): "static files", ("web.static", "GET"): "static files",
-    ("web.vendor", "GET"): "pinned front-end packages", ("web.favicon", "GET"): "the browser's icon",
-}
+from .helpers.problems import PROBLEM
+from .helpers.roles import ROLES, app_routes, load, readme_table, role_table
+from .helpers.world import login
 
-
-def cells(app):
-    """(rule, method, endpoint, roles or None) for every route of the app."""
-    out = []
-    for rule in app.url_map.iter_rules():
-        view = app.view_functions[rule.endpoint]
-        view_class = getattr(view, "view_class", None)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            func = getattr(view_class, method.lower(), None) if view_class else view
-            out.append((rule, method, rule.endpoint, getattr(func, "_ops_roles", None)))
-    return out
+README = Path(__file__).resolve().parents[1] / "README.md"
+CONTRACT = load()
+USERNAMES = {"crew": "crew1", "commander": "commander", "auditor": "auditor", "admin": "admin"}
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 
 
 def url_for_rule(rule, round_id: int) -> str:
@@ -44,12 +28,6 @@ def url_for_rule(rule, round_id: int) -> str:
     values = {"round_id": round_id, "code": "LH01", "request_id": str(uuid.uuid4()), "package": "leaflet",
               "filename": "dist/leaflet.js", "username": "crew2"}
     return rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
-
-
-def fresh_token(client, username: str) -> str:
-    resp = client.post("/api/v1/auth/token", json={"username": username, "password": f"password-{username}"})
-    assert resp.status_code == 200, resp.json
-    return resp.json["access_token"]
 
 
 def call(client, method: str, path: str, token: str | None):
@@ -61,37 +39,52 @@ def call(client, method: str, path: str, token: str | None):
     return resp
 
 
-def test_every_route_declares_its_roles_or_is_public(app):
-    undeclared = [(rule.rule, method, endpoint) for rule, method, endpoint, roles in cells(app)
-                  if roles is None and (endpoint, method) not in PUBLIC]
-    assert undeclared == []
-    declared_public = {(endpoint, method) for _, method, endpoint, roles in cells(app) if roles is None}
-    assert declared_public == set(PUBLIC), "PUBLIC lists a route that is gone or now has roles"
+def test_every_route_is_in_the_contract(app):
+    """The contract lists exactly the routes the app serves."""
+    served = set(app_routes(app))
+    assert sorted(served - set(CONTRACT)) == [], "served, but not in tests/helpers/roles.toml"
+    assert sorted(set(CONTRACT) - served) == [], "in tests/helpers/roles.toml, but no longer served"
+
+
+def test_every_documented_operation_is_in_the_contract(client):
+    """Every operation of the OpenAPI document has its row, under the document's own path."""
+    paths = client.get("/api/openapi.json").json["paths"]
+    documented = {(method.upper(), path) for path, item in paths.items() for method in item if method in HTTP_METHODS}
+    assert len(documented) > 40
+    assert sorted(documented - set(CONTRACT)) == []
+
+
+def test_readme_role_table_is_the_contract():
+    """README's role table is the one rendered from the contract (`python -m tests.helpers.roles` prints it)."""
+    assert readme_table(README.read_text(encoding="utf-8")) == role_table(CONTRACT), \
+        "paste the table `.venv/bin/python -m tests.helpers.roles` prints into README.md"
 
 
 def test_matrix(app, ops_world):
     client = ops_world.client
     failures = []
-    for rule, method, endpoint, roles in cells(app):
-        path = url_for_rule(rule, ops_world.round_id)
-        anonymous = call(client, method, path, None)
-        if roles is None:
-            if anonymous.status_code in (401, 403):
-                failures.append((method, path, "public", anonymous.status_code))
+    for (method, route_path), rule in app_routes(app).items():
+        contract = CONTRACT.get((method, route_path))
+        if contract is None:
+            failures.append((method, route_path, "not in tests/helpers/roles.toml"))
             continue
-        page = endpoint.startswith("web.")
-        if page:
-            ok = anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+        path = url_for_rule(rule, ops_world.round_id)
+        api = route_path.startswith("/api/")
+        anonymous = call(client, method, path, None)
+        if contract.public:
+            ok = anonymous.status_code not in (401, 403)
+        elif api:
+            ok = anonymous.status_code == 401 and anonymous.mimetype == PROBLEM
         else:
-            ok = anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+            ok = anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
         if not ok:
             failures.append((method, path, "no token", anonymous.status_code))
-        for role, username in ROLES.items():
-            resp = call(client, method, path, fresh_token(client, username))
-            if role in roles:
+        for role in ROLES:
+            resp = call(client, method, path, login(client, USERNAMES[role]))
+            if contract.allows(role):
                 if resp.status_code in (401, 403):
                     failures.append((method, path, role, resp.status_code, "should be allowed"))
-            elif resp.status_code != 403:
+            elif resp.status_code != 403 or (api and resp.mimetype != PROBLEM):
                 failures.append((method, path, role, resp.status_code, "should be 403"))
     assert failures == []
 

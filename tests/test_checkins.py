@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from geopy.distance import geodesic
 
-from .conftest import count_rows
+from .helpers.database import count_rows
+from .helpers.problems import assert_problem
 
 LH01 = (33.58, 114.02)  # world's LH01, geofence 500 m
 LH02 = (33.70, 114.10)
 CST = timezone(timedelta(hours=8))  # Asia/Shanghai offset, as a phone would send it
-PROBLEM = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -51,16 +50,6 @@ def flag(answer: dict, code: str) -> dict:
 
 def parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def assert_problem(resp, status: int, field: str | None = None):
-    """An RFC 9457 problem with the status and (optionally) an error entry naming `field`."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    assert PROBLEM_KEYS <= set(resp.json)
-    assert resp.json["status"] == status
-    if field is not None:
-        assert field in [e["field"] for e in resp.json["errors"]], resp.json
 
 
 def listing(world, who="auditor", **query) -> list[dict]:

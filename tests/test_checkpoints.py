@@ -29,7 +29,7 @@ from opsserver.audit.services import canonical_json, event_hash
 from opsserver.database import begin_write, now_utc
 from opsserver.extensions import db
 
-from .conftest import checkin_body, parse
+from .helpers.world import checkin_body, parse
 
 
 @pytest.fixture(autouse=True)

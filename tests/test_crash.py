@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from opsserver.extensions import db
 
-from .conftest import checkin_body, report_body
+from .helpers.world import checkin_body, report_body
 from .helpers.servers import http_json, served
 
 SENDERS = 6

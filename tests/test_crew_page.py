@@ -19,7 +19,7 @@ from geopy.distance import geodesic
 
 from opsserver.database import now_utc
 
-from .conftest import count_rows
+from .helpers.database import count_rows
 from .helpers import live as harness
 
 pytestmark = harness.needs_chromium

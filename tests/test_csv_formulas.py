@@ -15,7 +15,7 @@ import pytest
 from opsserver.audit.csvsafe import FORMULA_STARTS, safe_cell, writer
 from opsserver.database import now_utc
 
-from .conftest import OpsWorld
+from .helpers.world import OpsWorld
 
 LINK = 'HYPERLINK("http://x","y")'
 HOSTILE = {start: f"{start}{LINK}" for start in ("=", "+", "-", "@", "\t", "\r")}

@@ -9,27 +9,10 @@ from werkzeug.exceptions import default_exceptions
 from opsserver.errors import field_error, validation_errors
 from opsserver.registry import services as registry_services
 
-from .conftest import point_data
+from .helpers.problems import assert_problem
+from .helpers.world import point_data
 
-PROBLEM = "application/problem+json"
 ONE_MIB = 1024 * 1024
-
-
-def assert_problem(resp, status, fields=None):
-    """The answer is an RFC 9457 problem with this status (and, if given, exactly these bad fields)."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    body = resp.get_json()
-    assert {"type", "title", "status", "detail", "errors"} <= set(body)
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert isinstance(body["errors"], list)
-    for entry in body["errors"]:
-        assert set(entry) >= {"field", "location", "detail"}
-    if fields is not None:
-        assert sorted(e["field"] for e in body["errors"]) == sorted(fields), body
-    return body
 
 
 def assert_no_traceback(resp):
@@ -68,7 +51,7 @@ def test_wrong_types_name_the_fields(world, rows):
     before = rows()
     resp = world.client.post("/api/v1/points", headers=world.headers("admin"),
                              json=point_data("LH20", latitude="north", launchers="two", active="maybe"))
-    body = assert_problem(resp, 422, ["latitude", "launchers", "active"])
+    body = assert_problem(resp, 422, fields=["latitude", "launchers", "active"])
     assert all(e["location"] == "json" for e in body["errors"])
     assert "latitude" in body["detail"]
     assert rows() == before
@@ -79,7 +62,7 @@ def test_unknown_fields_are_refused(world, rows):
     before = rows()
     resp = world.client.post("/api/v1/points", headers=world.headers("admin"),
                              json=point_data("LH20", colour="blue"))
-    assert_problem(resp, 422, ["colour"])
+    assert_problem(resp, 422, fields=["colour"])
     assert rows() == before
 
 
@@ -108,7 +91,7 @@ def test_body_just_under_one_mib_is_read(world, rows):
     data = point_data("LH20", name="x" * (ONE_MIB - 4096))
     before = rows()
     resp = world.client.post("/api/v1/points", json=data, headers=world.headers("admin"))
-    assert_problem(resp, 422, ["name"])
+    assert_problem(resp, 422, fields=["name"])
     assert rows() == before
 
 

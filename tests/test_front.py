@@ -27,7 +27,7 @@ def raw_request(port: int, head: bytes) -> tuple[int, dict, bytes]:
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory, template_db):
-    from .conftest import fresh_database
+    from .helpers.database import fresh_database
 
     with fresh_database(template_db, tmp_path_factory.mktemp("front") / "ops.sqlite3") as url, served(url) as s:
         yield s

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import jsonschema_rs
 import pytest
 
-from .conftest import app_server, assert_problem, assert_refused, checkin_body, point_data
+from .helpers.problems import assert_problem, assert_refused
+from .helpers.servers import app_server
+from .helpers.world import checkin_body, point_data
 
 
 def test_an_unknown_query_parameter_is_refused_not_ignored(ops_world):
@@ -61,10 +63,10 @@ def test_a_nul_byte_inside_a_timestamp_is_refused(ops_world, rows):
     starts = datetime.now(UTC) + timedelta(days=2)
     shift = {"point_code": "LH02", "crew_id": ops_world.crew["bo"], "starts_at": with_nul(starts),
              "ends_at": (starts + timedelta(hours=8)).isoformat()}
-    assert_refused(ops_world, rows, lambda: ops_world.post("commander", "/api/v1/shifts", shift), 422,
+    assert_refused(rows, lambda: ops_world.post("commander", "/api/v1/shifts", shift), 422,
                    field="starts_at")
     checkin = {**checkin_body(), "recorded_at": with_nul(datetime.now(UTC))}
-    assert_refused(ops_world, rows, lambda: ops_world.post("crew1", "/api/v1/checkins", checkin), 422,
+    assert_refused(rows, lambda: ops_world.post("crew1", "/api/v1/checkins", checkin), 422,
                    field="recorded_at")
 
 
@@ -76,13 +78,13 @@ def test_a_nul_byte_inside_a_query_timestamp_is_refused(ops_world):
 
 @pytest.mark.parametrize("text", ["Point\x00", "Point\x1b[2J", "Point\nTwo", "Point\t", "Point\x7f"])
 def test_control_characters_in_a_one_line_text_are_refused(ops_world, rows, text):
-    assert_refused(ops_world, rows, lambda: ops_world.post("admin", "/api/v1/points", point_data("LH20", name=text)),
+    assert_refused(rows, lambda: ops_world.post("admin", "/api/v1/points", point_data("LH20", name=text)),
                    422, field="name")
 
 
 def test_a_code_with_a_trailing_newline_is_refused(ops_world, rows):
     """`$` in a pattern matches before a final newline: "LH20\\n" passed the code's pattern."""
-    assert_refused(ops_world, rows, lambda: ops_world.post("admin", "/api/v1/points", point_data("LH20\n")),
+    assert_refused(rows, lambda: ops_world.post("admin", "/api/v1/points", point_data("LH20\n")),
                    422, field="code")
 
 
@@ -92,8 +94,8 @@ def test_free_text_keeps_newlines_and_tabs_but_not_other_control_characters(ops_
     resp = ops_world.report(notes=kept)
     assert resp.status_code == 201, resp.json
     assert resp.json["notes"] == kept
-    assert_refused(ops_world, rows, lambda: ops_world.report(notes="bad\x00note"), 422, field="notes")
-    assert_refused(ops_world, rows, lambda: ops_world.report(weather_before="dust\x1b"), 422, field="weather_before")
+    assert_refused(rows, lambda: ops_world.report(notes="bad\x00note"), 422, field="notes")
+    assert_refused(rows, lambda: ops_world.report(weather_before="dust\x1b"), 422, field="weather_before")
 
 
 @pytest.mark.parametrize("url,field", [
@@ -118,8 +120,8 @@ def test_control_characters_in_a_path_parameter_are_not_found(ops_world):
 @pytest.mark.parametrize("header,value", [("Idempotency-Key", "key\x01one"),
                                           ("X-Device-Time", "2026-11-29T10:00:00\x00+00:00")])
 def test_control_characters_in_a_header_are_refused(ops_world, rows, header, value):
-    assert_refused(ops_world, rows, lambda: ops_world.post("crew1", "/api/v1/checkins", checkin_body(),
-                                                           **{header: value}), 400, field=header)
+    assert_refused(rows, lambda: ops_world.post("crew1", "/api/v1/checkins", checkin_body(),
+                                                **{header: value}), 400, field=header)
 
 
 def test_the_apps_own_414_and_431_are_problem_documents(ops_world):
@@ -192,8 +194,8 @@ def test_the_document_states_exclusive_minimums(ops_world, rows):
     for schema_name, prop in (("PointCreate", "max_height_m"), ("PointCreate", "max_range_km"),
                               ("AirspaceCreate", "max_height_m")):
         assert _property(spec, schema_name, prop)["exclusiveMinimum"] is True, (schema_name, prop)
-    assert_refused(ops_world, rows, lambda: ops_world.post("admin", "/api/v1/points",
-                                                           point_data("LH20", max_height_m=0)), 422,
+    assert_refused(rows, lambda: ops_world.post("admin", "/api/v1/points",
+                                                point_data("LH20", max_height_m=0)), 422,
                    field="max_height_m")
 
 
@@ -213,8 +215,8 @@ def test_a_patch_without_a_json_body_is_refused(ops_world, rows, data, content_t
                                          ("latitude", "33.58"), ("launchers", "2")])
 def test_json_values_of_another_type_are_refused(ops_world, rows, field, value):
     """An integer was taken for a boolean (and a string for a number): JSON types are what the document says."""
-    assert_refused(ops_world, rows, lambda: ops_world.post("admin", "/api/v1/points",
-                                                           point_data("LH20", **{field: value})), 422, field=field)
+    assert_refused(rows, lambda: ops_world.post("admin", "/api/v1/points",
+                                                point_data("LH20", **{field: value})), 422, field=field)
 
 
 @pytest.mark.parametrize("query,field", [("active=1", "active"), ("active=yes", "active"), ("limit=%D9%A1", "limit"),

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from opsserver import create_app
 from opsserver.extensions import db
 
-from .conftest import app_server, assert_problem, free_port, http_json
+from .helpers.problems import assert_problem
+from .helpers.servers import app_server, free_port, http_json
 
 
 

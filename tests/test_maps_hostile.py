@@ -27,7 +27,7 @@ from maps import build_replay_map, build_round_map, build_status_map
 from maps.safe import OPSMAP_JS, UnsafeContentError
 from opsserver.database import now_utc
 
-from .conftest import OpsWorld
+from .helpers.world import OpsWorld
 from .helpers import live
 
 # One kind of attack or more in each field; each fits the field's length limit in the API.
@@ -109,9 +109,9 @@ def _build(kind: str, h: dict):
 # Which hostile fields each map carries as data (the rest it does not show).
 SHOWN = {
     "static": {"point_name", "county", "crew_name", "reference", "round_name", "reason"},
-    "live": {"point_name", "crew_name", "reference", "reason"},
-    "scale": {"point_name", "crew_name", "reference", "reason"},
-    "scale-live": {"point_name", "crew_name", "reference", "reason"},
+    "live": {"point_name", "county", "crew_name", "reference", "round_name", "reason"},
+    "scale": {"point_name", "county", "crew_name", "reference", "round_name", "reason"},
+    "scale-live": {"point_name", "county", "crew_name", "reference", "round_name", "reason"},
     "round": {"point_name", "county", "reference", "reason"},
     "replay": {"point_name", "county", "crew_name", "reference", "notes"},
 }
@@ -148,10 +148,8 @@ class _Page(HTMLParser):
         return [text for kind, text in self.scripts if kind in ("", "text/javascript")]
 
     def data_strings(self) -> list[str]:
-        """Every string held as JSON data: in the page's JSON elements and in its scripts' JSON literals."""
+        """Every string held as JSON data in the page's JSON elements."""
         values = [json.loads(text) for kind, text in self.scripts if kind == "application/json"]
-        for text in self.executable():
-            values += [json.loads(m.group(1)) for m in re.finditer(r"var \w+_initial = (\{.*?\});\n", text)]
         out: list[str] = []
 
         def walk(v):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from .conftest import count_rows
+from .helpers.database import count_rows
 
 PAGE_URLS = ["/", "/maps/status", "/maps/status.geojson", "/maps/alerts.json"]
 

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from .conftest import OpsWorld
+from .helpers.problems import assert_problem
+from .helpers.world import OpsWorld
 
-PROBLEM = "application/problem+json"
 
 
 def utc(text: str) -> datetime:
@@ -226,14 +226,11 @@ def test_roles(ops_world, url):
 ])
 def test_bad_daily_log_query_is_a_problem(ops_world, query, field):
     resp = ops_world.get("auditor", f"/api/v1/records/daily-log?{query}")
-    assert resp.status_code == 422, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    assert resp.json["status"] == 422
-    assert any(e["field"] == field for e in resp.json["errors"]), resp.json
+    assert_problem(resp, 422, field)
 
 
 def test_bad_season_query_and_unknown_point(ops_world):
     resp = ops_world.get("auditor", "/api/v1/records/season-summary?year=1900")
-    assert resp.status_code == 422 and resp.mimetype == PROBLEM
+    assert_problem(resp, 422)
     resp = ops_world.get("auditor", "/api/v1/records/daily-log?point_code=NOPE")
-    assert resp.status_code == 404 and resp.mimetype == PROBLEM
+    assert_problem(resp, 404)

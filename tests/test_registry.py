@@ -5,23 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import point_data
+from .helpers.problems import assert_problem
+from .helpers.world import point_data
 
-PROBLEM = "application/problem+json"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def assert_problem(resp, status, fields=None):
-    """The answer is an RFC 9457 problem with this status (and, if given, exactly these bad fields)."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    body = resp.get_json()
-    assert {"type", "title", "status", "detail", "errors"} <= set(body)
-    assert body["status"] == status
-    if fields is not None:
-        assert sorted(e["field"] for e in body["errors"]) == sorted(fields), body
-        assert all(e["location"] == "json" and e["detail"] for e in body["errors"]), body
-    return body
 
 
 def walk(world, path, who="admin", limit=1, **params):
@@ -110,8 +97,9 @@ def test_point_validation_names_every_bad_field(world, rows):
                       sector_end_deg=-1)
     data.pop("name")
     before = rows()
-    body = assert_problem(post_point(world, data), 422, ["code", "latitude", "longitude", "equipment",
-                                                         "sector_start_deg", "sector_end_deg", "name"])
+    body = assert_problem(post_point(world, data), 422, location="json",
+                          fields=["code", "latitude", "longitude", "equipment", "sector_start_deg", "sector_end_deg",
+                                  "name"])
     assert body["type"] != "about:blank"
     assert rows() == before
 
@@ -126,7 +114,7 @@ def test_point_field_out_of_range(world, rows, field, value):
     data = point_data("LH12")
     data[field] = value
     before = rows()
-    assert_problem(post_point(world, data), 422, [field])
+    assert_problem(post_point(world, data), 422, fields=[field], location="json")
     assert rows() == before
 
 
@@ -136,7 +124,7 @@ def test_point_required_fields(world, field):
     """Each required field, when missing, is named."""
     data = point_data("LH13")
     data.pop(field)
-    assert_problem(post_point(world, data), 422, [field])
+    assert_problem(post_point(world, data), 422, fields=[field], location="json")
 
 
 @pytest.mark.parametrize("start,end,width", [(300, 40, 100), (0, 360, 360), (90, 180, 90), (350, 10, 20),
@@ -218,7 +206,7 @@ def test_patch_validation_names_fields_and_writes_nothing(world, rows):
     before = rows()
     resp = world.client.patch("/api/v1/points/LH01", headers=world.headers("admin"),
                               json={"latitude": 95, "equipment": "cannon", "name": "Should not stick"})
-    assert_problem(resp, 422, ["latitude", "equipment"])
+    assert_problem(resp, 422, fields=["latitude", "equipment"], location="json")
     assert rows() == before
     assert world.client.get("/api/v1/points/LH01", headers=world.headers("admin")).json["name"] == "Test point LH01"
 
@@ -303,7 +291,7 @@ def test_crew_unknown_home_point_is_422(world, rows):
     """An unknown home point is a 422 naming home_point; nothing is written."""
     before = rows()
     resp = world.client.post("/api/v1/crew", json=crew_body(home_point="LH99"), headers=world.headers("commander"))
-    assert_problem(resp, 422, ["home_point"])
+    assert_problem(resp, 422, fields=["home_point"], location="json")
     assert rows() == before
 
 
@@ -313,7 +301,7 @@ def test_crew_validation_names_the_field(world, rows, field, value):
     """Each bad crew field is a 422 naming it; nothing is written."""
     before = rows()
     resp = world.client.post("/api/v1/crew", json=crew_body(**{field: value}), headers=world.headers("commander"))
-    assert_problem(resp, 422, [field])
+    assert_problem(resp, 422, fields=[field], location="json")
     assert rows() == before
 
 
@@ -392,7 +380,8 @@ def test_shift_must_end_after_it_starts(world, rows, hours):
     """An end before (or at) the start is a 422 naming ends_at; nothing is written."""
     start = datetime.now(UTC) + timedelta(days=1)
     before = rows()
-    assert_problem(post_shift(world, world.crew["ann"], start, start + timedelta(hours=hours)), 422, ["ends_at"])
+    assert_problem(post_shift(world, world.crew["ann"], start, start + timedelta(hours=hours)), 422,
+                   fields=["ends_at"], location="json")
     assert rows() == before
 
 
@@ -401,8 +390,9 @@ def test_shift_unknown_point_or_crew(world, rows):
     start = datetime.now(UTC) + timedelta(days=1)
     before = rows()
     assert_problem(post_shift(world, world.crew["ann"], start, start + timedelta(hours=8), point_code="LH99"),
-                   422, ["point_code"])
-    assert_problem(post_shift(world, 999999, start, start + timedelta(hours=8)), 422, ["crew_id"])
+                   422, fields=["point_code"], location="json")
+    assert_problem(post_shift(world, 999999, start, start + timedelta(hours=8)), 422,
+                   fields=["crew_id"], location="json")
     assert rows() == before
 
 
@@ -411,7 +401,7 @@ def test_shift_needs_time_zones_and_a_known_position(world):
     body = {"point_code": "LH02", "crew_id": world.crew["ann"], "starts_at": "2030-01-01T08:00:00",
             "ends_at": "2030-01-01T16:00:00+08:00", "position": "captain"}
     resp = world.client.post("/api/v1/shifts", json=body, headers=world.headers("commander"))
-    assert_problem(resp, 422, ["starts_at", "position"])
+    assert_problem(resp, 422, fields=["starts_at", "position"], location="json")
 
 
 def test_shift_for_expired_certificate_is_refused(world, rows):
@@ -419,7 +409,7 @@ def test_shift_for_expired_certificate_is_refused(world, rows):
     start = datetime.now(UTC) + timedelta(hours=1)
     before = rows()
     body = assert_problem(post_shift(world, world.crew["expired"], start, start + timedelta(hours=8)), 422,
-                          ["crew_id"])
+                          fields=["crew_id"], location="json")
     assert "certificate" in body["errors"][0]["detail"].lower()
     assert rows() == before
 
@@ -429,7 +419,7 @@ def test_shift_past_certificate_expiry_is_refused(world, rows):
     start = datetime.now(UTC) + timedelta(days=1)
     before = rows()
     body = assert_problem(post_shift(world, world.crew["soon"], start, datetime.now(UTC) + timedelta(days=11)),
-                          422, ["crew_id"])
+                          422, fields=["crew_id"], location="json")
     assert "certificate" in body["errors"][0]["detail"].lower()
     assert rows() == before
 
@@ -466,7 +456,7 @@ def test_certificate_valid_through_its_local_expiry_day(world, rows, label, star
     if ok:
         assert resp.status_code == 201, resp.json
     else:
-        body = assert_problem(resp, 422, ["crew_id"])
+        body = assert_problem(resp, 422, fields=["crew_id"], location="json")
         assert "certificate" in body["errors"][0]["detail"].lower()
         assert rows() == before
 

@@ -8,7 +8,7 @@ import pytest
 
 from opsserver.database import now_utc
 
-from .conftest import count_rows
+from .helpers.database import count_rows
 
 
 def _checkin(point="LH01", **extra):

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from .conftest import OpsWorld, now_utc
+from opsserver.database import now_utc
+
+from .helpers.problems import assert_problem
+from .helpers.world import OpsWorld
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PROBLEM = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 ONE_S = timedelta(seconds=1)
 
 
@@ -36,16 +37,6 @@ def codes(answer: dict) -> set:
 
 def flag(answer: dict, code: str) -> dict:
     return next(f for f in answer["flags"] if f["code"] == code)
-
-
-def assert_problem(resp, status: int, field: str | None = None):
-    """An RFC 9457 problem with the status and (optionally) an error entry naming `field`."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    assert PROBLEM_KEYS <= set(resp.json)
-    assert resp.json["status"] == status
-    if field is not None:
-        assert any(e["field"] == field or e["field"].startswith(field + ".") for e in resp.json["errors"]), resp.json
 
 
 def activate_at(w: OpsWorld, when: datetime, round_id: int | None = None) -> datetime:

@@ -9,7 +9,9 @@ from sqlalchemy import text
 
 from opsserver.extensions import db
 
-from .conftest import app_server, checkin_body, count_rows, http_json, report_body
+from .helpers.database import count_rows
+from .helpers.servers import app_server, http_json
+from .helpers.world import checkin_body, report_body
 from .test_ammo import ledger, stock_of
 
 

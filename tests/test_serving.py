@@ -13,7 +13,7 @@ from sqlalchemy import text
 from opsserver import create_app
 from opsserver.extensions import db
 
-from .conftest import assert_problem
+from .helpers.problems import assert_problem
 
 
 
@@ -231,7 +231,7 @@ def test_session_cookie_is_httponly_samesite_and_secure_by_default(db_url, world
 
 def test_logins_go_on_when_the_shared_counter_store_is_down(db_url, world):
     """A Redis that does not answer lets logins through (logged); the audited lockout still counts."""
-    from .conftest import free_port
+    from .helpers.servers import free_port
 
     app = make_app(db_url, OPS_RATELIMIT_ENABLED=True, OPS_RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
                    OPS_LOGIN_RATE_PER_ADDRESS="1 per minute")

@@ -17,7 +17,8 @@ from opsserver import create_app
 from opsserver.database import now_utc
 from opsserver.extensions import db
 
-from .conftest import fresh_database, point_data
+from .helpers.database import fresh_database
+from .helpers.world import point_data
 
 PROPERTIES = {"code", "name", "state", "colour", "crew_on_site", "min_crew", "stock", "round", "open_window",
               "last_checkin", "flags", "alerts"}

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from geopy.distance import geodesic
 
-from .conftest import count_rows
+from .helpers.database import count_rows
+from .helpers.problems import PROBLEM_KEYS, assert_problem
 
 LH01 = (33.58, 114.02)  # world's LH01, geofence 500 m
-PROBLEM = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -56,14 +55,6 @@ def stored_ids(world) -> list[str]:
 
 def fields(problem: dict) -> list[str]:
     return [e["field"] for e in problem["errors"]]
-
-
-def assert_problem(resp, status: int, field: str | None = None):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    assert PROBLEM_KEYS <= set(resp.json)
-    if field is not None:
-        assert field in fields(resp.json), resp.json
 
 
 # --- a queue with good and bad items ---------------------------------------------------------------

@@ -22,9 +22,8 @@ from opsserver import idempotency
 from opsserver.ammo import services as ammo_services
 from opsserver.audit import services as audit
 from opsserver.checkins import services as checkin_services
+from opsserver.database import now_utc
 from opsserver.extensions import db
-
-from .conftest import now_utc
 
 # Tables of the firing context: read once per batch however many reports it holds.
 CONTEXT_TABLES = ("airspace_requests", "round_points", "ammo_types", "ledger_entries")
