@@ -57,7 +57,7 @@ def clearance(code: str, azimuth: float, elevation: float | None, at: datetime |
         max_range_km=point.max_range_km, windows=ctx["windows"], certified_on_site=ctx["certified_on_site"],
         min_crew=point.min_crew, reporter_certificate_expires=None, fired={}, stock=ctx["stock"],
         tz_name=zone_name(), instant=True)
-    if sum(max(0, n) for n in ctx["stock"].values()) == 0:
-        reasons.append(rules.Flag("insufficient_stock", "the ledger shows no ammunition at this point"))
+    if empty := rules.no_stock_flag(ctx["stock"]):
+        reasons.append(empty)
     return {"cleared": not reasons, "point_code": point.code, "at": at, "round_id": r.id if r else None,
             "window": window, "reasons": [f.as_dict() for f in reasons]}

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
+import rules
 from ..checkins.services import on_site_by_point
 from ..database import now_utc
 from ..extensions import db
@@ -64,7 +65,7 @@ def derive_state(pr: PointInRound, at: datetime) -> str:
     if rp.declined_at is not None and rp.declined_at <= at:
         return "declined"
     if not pr.reports and not pr.requests:  # most points of a big round: only the crew decides
-        return "manned" if pr.certified_on_site >= pr.point.min_crew else "ordered"
+        return "ordered" if rules.understaffed(pr.certified_on_site, pr.point.min_crew) else "manned"
     if any(x.started_at <= at <= x.ended_at for x in pr.reports):
         return "firing"
     last_end = max((x.ended_at for x in pr.reports), default=None)
@@ -81,7 +82,7 @@ def derive_state(pr: PointInRound, at: datetime) -> str:
         return "done"
     if latest is not None and latest.decision == "rejected":
         return "rejected"
-    if pr.certified_on_site >= pr.point.min_crew:
+    if not rules.understaffed(pr.certified_on_site, pr.point.min_crew):
         return "manned"
     return "ordered"
 

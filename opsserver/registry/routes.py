@@ -71,13 +71,7 @@ class CrewResource(MethodView):
                                                                                    "home_point").id)
         status = query.get("certificate_status")
         if status:
-            today = local_today()
-            soon = today.fromordinal(today.toordinal() + rules.CERTIFICATE_WARNING_DAYS)
-            stmt = stmt.where({
-                "expired": CrewMember.certificate_expires < today,
-                "expiring": CrewMember.certificate_expires.between(today, soon),
-                "valid": CrewMember.certificate_expires > soon,
-            }[status])
+            stmt = stmt.where(rules.certificate_status_sql(CrewMember.certificate_expires, status, local_today()))
         page = keyset_page(stmt, CrewMember.id, query["limit"], query["cursor"])
         page["items"] = [services.crew_view(m) for m in page["items"]]
         return page
@@ -103,7 +97,7 @@ class ShiftsResource(MethodView):
         if "crew_id" in query:
             stmt = stmt.where(Shift.crew_id == query["crew_id"])
         if "at" in query:
-            stmt = stmt.where(Shift.starts_at <= query["at"], Shift.ends_at > query["at"])
+            stmt = stmt.where(rules.on_shift_sql(Shift.starts_at, Shift.ends_at, query["at"]))
         if "ends_after" in query:
             stmt = stmt.where(Shift.ends_at > query["ends_after"])
         if "starts_before" in query:

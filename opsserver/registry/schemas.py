@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+import rules
+
 from ..fields import Count, Day, Flag, Id, Number, Text, When
 from ..pagination import PageQuerySchema, list_schema
 from .models import EQUIPMENT, POSITIONS
@@ -40,9 +42,8 @@ class PointBaseSchema(ma.Schema):
     @ma.validates_schema
     def _sector(self, data, **kwargs):
         start, end = data.get("sector_start_deg"), data.get("sector_end_deg")
-        if start is not None and end is not None and start == end:
-            raise ma.ValidationError("The sector has no width; use 0 and 360 for every direction.",
-                                     field_name="sector_end_deg")
+        if start is not None and end is not None and not rules.sector_has_width(start, end):
+            raise ma.ValidationError(rules.NO_WIDTH_REASON, field_name="sector_end_deg")
 
 
 class PointCreateSchema(PointBaseSchema):

@@ -64,7 +64,8 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
         round_id, round_name, activated_at = r.id, r.name, r.activated_at  # read once: a round orders thousands
         for pr in states.get(round_id, []):
             point = pr.point
-            if pr.state not in ("declined", "stood_down", "done") and pr.certified_on_site < point.min_crew:
+            short = rules.understaffed(pr.certified_on_site, point.min_crew)
+            if short and pr.state not in ("declined", "stood_down", "done"):
                 alerts.append(_alert(
                     "understaffed", "warning", point.code, activated_at,
                     f"{point.code} has {pr.certified_on_site} of {point.min_crew} certified crew on site "
@@ -129,7 +130,7 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
     soon = today + timedelta(days=rules.CERTIFICATE_WARNING_DAYS)
     rows = db.session.execute(
         select(Shift, CrewMember).join(CrewMember, CrewMember.id == Shift.crew_id)
-        .where(Shift.ends_at > at, Shift.starts_at < at + timedelta(hours=24),
+        .where(rules.overlaps_sql(Shift.starts_at, Shift.ends_at, at, at + timedelta(hours=24)),
                CrewMember.certificate_expires <= soon)).all()
     for shift, member in rows:
         status = rules.certificate_status(member.certificate_expires, today)
