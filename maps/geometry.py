@@ -12,18 +12,9 @@ from functools import lru_cache
 
 from geopy.distance import geodesic
 
+from rules import sector_width  # clockwise; 300 → 40 crosses north, 0 → 360 is the full circle
+
 LatLon = tuple[float, float]
-
-
-def sector_width(start_deg: float, end_deg: float) -> float:
-    """Clockwise width of the sector from ``start_deg`` to ``end_deg`` (the same reading as the rules).
-
-    ``300 → 40`` crosses north and is 100° wide; ``0 → 360`` is the full circle; equal ends are 0° wide.
-    """
-    if end_deg == start_deg:
-        return 0.0
-    width = (end_deg - start_deg) % 360.0
-    return 360.0 if width == 0 else width
 
 
 def arc_bearings(start_deg: float, end_deg: float, step_deg: float = 5) -> list[float]:

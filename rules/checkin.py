@@ -1,7 +1,5 @@
 """Check-in flags: outside the geofence, off shift, phone clock skewed. A check-in is marked, never refused."""
 
-from sqlalchemy import func, or_
-
 from .flags import Flag
 from .geofence import within_geofence
 
@@ -34,5 +32,8 @@ def checkin_flagged(*, within_geofence: bool, on_shift: bool, clock_offset_s: fl
 
 def checkin_flagged_sql(within_geofence, on_shift, clock_offset_s):
     """`checkin_flagged` as an SQL condition on a check-in's `within_geofence`, `on_shift`, `clock_offset_s`."""
-    return or_(within_geofence.is_(False), on_shift.is_(False),
-               func.coalesce(func.abs(clock_offset_s), 0) > CLOCK_SKEW_LIMIT_S)
+    # |offset| > limit written as two comparisons, and a missing offset false rather than NULL, so that the
+    # negation (`~`, the unflagged check-ins) selects the rows with no offset too.
+    limit = CLOCK_SKEW_LIMIT_S
+    skewed = clock_offset_s.is_not(None) & ((clock_offset_s > limit) | (clock_offset_s < -limit))
+    return within_geofence.is_(False) | on_shift.is_(False) | skewed

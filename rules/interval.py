@@ -1,8 +1,10 @@
-"""Half-open time intervals [start, end): whether two overlap, in Python and in SQL."""
+"""Half-open time intervals [start, end): whether two overlap, in Python and in SQL.
+
+The SQL twin uses only the operators SQLAlchemy's column expressions carry (`<`, `&`), so this package
+imports no database library: maps/ imports it and stays free of one.
+"""
 
 from datetime import datetime
-
-from sqlalchemy import and_
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
@@ -12,4 +14,4 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
 
 def overlaps_sql(start, end, other_start, other_end):
     """`overlaps` as an SQL condition: the row's interval (columns `start`, `end`) meets [other_start, other_end)."""
-    return and_(start < other_end, end > other_start)
+    return (start < other_end) & (end > other_start)

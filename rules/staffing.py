@@ -1,12 +1,11 @@
 """Staffing: who is on shift, who is on site, and whether a point has its minimum certified crew.
 
 Each predicate that queries need too has its SQL expression beside it, built on the columns it is
-given, so a query states the rule by calling it rather than writing it again.
+given, so a query states the rule by calling it rather than writing it again. They use only the operators
+SQLAlchemy's column expressions carry (comparisons, `&`, `.is_`), so the package imports no database library.
 """
 
 from datetime import datetime, timedelta
-
-from sqlalchemy import and_
 
 from .flags import Flag
 
@@ -20,7 +19,7 @@ def on_shift(starts_at: datetime, ends_at: datetime, at: datetime) -> bool:
 
 def on_shift_sql(starts_at, ends_at, at):
     """`on_shift` as an SQL condition on a shift's `starts_at` / `ends_at` columns (`at`: value or bindparam)."""
-    return and_(starts_at <= at, ends_at > at)
+    return (starts_at <= at) & (ends_at > at)
 
 
 def on_site_since(at: datetime) -> datetime:
@@ -35,7 +34,7 @@ def within_on_site_horizon(recorded_at: datetime, since: datetime, at: datetime)
 
 def within_on_site_horizon_sql(recorded_at, since, at):
     """`within_on_site_horizon` as an SQL condition on a check-in's `recorded_at` column."""
-    return and_(recorded_at > since, recorded_at <= at)
+    return (recorded_at > since) & (recorded_at <= at)
 
 
 def on_site(kind: str, within_geofence: bool) -> bool:
@@ -45,7 +44,7 @@ def on_site(kind: str, within_geofence: bool) -> bool:
 
 def on_site_sql(kind, within_geofence):
     """`on_site` as an SQL condition on the latest check-in's `kind` and `within_geofence` columns."""
-    return and_(kind == "arrive", within_geofence.is_(True))
+    return (kind == "arrive") & within_geofence.is_(True)
 
 
 def understaffed(certified_on_site: int, min_crew: int) -> bool:

@@ -88,8 +88,8 @@ def test_flagged_checkin(connection):
     offsets = [None, 0.0, 600.0, 600.5, -600.0, -601.0]
     rows = [{"id": i, "within_geofence": inside, "on_shift": shift, "clock_offset_s": offset}
             for i, (inside, shift, offset) in enumerate(itertools.product((True, False), (True, False), offsets))]
-    chosen = rows_where(connection, {"within_geofence": Boolean, "on_shift": Boolean,
-                                     "clock_offset_s": Float}, rows,
+    columns = {"within_geofence": Boolean, "on_shift": Boolean, "clock_offset_s": Float}
+    chosen = rows_where(connection, columns, rows,
                         lambda c: rules.checkin_flagged_sql(c.within_geofence, c.on_shift, c.clock_offset_s))
     python = {r["id"] for r in rows if rules.checkin_flagged(
         within_geofence=r["within_geofence"], on_shift=r["on_shift"], clock_offset_s=r["clock_offset_s"])}
@@ -98,6 +98,11 @@ def test_flagged_checkin(connection):
         kind="arrive", distance=10 if r["within_geofence"] else 501, geofence_m=500, on_shift=r["on_shift"],
         clock_offset_s=r["clock_offset_s"])}
     assert chosen == python == served
+    # Negated (the unflagged list), it selects the rest, the check-ins with no clock offset among them.
+    unflagged = rows_where(connection, columns, rows,
+                           lambda c: ~rules.checkin_flagged_sql(c.within_geofence, c.on_shift, c.clock_offset_s))
+    assert unflagged == {r["id"] for r in rows} - python
+    assert any(rows[i]["clock_offset_s"] is None for i in unflagged)
 
 
 def test_flagged_report(connection):
