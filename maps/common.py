@@ -185,16 +185,3 @@ def format_time(value, tz: str = DEFAULT_TZ, with_date: bool = True) -> str:
     off = f"{off[:3]}:{off[3:]}" if off else ""
     return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M") + f" {off}"
 
-
-def format_duration(seconds, words: dict[str, str]) -> str:
-    """``1 h 05 min`` / ``12 min`` for a time left; ``ended`` when none is left."""
-    try:
-        s = int(seconds)
-    except (TypeError, ValueError):
-        return ""
-    if s <= 0:
-        return words["ended"]
-    minutes = (s + 59) // 60  # round up: "1 min left" until it has ended
-    h, mnt = divmod(minutes, 60)
-    unit = words["min"]
-    return f"{h} h {mnt:02d} {unit}" if h else f"{mnt} {unit}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import folium
 
@@ -46,10 +46,15 @@ def arrow_lines(lat: float, lon: float, azimuth_deg: float, length_km: float) ->
     return [[(lat, lon), tip], [left, tip, right]]
 
 
-def _ammo_text(ammo: Sequence[Mapping], words: Mapping[str, str]) -> str:
-    return ", ".join(f"{esc(a.get('type'))}: {esc(a.get('fired', 0))} {esc(words['fired'])}"
-                     + (f" ({esc(a.get('duds'))} {esc(words['duds'])})" if a.get("duds") else "")
-                     for a in ammo) or esc(words["none"])
+def fired_text(fired: Iterable[tuple[str, int, int]], words: Mapping[str, str]) -> str:
+    """Ammunition fired, ``(type, fired, duds)`` each: ``RKT-AGI: 9 fired (1 duds)``; the one wording of
+    every popup that shows it (a report, a point, a point's total)."""
+    return ", ".join(f"{esc(t)}: {esc(n)} {esc(words['fired'])}" + (f" ({esc(d)} {esc(words['duds'])})" if d else "")
+                     for t, n, d in fired) or esc(words["none"])
+
+
+def _totals(fired: Mapping[str, list[int]]) -> list[tuple[str, int, int]]:
+    return [(t, n, d) for t, (n, d) in sorted(fired.items())]
 
 
 def _flags_html(flags: Sequence[Mapping], words: Mapping[str, str]) -> str:
@@ -62,12 +67,13 @@ def _flags_html(flags: Sequence[Mapping], words: Mapping[str, str]) -> str:
 
 def report_popup_html(report: Mapping, point: Mapping, words: Mapping[str, str], tz: str = DEFAULT_TZ) -> str:
     """One firing: point, times, azimuth, ammunition, and every flag with its reason."""
+    ammo = [(a.get("type"), a.get("fired", 0), a.get("duds")) for a in report.get("ammo") or []]
     return (f"<b>{esc(words['report'])} {esc(report.get('id'))}</b><br>"
             f"{esc(point.get('code'))} {esc(point.get('name'))}<br>"
             f"{esc(words['started'])}: {format_time(report.get('started_at'), tz)}<br>"
             f"{esc(words['ended_at'])}: {format_time(report.get('ended_at'), tz)}<br>"
             f"{esc(words['azimuth'])}: {float(report.get('azimuth_deg')):g}&deg;<br>"
-            f"{_ammo_text(report.get('ammo') or [], words)}"
+            f"{fired_text(ammo, words)}"
             f"{_flags_html(report.get('flags') or [], words)}")
 
 
@@ -95,11 +101,9 @@ def round_point_popup_html(point: Mapping, airspace: Sequence[Mapping], fired: M
                            words: Mapping[str, str], tz: str = DEFAULT_TZ) -> str:
     """A point in the round: its state, the airspace windows it asked for, and what it fired."""
     state = point.get("state") or "idle"
-    ammo = ", ".join(f"{esc(t)}: {esc(n)} {esc(words['fired'])}" + (f" ({esc(d)} {esc(words['duds'])})" if d else "")
-                     for t, (n, d) in sorted(fired.items())) or esc(words["none"])
     return (f"<b>{esc(point.get('code'))} {esc(point.get('name'))}</b><br>"
             f"{esc(words['state'])}: {esc(words.get('state_' + state, state))}<br>"
-            f"{esc(words['ammo_fired'])}: {ammo}<br>"
+            f"{esc(words['ammo_fired'])}: {fired_text(_totals(fired), words)}<br>"
             f"<b>{esc(words['airspace'])}</b>{_airspace_html(airspace, words, tz)}")
 
 
@@ -162,9 +166,7 @@ def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", label
                 fill_color=AMMO_COLOUR, fill_opacity=0.35,
                 tooltip=Tooltip(f"{esc(code)} {esc(words['total_fired'])}: {total}"),
                 popup=Popup(f"<b>{esc(code)} {esc(p.get('name'))}</b><br>{esc(words['total_fired'])}: "
-                                   f"<b>{total}</b><br>" + ", ".join(
-                                       f"{esc(t)}: {n}" + (f" ({d} {esc(words['duds'])})" if d else "")
-                                       for t, (n, d) in sorted(totals.items())), max_width=300),
+                            f"<b>{total}</b><br>{fired_text(_totals(totals), words)}", max_width=300),
             ).add_to(ammo_layer)
         folium.CircleMarker(
             [lat, lon], radius=7, color="#222", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.9,

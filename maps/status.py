@@ -1,10 +1,28 @@
-"""The live status map: every operating point in its state colour, sectors, ranges and crews.
+"""The status map: every operating point in its state colour, sectors, ranges and crews.
 
-Input is the status feed (``GET /api/v1/status.geojson``) as a dict. Up to ``scale_threshold`` points
-each point is its own circle marker with a popup built here; above it (a province or the country)
-the points are ONE GeoJSON layer, clustered, whose popups the browser builds from each feature's
-properties, and sectors and rings are left out (10,000 wedges would be megabytes no one can read at
-that zoom). With ``realtime_url`` the points layer polls the feed and recolours markers in place.
+Input is the status feed (``GET /api/v1/status.geojson``) as a dict. The points are ONE GeoJSON layer
+(clustered above ``scale_threshold`` points, a province or the country, where sectors and rings are
+left out: 10,000 wedges would be megabytes no one can read at that zoom). With ``realtime_url`` that
+layer polls the feed and updates each marker in place.
+
+A point's popup is built in ONE place, the page's JavaScript (``js/status.js``), from the feature's
+properties, for the static map, the live map and the large ones alike; Python builds none. Chosen
+over sending each point's built popup in the feed because:
+
+- safety is the same either way: text reaches the page only inside ``maps.safe``'s JSON data (the
+  page's data element and the initial data, escaped for a script), the builder escapes every value,
+  and ``OpsMap.html`` parses the result inertly and rebuilds it from its allow-list;
+- the feed stays data: an API for wall screens, the dashboard and other clients, not HTML in one
+  language and one time zone; the map's words (``maps.labels``, zh/en) and zone travel once per page
+  in the helpers' settings;
+- the payload is the smallest: a poll carries the properties it carries anyway, not a second copy
+  of them as HTML (the built popup is about 1 KB a point, twice its properties: 10 MB more a poll at
+  10,000 points, and one feed per language and zone), and the page holds only the properties the
+  popup reads (``POPUP_KEYS``);
+- the time left of a window is counted when the popup opens, not when the page was built.
+
+Rules are not decided here nor in the browser: "below minimum" is the feed's ``below_min_crew``,
+computed by the ``rules`` package on the server.
 """
 
 from __future__ import annotations
@@ -18,11 +36,11 @@ from folium.plugins import MarkerCluster, Realtime
 from folium.utilities import JsCode
 
 from .assets import VENDOR_URL
-from .common import (COLOUR_HEX, COLOUR_URGENCY, DEFAULT_TZ, base_map, bounds_of, colour_hex, esc, format_duration,
-                     format_time, state_legend)
+from .common import (COLOUR_HEX, COLOUR_URGENCY, DEFAULT_TZ, base_map, bounds_of, colour_hex, esc, format_time,
+                     state_legend)
 from .geometry import range_ring, sector_polygon
 from .labels import labels_for
-from .safe import EmbeddedGeoJson, Popup, Raw, RawScript, Tooltip, page_data, script_element, to_json
+from .safe import EmbeddedGeoJson, Popup, Raw, Tooltip, page_data, script_element, to_json
 
 STATUS_JS = (Path(__file__).resolve().parent / "js" / "status.js").read_text(encoding="utf-8")
 _CLUSTER_STYLE = "<style>.ops-cluster div { color: #fff; font-weight: bold; text-shadow: 0 0 3px #000; }</style>"
@@ -31,9 +49,12 @@ SCALE_THRESHOLD = 500
 POLL_INTERVAL_MS = 5000
 POINT_RADIUS = 8
 
-# Properties the browser needs for a marker and its popup; the rest of the feed stays on the server.
-_SLIM_KEYS = ("code", "name", "equipment", "launchers", "state", "colour", "crew_on_site", "min_crew",
-              "stock", "open_window", "flags", "alerts")
+#: The feed's properties that a marker and its popup (``js/status.js``) read, and of the nested ones
+#: the keys read; the rest of the feed stays on the server.
+POPUP_KEYS = ("code", "name", "county", "equipment", "launchers", "state", "colour", "crew_on_site", "min_crew",
+              "below_min_crew", "crew", "stock", "round", "open_window", "last_checkin", "flags", "alerts")
+_NESTED_KEYS = {"open_window": ("start", "end", "reference"), "round": ("id", "name"),
+                "last_checkin": ("crew_id", "kind", "recorded_at", "within_geofence")}
 
 
 def _point_features(status_geojson: Mapping) -> list[dict]:
@@ -51,114 +72,53 @@ def _code(feature: Mapping) -> str:
     return str(props.get("code") or feature.get("id") or "")
 
 
+def _empty(value) -> bool:
+    # What the popup shows as absent: dropping it saves bytes and reads the same.
+    return value is None or value is False or value == "" or (not value and isinstance(value, (list, dict)))
+
+
 def slim_feature(feature: Mapping) -> dict:
-    """The feature with only what a marker and its popup need (empty values dropped, 6 decimals)."""
+    """The feature with only what a marker and its popup read (``POPUP_KEYS``; empty values dropped, 6 decimals)."""
     props = feature.get("properties") or {}
     lon, lat = feature["geometry"]["coordinates"][:2]
     slim = {}
-    for k in _SLIM_KEYS:
+    for k in POPUP_KEYS[1:]:  # the feature id carries the code
         v = props.get(k)
-        if v is None or v == "" or (not v and isinstance(v, (list, dict))):
+        if _empty(v):
             continue
+        if k in _NESTED_KEYS:
+            v = {n: v[n] for n in _NESTED_KEYS[k] if n in v and not (_empty(v[n]) and n != "within_geofence")}
+        elif k == "crew":
+            # A crew member's id only where it names the last check-in's crew: 12 bytes a point saved.
+            last = (props.get("last_checkin") or {}).get("crew_id")
+            v = [{"crew_id": c["crew_id"], "name": c.get("name")} if c.get("crew_id") == last and last is not None
+                 else {"name": c.get("name")} for c in v]
         slim[k] = v
-    slim.pop("code", None)  # the feature id carries it
-    win = slim.get("open_window")
-    if win:
-        slim["open_window"] = {k: win[k] for k in ("start", "end", "reference") if win.get(k)}
     return {"type": "Feature", "id": _code(feature),
             "geometry": {"type": "Point", "coordinates": [round(float(lon), 6), round(float(lat), 6)]},
             "properties": slim}
 
 
-def point_popup_html(props: Mapping, words: Mapping[str, str], tz: str = DEFAULT_TZ) -> str:
-    """The popup of one point: name, equipment, crew on site vs minimum, stock, window, check-in, flags."""
-    rows: list[tuple[str, str]] = []
-    colour = colour_hex(props.get("colour"))
-    state = props.get("state") or "idle"
-    rows.append((words["state"], f'<span style="color:{esc(colour)}">&#9679;</span> '
-                                 f'{esc(words.get("state_" + state, state))}'))
-    equipment = props.get("equipment")
-    if equipment:
-        text = esc(words.get("equipment_" + equipment, equipment))
-        if props.get("launchers"):
-            text += f" &times; {esc(props['launchers'])} {esc(words['launchers'])}"
-        rows.append((words["equipment"], text))
-    on_site = props.get("crew_on_site") or 0
-    minimum = props.get("min_crew")
-    crew = f"<b>{esc(on_site)}</b> / {esc(minimum)} ({esc(words['minimum'])})" if minimum is not None \
-        else f"<b>{esc(on_site)}</b>"
-    if minimum is not None and on_site < minimum:
-        crew += f' <span style="color:{COLOUR_HEX["red"]}">{esc(words["below_minimum"])}</span>'
-    names = [c.get("name") for c in props.get("crew") or [] if c.get("name")]
-    if names:
-        crew += "<br><small>" + esc(", ".join(names)) + "</small>"
-    rows.append((words["crew_on_site"], crew))
-    stock = props.get("stock") or {}
-    rows.append((words["stock"], ", ".join(f"{esc(k)}: <b>{esc(v)}</b>" for k, v in sorted(stock.items()))
-                 or esc(words["none"])))
-    rnd = props.get("round")
-    if rnd:
-        rows.append((words["round"], esc(rnd.get("name") or rnd.get("id"))))
-    win = props.get("open_window")
-    if win:
-        text = f"{format_time(win.get('start'), tz)} &ndash; {format_time(win.get('end'), tz)}"
-        if win.get("reference"):
-            text += f", {esc(words['reference'])} {esc(win['reference'])}"
-        if win.get("ends_in_s") is not None:
-            text += (f"<br>{esc(words['ends'])} {format_time(win.get('end'), tz, with_date=False)}, "
-                     f"<b>{esc(format_duration(win['ends_in_s'], words))}</b> {esc(words['left'])}")
-        rows.append((words["window"], text))
-    else:
-        rows.append((words["window"], esc(words["no_window"])))
-    last = props.get("last_checkin")
-    if last:
-        who = next((c.get("name") for c in props.get("crew") or [] if c.get("crew_id") == last.get("crew_id")),
-                   None) or f"#{last.get('crew_id')}"
-        kind = words.get("kind_" + str(last.get("kind")), last.get("kind") or "")
-        fence = last.get("within_geofence")
-        fence_text = "" if fence is None else (
-            f", {esc(words['inside_geofence'])}" if fence
-            else f', <span style="color:{COLOUR_HEX["red"]}">{esc(words["outside_geofence"])}</span>')
-        rows.append((words["last_checkin"],
-                     f"{esc(who)} {esc(kind)} {format_time(last.get('recorded_at'), tz)}{fence_text}"))
-    if props.get("sector_start_deg") is not None and props.get("sector_end_deg") is not None:
-        text = f"{props['sector_start_deg']:g}&deg; &rarr; {props['sector_end_deg']:g}&deg;"
-        if props.get("max_range_km"):
-            text += f", {esc(words['max_range'])} {props['max_range_km']:g} km"
-        rows.append((words["sector"], text))
-    flags = props.get("flags") or []
-    if flags:
-        items = "".join(f"<li><b>{esc(f.get('code'))}</b>: {esc(f.get('reason'))}</li>" for f in flags)
-        rows.append((words["flags"], f'<ul style="margin:0;padding-left:1.1em;color:{COLOUR_HEX["purple"]}">'
-                                     f"{items}</ul>"))
-    alerts = props.get("alerts") or []
-    if alerts:
-        rows.append((words["alerts"], ", ".join(f"{esc(a.get('type'))} ({esc(a.get('severity'))})" for a in alerts)))
-    title = f"<b>{esc(props.get('code'))} {esc(props.get('name'))}</b>"
-    if props.get("county"):
-        title += f" <small>{esc(props['county'])}</small>"
-    body = "".join(f'<tr><th style="padding-right:8px;vertical-align:top;white-space:nowrap">{esc(k)}</th>'
-                   f"<td>{v}</td></tr>" for k, v in rows)
-    return f'<div class="ops-popup">{title}<table style="margin-top:4px">{body}</table></div>'
-
-
 class StatusScript(Element):
-    """Browser-side helpers of the live and large maps (``js/status.js``): marker style, popup, cluster
-    icon, feed source; written into the page as they are, their settings as script-safe JSON.
+    """The status map's browser helpers (``js/status.js``): marker style, the point popup, cluster icon,
+    feed source; written into the page as they are, their settings (words, zone) as script-safe JSON."""
 
-    The popup mirrors ``point_popup_html`` so a marker updated from the feed reads the same as one
-    drawn here; the time left is counted when the popup opens.
-    """
-
-    def __init__(self, words: Mapping[str, str], tz: str, lang: str):
+    def __init__(self, words: Mapping[str, str], tz: str):
         super().__init__()
         self._name = "OpsStatus"
         self.settings = {"colours": COLOUR_HEX, "urgency": COLOUR_URGENCY, "words": dict(words), "tz": tz,
-                         "locale": "zh-CN" if str(lang).lower().startswith("zh") else "en-GB",
                          "radius": POINT_RADIUS}
+        self.initial: dict | None = None  # a live map's first data, put in the page's data element
+
+    @property
+    def initial_key(self) -> str:
+        """The page data entry holding ``initial``."""
+        return self.get_name() + "_initial"
 
     def render(self, **kwargs) -> None:
-        page_data(self)  # the popups are shown through the page's OpsMap helper
+        entries = page_data(self)  # the popups are shown through the page's OpsMap helper
+        if self.initial is not None:
+            entries[self.initial_key] = self.initial
         code = f"var {self.get_name()} = {STATUS_JS.strip()}({to_json(self.settings)});"
         self.get_root().header.add_child(Raw(_CLUSTER_STYLE + script_element(code)), name=self.get_name())
 
@@ -231,14 +191,16 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
                      cluster: bool | None = None, vendor_url: str = VENDOR_URL) -> folium.Map:
     """The command centre's map of every point's live state, from the status GeoJSON.
 
-    - each point a circle in its state colour (the feed's ``colour``) with a popup: name, equipment,
-      crew on site vs minimum, stock, the open window and its time left, last check-in, flags, alerts;
+    - each point a circle in its state colour (the feed's ``colour``) with a popup (built in the
+      browser, see above): name, county, state, equipment, crew on site vs minimum (the feed's
+      ``below_min_crew``), stock, round, the open window and its time left, last check-in, flags,
+      alerts;
     - each point's safe firing sector as a wedge and its maximum-range ring (up to ``scale_threshold``);
     - ``crew_positions`` (``{crew_id, name, point_code, latitude, longitude, recorded_at,
       within_geofence}``) in their own layer;
     - a layer control, a legend of the colours, the view fitted to the points;
-    - above ``scale_threshold`` points: one clustered GeoJSON layer (``cluster=False`` to turn
-      clustering off), no per-point wedges;
+    - above ``scale_threshold`` points: the layer clustered (``cluster=False`` to turn clustering
+      off), no per-point wedges;
     - with ``realtime_url``: the points layer polls that URL every ``interval_ms`` and updates each
       marker (matched by feature id) in place.
 
@@ -260,27 +222,22 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
     if not at_scale:
         _add_sectors_and_ranges(m, features, words, live=bool(realtime_url))
 
-    helpers = None
-    if realtime_url or at_scale:
-        helpers = StatusScript(words, tz, lang)
-        m.add_child(helpers)
-
+    helpers = StatusScript(words, tz)
+    m.add_child(helpers)
     if cluster:
         points = MarkerCluster(name=words["points"], overlay=True, icon_create_function=None,
                                options={"disableClusteringAtZoom": 12, "chunkedLoading": True,
                                         "showCoverageOnHover": False, "maxClusterRadius": 50})
-        if helpers is not None:
-            points.icon_create_function = f"{helpers.get_name()}.clusterIcon"
+        points.icon_create_function = f"{helpers.get_name()}.clusterIcon"
     else:
         points = folium.FeatureGroup(name=words["points"], overlay=True)
     points.add_to(m)
 
+    data = {"type": "FeatureCollection", "features": [slim_feature(f) for f in features]}
     if realtime_url:
-        data = {"type": "FeatureCollection", "features": [slim_feature(f) for f in features]}
-        initial = RawScript(f"var {helpers.get_name()}_initial = {to_json(data)};")
-        m.add_child(initial)
+        helpers.initial = data
         live = Realtime(
-            JsCode(f"{helpers.get_name()}.source({to_json(realtime_url)}, {helpers.get_name()}_initial)"),
+            JsCode(f"{helpers.get_name()}.source({to_json(realtime_url)}, {to_json(helpers.initial_key)})"),
             interval=int(interval_ms),
             get_feature_id=f"{helpers.get_name()}.featureId",
             update_feature=f"{helpers.get_name()}.update",
@@ -294,21 +251,9 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
         live.control = False
         live.show = False
         m.add_child(live)
-    elif at_scale:
-        data = {"type": "FeatureCollection", "features": [slim_feature(f) for f in features]}
-        EmbeddedGeoJson(data, name=words["points"], control=False, point_to_layer=helpers.js("pointToLayer"),
-                        on_each_feature=helpers.js("bind")).add_to(points)
     else:
-        for f in features:
-            p = dict(f.get("properties") or {})
-            p.setdefault("code", _code(f))
-            lon, lat = f["geometry"]["coordinates"][:2]
-            folium.CircleMarker(
-                [lat, lon], radius=POINT_RADIUS, color="#222", weight=1.5, fill=True,
-                fill_color=colour_hex(p.get("colour")), fill_opacity=0.9,
-                popup=Popup(point_popup_html(p, words, tz), max_width=360),
-                tooltip=Tooltip(f"{esc(p['code'])} {esc(p.get('name'))}"),
-            ).add_to(points)
+        EmbeddedGeoJson(data, control=False, point_to_layer=helpers.js("pointToLayer"),
+                        on_each_feature=helpers.js("bind")).add_to(points)
 
     if crew_positions:
         _add_crews(m, crew_positions, words, tz, scale_threshold)

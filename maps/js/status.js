@@ -1,28 +1,42 @@
 /*
- * The live and large status maps' helpers (maps/status.py): marker style, popup, cluster icon, feed
- * source. Called with the map's settings ({colours, urgency, words, tz, locale, radius}); answers the
- * helpers. The popup mirrors point_popup_html, every value escaped, and is shown through
- * OpsMap.html (maps/js/opsmap.js) like every other popup.
+ * The status map's helpers (maps/status.py): marker style, THE point popup, cluster icon, feed source.
+ * Called with the map's settings ({colours, urgency, words, tz, radius}); answers the helpers.
+ *
+ * This is the one place a point's popup is built, for every status map (static, live, at scale) and
+ * from every source (the data the page was built from, each poll of the feed): from the feature's
+ * properties, every value escaped, then shown through OpsMap.html (maps/js/opsmap.js), which parses
+ * it inertly and rebuilds it from an allow-list like every other popup. Rules are not decided here:
+ * "below minimum" is the feed's own below_min_crew (the rules package's verdict).
  */
 (function (C) {
     "use strict";
-    var COLOURS = C.colours, URGENCY = C.urgency, W = C.words, TZ = C.tz, LOCALE = C.locale, RADIUS = C.radius;
+    var COLOURS = C.colours, URGENCY = C.urgency, W = C.words, TZ = C.tz, RADIUS = C.radius;
     var ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;", "`": "&#96;"};
+    var CLOCK = {timeZone: TZ, hourCycle: "h23", hour: "2-digit", minute: "2-digit", timeZoneName: "longOffset"};
+    var DATED = {timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+                 minute: "2-digit", timeZoneName: "longOffset"};
+    var clock = null, dated = null;
     function hex(c) { return COLOURS[c] || c || COLOURS.grey; }
     function esc(v) {
         return String(v == null ? "" : v).replace(/[&<>"'`]/g, function (ch) { return ESCAPES[ch]; });
     }
+    /* "2025-07-01 21:40 +08:00" (or "21:40 +08:00"): local time in the map's zone with its offset. */
     function time(iso, withDate) {
         if (!iso) { return ""; }
         var d = new Date(iso);
         if (isNaN(d.getTime())) { return esc(iso); }
-        var opts = {timeZone: TZ, hour12: false, hour: "2-digit", minute: "2-digit", timeZoneName: "shortOffset"};
-        if (withDate !== false) { opts.year = "numeric"; opts.month = "2-digit"; opts.day = "2-digit"; }
-        try { return esc(d.toLocaleString(LOCALE, opts)); } catch (e) { return esc(d.toISOString()); }
+        clock = clock || new Intl.DateTimeFormat("en-GB", CLOCK);
+        dated = dated || new Intl.DateTimeFormat("en-GB", DATED);
+        var parts = {};
+        (withDate === false ? clock : dated).formatToParts(d).forEach(function (x) { parts[x.type] = x.value; });
+        var offset = (parts.timeZoneName || "").replace("GMT", "") || "+00:00";
+        var hm = parts.hour + ":" + parts.minute + " " + offset;
+        return esc(withDate === false ? hm : parts.year + "-" + parts.month + "-" + parts.day + " " + hm);
     }
+    /* The time left until endIso, counted when the popup opens ("1 h 05 min", "12 min"; null once ended). */
     function left(endIso) {
         var s = Math.round((new Date(endIso).getTime() - Date.now()) / 1000);
-        if (!(s > 0)) { return W.ended; }
+        if (!(s > 0)) { return null; }
         var m = Math.ceil(s / 60), h = Math.floor(m / 60);
         m = m % 60;
         return h ? h + " h " + (m < 10 ? "0" : "") + m + " " + W.min : m + " " + W.min;
@@ -37,7 +51,39 @@
         return "<tr><th style=\"padding-right:8px;vertical-align:top;white-space:nowrap\">" + esc(k) +
                "</th><td>" + v + "</td></tr>";
     }
-    /* The popup's HTML for feature f (every value in it escaped). */
+    function warn(text) { return "<span style=\"color:" + esc(COLOURS.red) + "\">" + esc(text) + "</span>"; }
+    function crewRow(p) {
+        var crew = "<b>" + esc(p.crew_on_site || 0) + "</b>";
+        if (p.min_crew != null) {
+            crew += " / " + esc(p.min_crew) + " (" + esc(W.minimum) + ")";
+            if (p.below_min_crew) { crew += " " + warn(W.below_minimum); }
+        }
+        var names = (p.crew || []).map(function (c) { return c.name; }).filter(Boolean);
+        if (names.length) { crew += "<br><small>" + esc(names.join(", ")) + "</small>"; }
+        return row(W.crew_on_site, crew);
+    }
+    function windowRow(win) {
+        if (!win) { return row(W.window, esc(W.no_window)); }
+        var t = time(win.start) + " &ndash; " + time(win.end);
+        if (win.reference) { t += ", " + esc(W.reference) + " " + esc(win.reference); }
+        var rest = left(win.end);
+        t += "<br>" + esc(W.ends) + " " + time(win.end, false) + ", " +
+             (rest === null ? "<b>" + esc(W.ended) + "</b>" : "<b>" + esc(rest) + "</b> " + esc(W.left));
+        return row(W.window, t);
+    }
+    function checkinRow(p) {
+        var last = p.last_checkin;
+        if (!last) { return ""; }
+        var who = (p.crew || []).filter(function (c) { return c.crew_id === last.crew_id; }).map(function (c) {
+            return c.name; })[0] || "#" + last.crew_id;
+        var fence = last.within_geofence == null ? "" :
+            last.within_geofence ? ", " + esc(W.inside_geofence) : ", " + warn(W.outside_geofence);
+        return row(W.last_checkin, esc(who) + " " + esc(W["kind_" + last.kind] || last.kind || "") + " " +
+                   time(last.recorded_at) + fence);
+    }
+    /* The popup's HTML for feature f: name, state, equipment, crew on site vs minimum, stock, round,
+       window and its time left, last check-in, flags, alerts (every value escaped). The sector is the
+       wedge's own (drawn, with its tooltip). */
     function popup(f) {
         var p = f.properties || {}, rows = "", state = p.state || "idle";
         rows += row(W.state, "<span style=\"color:" + esc(hex(p.colour)) + "\">&#9679;</span> " +
@@ -46,28 +92,12 @@
             rows += row(W.equipment, esc(W["equipment_" + p.equipment] || p.equipment) +
                         (p.launchers ? " &times; " + esc(p.launchers) + " " + esc(W.launchers) : ""));
         }
-        var on = p.crew_on_site || 0, crew = "<b>" + esc(on) + "</b>";
-        if (p.min_crew != null) {
-            crew += " / " + esc(p.min_crew) + " (" + esc(W.minimum) + ")";
-            if (on < p.min_crew) {
-                crew += " <span style=\"color:" + esc(COLOURS.red) + "\">" + esc(W.below_minimum) + "</span>";
-            }
-        }
-        rows += row(W.crew_on_site, crew);
+        rows += crewRow(p);
         var stock = p.stock || {}, keys = Object.keys(stock).sort();
         rows += row(W.stock, keys.length ? keys.map(function (k) {
             return esc(k) + ": <b>" + esc(stock[k]) + "</b>"; }).join(", ") : esc(W.none));
         if (p.round) { rows += row(W.round, esc(p.round.name || p.round.id)); }
-        var win = p.open_window;
-        if (win) {
-            var t = time(win.start) + " &ndash; " + time(win.end);
-            if (win.reference) { t += ", " + esc(W.reference) + " " + esc(win.reference); }
-            t += "<br>" + esc(W.ends) + " " + time(win.end, false) + ", <b>" + esc(left(win.end)) + "</b> " +
-                 esc(W.left);
-            rows += row(W.window, t);
-        } else {
-            rows += row(W.window, esc(W.no_window));
-        }
+        rows += windowRow(p.open_window) + checkinRow(p);
         var flags = p.flags || [];
         if (flags.length) {
             rows += row(W.flags, "<ul style=\"margin:0;padding-left:1.1em;color:" + esc(COLOURS.purple) + "\">" +
@@ -79,8 +109,9 @@
             rows += row(W.alerts, alerts.map(function (a) {
                 return esc(a.type) + " (" + esc(a.severity) + ")"; }).join(", "));
         }
-        return "<div class=\"ops-popup\"><b>" + esc(featureId(f)) + " " + esc(p.name) + "</b>" +
-               "<table style=\"margin-top:4px\">" + rows + "</table></div>";
+        var title = "<b>" + esc(featureId(f)) + " " + esc(p.name) + "</b>";
+        if (p.county) { title += " <small>" + esc(p.county) + "</small>"; }
+        return "<div class=\"ops-popup\">" + title + "<table style=\"margin-top:4px\">" + rows + "</table></div>";
     }
     function bind(f, layer) {
         // Functions, not strings: the content is built from the feature as it is when it opens.
@@ -142,13 +173,19 @@
         Batch = Batch || batchClass();  // defined on first use, when Leaflet is surely loaded
         return new Batch(cluster);
     }
-    function source(url, initial) {
-        // The first call answers with the data the page was built from; later calls ask the feed with
+    function source(url, initialKey) {
+        // The first call answers with the data the page was built from (the page data entry initialKey,
+        // see OpsMap.data); later calls ask the feed with
         // the last ETag (If-None-Match), so an unchanged feed is an empty 304 and nothing is redrawn.
         // Done by hand: browsers do not all revalidate fetches the same way.
-        var etag = null;
+        // One request at a time, its answer handed to the latest poll: Leaflet Realtime drops the answer
+        // to any poll but its latest, so polls overtaking a slow feed would drop every answer, and the
+        // ETag kept from a dropped one would make each later answer "unchanged".
+        var etag = null, waiting = null, first = true;
         return function (success, error) {
-            if (initial) { var d = initial; initial = null; success(d); return; }
+            if (first) { first = false; success(OpsMap.data()[initialKey]); return; }
+            if (waiting) { waiting.success = success; waiting.error = error; return; }
+            waiting = {success: success, error: error};
             var headers = {"Accept": "application/geo+json, application/json"};
             if (etag) { headers["If-None-Match"] = etag; }
             fetch(url, {cache: "no-store", credentials: "same-origin", headers: headers})
@@ -157,11 +194,17 @@
                     if (!r.ok) { throw new Error("status feed: HTTP " + r.status); }
                     var tag = r.headers.get("ETag");
                     if (tag && tag === etag) { return null; }
-                    etag = tag;
-                    return r.json();
+                    return r.json().then(function (data) { etag = tag; return data; });
                 })
-                .then(function (data) { if (data) { success(data); } })
-                .catch(error);
+                .then(function (data) {
+                    var w = waiting;
+                    waiting = null;
+                    if (data) { w.success(data); }
+                }, function (err) {
+                    var w = waiting;
+                    waiting = null;
+                    w.error(err);
+                });
         };
     }
     return {hex: hex, style: style, pointToLayer: pointToLayer, popup: popup, bind: bind, update: update,

@@ -201,13 +201,16 @@ def status_features(at: datetime | None = None) -> dict:
         flags = pr.flags if pr else []
         point_alerts = alerts_by_code.get(code, [])
         crew = on_site.get(point_id, [])
+        certified = sum(1 for c in crew if c["certificate_valid"]) if crew else 0
         lc = last_checkin.get(point_id)
         features.append({
             "type": "Feature", "id": code, "geometry": static[0],
             "properties": {
                 **static[1],
                 "state": state, "colour": colour(state, bool(flags or point_alerts)),
-                "crew_on_site": sum(1 for c in crew if c["certificate_valid"]) if crew else 0,
+                "crew_on_site": certified,
+                # The rule's verdict travels with the data: the maps show it and decide nothing.
+                "below_min_crew": rules.understaffed(certified, row.min_crew),
                 "crew": [{"crew_id": c["crew_id"], "name": c["name"]} for c in crew] if crew else [],
                 "stock": stock.get(point_id, {}),
                 "round": r,
