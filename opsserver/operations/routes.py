@@ -4,9 +4,10 @@ from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
 
+import rules
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..blueprint import Blueprint
-from ..checkins.routes import HEADERS_DOC, idempotency_key, json_answer
+from ..http import HEADERS_DOC, idempotency_key, idempotent_answer
 from ..pagination import keyset_page
 from ..registry.models import Point
 from ..registry.services import point_by_code
@@ -112,7 +113,7 @@ class RoundAirspaceResource(MethodView):
         """Ask for an airspace window for a point (its crew on shift, or a commander)."""
         status, view, replayed = airspace.submit_airspace_request(current_principal(), round_id,
                                                                   request.get_json(), idempotency_key(), body)
-        return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
+        return idempotent_answer(view, status, replayed)
 
 
 @blp.route("/airspace")
@@ -174,7 +175,8 @@ class ReportsResource(MethodView):
         if "point_code" in query:
             stmt = stmt.where(FiringReport.point_id == point_by_code(query["point_code"]).id)
         if "flagged" in query:
-            stmt = stmt.where(FiringReport.flags != "[]" if query["flagged"] else FiringReport.flags == "[]")
+            flagged = rules.report_flagged_sql(FiringReport.flags)
+            stmt = stmt.where(flagged if query["flagged"] else ~flagged)
         page = keyset_page(stmt, [FiringReport.started_at, FiringReport.id], query["limit"], query["cursor"],
                            scalars=False)
         lines = reports.report_lines([rep.id for rep, _ in page["items"]])
@@ -190,7 +192,7 @@ class ReportsResource(MethodView):
         """Report a firing; rules it breaks are flagged, never refused. Consumption goes into the ledger."""
         status, view, replayed = reports.submit_report(current_principal(), round_id, request.get_json(),
                                                         idempotency_key(), body)
-        return json_answer(view, status, {"Idempotent-Replayed": "true"} if replayed else {})
+        return idempotent_answer(view, status, replayed)
 
 
 @blp.route("/points/<code>/clearance")

@@ -17,6 +17,7 @@ from ..errors import ProblemError
 from ..reports import facts
 from ..serving.security import allow_inline_scripts
 from ..status import services as status
+from ..status.feed import feed_answer, geojson_body
 from . import data
 from .archive import vendor_file
 from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required, safe_next
@@ -135,8 +136,6 @@ def status_map():
 @page_roles_required(*PAGE_ROLES)
 def status_geojson():
     """The status feed for the pages' own polling (session sign-in; same ETag and 304 as the API)."""
-    from ..status.routes import feed_answer, geojson_body
-
     return feed_answer(geojson_body, "application/geo+json")
 
 
