@@ -7,15 +7,39 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Config, TestingConfig
+from .accounts.ratelimit import init_login_limits
+from .accounts.routes import blp as accounts_blp
+from .ammo.routes import blp as ammo_blp
+from .audit.exports import register_point_places, register_round_entity
+from .audit.routes import blp as audit_blp
+from .checkins.routes import blp as checkins_blp
+from .checkins.services import register_sync_type
+from .cli import ops
+from .config import MIGRATIONS_DIR, Config, TestingConfig
 from .database import configure_engine
+from .errors import register_errorhandlers as register_problem_handlers
 from .extensions import ProblemApi, babel, close_direct_connection, db, migrate
+from .operations import airspace, reports
+from .operations.routes import blp as operations_blp
+from .records.routes import blp as records_blp
+from .registry.places import point_places
+from .registry.routes import blp as registry_blp
+from .reports.routes import blp as reports_blp
+from .serving.requestlog import init_request_log
+from .serving.routes import bp as serving_bp
+from .serving.security import BoundedJSONProvider, init_security_headers
+from .status.routes import blp as status_blp
+from .web.auth import CookieSessionInterface
+from .web.routes import bp as web_bp
+from .web.routes import select_locale
 
-MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+# The API's blueprints, in the order the OpenAPI document lists them.
+API_BLUEPRINTS = (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp,
+                  reports_blp, records_blp)
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Settings → extensions → blueprints → error handlers → CLI."""
+    """Settings → extensions → blueprints → hooks → error handlers → CLI."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(TestingConfig if (config or {}).get("TESTING") else Config)
     if config:
@@ -25,27 +49,21 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'ops.sqlite3'}"
     register_extensions(app)
     register_blueprints(app)
+    register_hooks(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
+    """The database, migrations, sessions, the API, JSON limits, logging, security headers, login limits, babel."""
     db.init_app(app)
     app.teardown_appcontext(close_direct_connection)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
         configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"], app.config["OPS_SQLITE_CHECKPOINT_MS"])
-    from .web.auth import CookieSessionInterface
-
     app.session_interface = CookieSessionInterface()
     app.extensions["ops_api"] = ProblemApi(app, spec_kwargs={"security": [{"bearer": []}]})
-    from .web.routes import select_locale
-
-    from .accounts.ratelimit import init_login_limits
-    from .serving.requestlog import init_request_log
-    from .serving.security import BoundedJSONProvider, init_security_headers
-
     app.json = BoundedJSONProvider(app)
     init_request_log(app)
     init_security_headers(app)
@@ -85,38 +103,29 @@ class TrustedProxyFix:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .accounts.routes import blp as accounts_blp
-    from .ammo.routes import blp as ammo_blp
-    from .audit.routes import blp as audit_blp
-    from .checkins.routes import blp as checkins_blp
-    from .checkins.services import register_sync_type
-    from .operations.airspace import sync_airspace
-    from .operations.reports import sync_report
-    from .operations.routes import blp as operations_blp
-    from .records.routes import blp as records_blp
-    from .registry.routes import blp as registry_blp
-    from .reports.routes import blp as reports_blp
-    from .status.routes import blp as status_blp
-    from .serving.routes import bp as serving_bp
-    from .web.routes import bp as web_bp
-
+    """The API's blueprints (documented), the pages and the health probes."""
     api = app.extensions["ops_api"]
-    for blp in (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp,
-                reports_blp, records_blp):
+    for blp in API_BLUEPRINTS:
         api.register_blueprint(blp)
-    register_sync_type("report", sync_report)
-    register_sync_type("airspace_request", sync_airspace)
     app.register_blueprint(web_bp)
     app.register_blueprint(serving_bp)
 
 
-def register_errorhandlers(app: Flask) -> None:
-    from .errors import register_errorhandlers as register
+def register_hooks(_app: Flask) -> None:
+    """What features tell the layers below them, which import no feature: the phone queue's item types, and
+    the audit export's round filter and point places."""
+    register_sync_type("report", reports.sync_report)
+    register_sync_type("airspace_request", airspace.sync_airspace)
+    register_round_entity("airspace_request", airspace.ids_in_round)
+    register_round_entity("firing_report", reports.ids_in_round)
+    register_point_places(point_places)
 
-    register(app)
+
+def register_errorhandlers(app: Flask) -> None:
+    """Every error as a problem document (HTML pages get HTML error pages)."""
+    register_problem_handlers(app)
 
 
 def register_commands(app: Flask) -> None:
-    from .cli import ops
-
+    """The `ops` command group."""
     app.cli.add_command(ops)

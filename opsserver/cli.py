@@ -1,10 +1,30 @@
 """The `ops` command group: a client of the same services as the API."""
 
+import json
 import os
 import sys
+import time
+from datetime import UTC
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+import maps
+
+from .accounts.services import create_account, update_account
+from .audit import checkpoints, exports
+from .audit.services import verify_chain
+from .audit.signing import load_public_key
+from .config import MIGRATIONS_DIR
+from .demo.drill import run_drill
+from .demo.seed import seed_demo
+from .demo.synthetic import add_filler_events, load_synthetic
+from .errors import ProblemError
+from .reports.facts import round_data, round_events
+from .web.archive import archive_document, inline_assets
 
 
 @click.group()
@@ -16,15 +36,9 @@ def ops():
 @with_appcontext
 def init_db():
     """Create or upgrade the schema (applies the migrations); make the audit signing key when absent."""
-    from flask_migrate import upgrade
-
-    from . import MIGRATIONS_DIR
-
-    from .audit.checkpoints import ensure_key
-
     upgrade(directory=MIGRATIONS_DIR)
     click.echo("database schema is up to date")
-    path, made = ensure_key()
+    path, made = checkpoints.ensure_key()
     click.echo(f"{'made the' if made else 'kept the'} audit signing key {path} (keep it secret; "
                f"its public key: ops audit-public-key)")
 
@@ -33,8 +47,6 @@ def init_db():
 @with_appcontext
 def seed_demo_command():
     """Load the Luohe demo: 18 points, crews, accounts, tonight's shifts."""
-    from .demo.seed import seed_demo
-
     result = seed_demo()
     if not result["loaded"]:
         click.echo(f"nothing to do: {result['reason']}")
@@ -56,10 +68,6 @@ def seed_demo_command():
 @with_appcontext
 def seed_synthetic(points, crew, rounds, reports_per_round, audit_events, active_round, seed):
     """Load a SYNTHETIC national data set for load and scale tests (never for operations)."""
-    import time
-
-    from .demo.synthetic import add_filler_events, load_synthetic
-
     started = time.monotonic()
     result = load_synthetic(points, crew, rounds, reports_per_round, seed, active_round=active_round)
     if not result["loaded"]:
@@ -79,8 +87,6 @@ def seed_synthetic(points, crew, rounds, reports_per_round, audit_events, active
 @with_appcontext
 def drill(close):
     """Play a demo round: arrivals, requests, approvals and a rejection, firings (some flagged)."""
-    from .demo.drill import run_drill
-
     result = run_drill(close=close)
     click.echo(f"round {result['round_id']}: {result['reports']} reports, {result['flagged_reports']} flagged")
     for code, state in sorted(result["states"].items()):
@@ -95,16 +101,6 @@ def drill(close):
 @with_appcontext
 def archive_round(round_id, out_path, lang):
     """Write a round's map and replay as one self-contained HTML file (no server, no internet needed)."""
-    import json
-    from pathlib import Path
-
-    from flask import current_app
-
-    import maps
-
-    from .web.archive import archive_document, inline_assets
-    from .reports.facts import round_data, round_events
-
     data = round_data(round_id)
     options = {"tiles": None, "lang": lang, "tz": current_app.config["OPS_TIMEZONE"]}
     node_modules = Path(current_app.config["OPS_VENDOR_DIR"])
@@ -129,12 +125,6 @@ def archive_round(round_id, out_path, lang):
 def export_audit(fmt, out_path, round_id, point_code, since, until):
     """Write the audit log (or part of it) up to its head now, with its signed manifest beside it
     (FILE.manifest.json)."""
-    import json
-    from datetime import UTC
-    from pathlib import Path
-
-    from .audit import checkpoints, exports
-
     filters = {k: v for k, v in {"round_id": round_id, "point_code": point_code,
                                  "since": since.replace(tzinfo=since.tzinfo or UTC) if since else None,
                                  "until": until.replace(tzinfo=until.tzinfo or UTC) if until else None}.items()
@@ -158,11 +148,7 @@ def export_audit(fmt, out_path, round_id, point_code, since, until):
 @with_appcontext
 def audit_public_key(out_path):
     """Print the public key that checks the audit checkpoints and export manifests (verify-export needs it)."""
-    from pathlib import Path
-
-    from .audit.checkpoints import public_key_pem
-
-    pem = public_key_pem()
+    pem = checkpoints.public_key_pem()
     if out_path:
         Path(out_path).write_text(pem, encoding="utf-8")
     else:
@@ -178,12 +164,6 @@ def audit_public_key(out_path):
 def verify_export(path, manifest_path, key_path):
     """Check an exported JSONL file against its signed manifest and the server's public key, without the
     database; name the first bad line. Refuses a file without both."""
-    import json
-    from pathlib import Path
-
-    from .audit.exports import verify_jsonl
-    from .audit.signing import load_public_key
-
     if manifest_path is None and Path(path + ".manifest.json").exists():
         manifest_path = path + ".manifest.json"
     if manifest_path is None or key_path is None:
@@ -198,7 +178,7 @@ def verify_export(path, manifest_path, key_path):
         click.echo(f"REFUSED: {err}", err=True)
         sys.exit(1)
     with open(path, encoding="utf-8", newline="") as lines:
-        result = verify_jsonl(lines, manifest_doc if isinstance(manifest_doc, dict) else None, key)
+        result = exports.verify_jsonl(lines, manifest_doc if isinstance(manifest_doc, dict) else None, key)
     if result["ok"]:
         click.echo(f"ok: {result['count']} events, seq {result['first_seq']}–{result['last_seq']}, complete, "
                    f"signed at {result['checkpoint']['at']} over {result['checkpoint']['length']} events")
@@ -215,9 +195,6 @@ def verify_export(path, manifest_path, key_path):
 @with_appcontext
 def create_user(username, role, crew_id):
     """Create an account; the password comes from OPS_PASSWORD or a prompt."""
-    from .accounts.services import create_account
-    from .errors import ProblemError
-
     password = os.environ.get("OPS_PASSWORD") or click.prompt("Password", hide_input=True,
                                                                confirmation_prompt=True)
     if len(password) < 8:
@@ -241,9 +218,6 @@ def create_user(username, role, crew_id):
 @with_appcontext
 def account(username, active, role, crew_id, no_crew, new_password):
     """Change an account as PATCH /api/v1/accounts/USERNAME does (same service, audited as the CLI user)."""
-    from .accounts.services import update_account
-    from .errors import ProblemError
-
     if no_crew and crew_id is not None:
         raise click.UsageError("--crew-id and --no-crew exclude each other")
     changes = {k: v for k, v in {"active": active, "role": role, "crew_id": crew_id}.items() if v is not None}
@@ -268,8 +242,6 @@ def account(username, active, role, crew_id, no_crew, new_password):
 @with_appcontext
 def verify_audit():
     """Recompute the audit chain and hold it to its latest signed checkpoints; exit 1 naming the first bad event."""
-    from .audit.services import verify_chain
-
     result = verify_chain()
     if result["ok"]:
         pin = result["checkpoint"]

@@ -9,6 +9,8 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
+from .errors import PROBLEM_MIMETYPE, ProblemSchema, problem_from_http_exception
+
 
 class Base(DeclarativeBase):
     """Declarative base for every model."""
@@ -51,15 +53,11 @@ class ProblemApi(Api):
     """
 
     def __init__(self, *args, **kwargs):
-        from .errors import ProblemSchema
-
         self.ERROR_SCHEMA = ProblemSchema
         super().__init__(*args, **kwargs)
 
     def _register_responses(self):
         # The error responses every operation refers to are problem documents, so documented as such.
-        from .errors import PROBLEM_MIMETYPE
-
         success_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
         self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_MIMETYPE
         try:
@@ -68,6 +66,4 @@ class ProblemApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = success_type
 
     def handle_http_exception(self, error):
-        from .errors import problem_from_http_exception
-
         return problem_from_http_exception(error)

@@ -13,7 +13,11 @@ from ..database import begin_write, lock_for, now_utc
 from ..errors import ProblemError, field_error
 from ..fields import CONTROL_MESSAGE, has_control
 from ..extensions import db
-from ..registry.models import CrewMember
+from ..operations.models import Round, RoundPoint
+from ..operations.state import colour, points_in_rounds, window_view
+from ..registry.models import CrewMember, Point, Shift
+from ..registry.schemas import CrewSchema, PointSchema, ShiftSchema
+from ..registry.services import crew_view, point_views, shift_view
 from .auth import Principal, hash_token
 from .lockout import Lockout, lockout, record_failure
 from .models import ROLES, TOKEN_KINDS, Account, Token
@@ -181,12 +185,6 @@ def logout(who: Principal, raw_token: str, kind: str = "bearer") -> None:
 
 def whoami(who: Principal) -> dict:
     """What the crew phone page needs on opening: me, my shift, my point, its round and state, the time."""
-    from ..operations.state import colour, points_in_rounds, window_view
-    from ..operations.models import Round, RoundPoint
-    from ..registry.models import Point, Shift
-    from ..registry.schemas import CrewSchema, PointSchema, ShiftSchema
-    from ..registry.services import crew_view, point_views, shift_view
-
     now = now_utc()
     answer = {"username": who.username, "role": who.role, "crew_id": who.crew_id, "server_time": now.isoformat(),
               "crew": None, "shift": None, "point": None, "round": None}

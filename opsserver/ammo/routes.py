@@ -6,6 +6,7 @@ from sqlalchemy import select
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..blueprint import Blueprint
 from ..extensions import db
+from ..operations.models import FiringReport
 from ..pagination import keyset_page
 from ..registry.models import Point
 from ..registry.services import point_by_code
@@ -60,8 +61,6 @@ class LedgerResource(MethodView):
     @blp.response(200, LedgerListSchema)
     def get(self, query):
         """Ledger entries in the order they were written."""
-        from ..operations.models import FiringReport
-
         stmt = (select(LedgerEntry, Point.code, AmmoType.code)
                 .join(Point, Point.id == LedgerEntry.point_id)
                 .join(AmmoType, AmmoType.id == LedgerEntry.ammo_type_id))

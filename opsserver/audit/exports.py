@@ -14,10 +14,10 @@ and for an unfiltered export that the file runs from the first event to the sign
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from ..extensions import db
 from . import checkpoints, csvsafe, signing
@@ -27,6 +27,22 @@ from .services import event_dict
 
 FORMATS = {"jsonl": "application/jsonl", "csv": "text/csv", "geojson": "application/geo+json"}
 CSV_COLUMNS = ["seq", "at", "actor", "action", "entity", "entity_id", "payload", "prev_hash", "hash"]
+
+# What belongs to a round and where a point is are known by the features above the audit log, which
+# tell it when the app is made (create_app), so that the log imports none of them.
+_ROUND_ENTITIES: dict[str, Callable[[int], Select]] = {}
+_point_places: list[Callable[[], dict[str, list[float]]]] = []
+
+
+def register_round_entity(entity: str, ids_in_round: Callable[[int], Select]) -> None:
+    """Let a feature say which of its records (audit entity `entity`) belong to a round: `ids_in_round(round_id)`
+    selects their ids, for the export's round filter."""
+    _ROUND_ENTITIES[entity] = ids_in_round
+
+
+def register_point_places(places: Callable[[], dict[str, list[float]]]) -> None:
+    """Let the registry say where each point is (code -> [longitude, latitude]), for the GeoJSON export."""
+    _point_places[:] = [places]
 
 
 def _filters(round_id: int | None, point_code: str | None, since: datetime | None, until: datetime | None,
@@ -43,14 +59,12 @@ def _filters(round_id: int | None, point_code: str | None, since: datetime | Non
         conditions.append(or_(t.payload.contains(f'"point_code":{canonical_json(point_code)}', autoescape=True),
                               and_(t.entity == "point", t.entity_id == point_code)))
     if round_id is not None:
-        from ..operations.models import AirspaceRequest, FiringReport
-
+        if not _ROUND_ENTITIES:  # an export filtered by round must never quietly leave a round's records out
+            raise RuntimeError("no feature registered its round entities (create_app does)")
         conditions.append(or_(
             and_(t.entity == "round", t.entity_id == str(round_id)),
-            and_(t.entity == "airspace_request", t.entity_id.in_(
-                select(AirspaceRequest.id).where(AirspaceRequest.round_id == round_id))),
-            and_(t.entity == "firing_report", t.entity_id.in_(
-                select(FiringReport.id).where(FiringReport.round_id == round_id)))))
+            *(and_(t.entity == entity, t.entity_id.in_(ids_in_round(round_id)))
+              for entity, ids_in_round in _ROUND_ENTITIES.items())))
     return conditions
 
 
@@ -74,13 +88,6 @@ def iter_export(round_id=None, point_code=None, since=None, until=None, upto_seq
         last = rows[-1].seq
 
 
-def _point_locations() -> dict[str, list[float]]:
-    from ..registry.models import Point
-
-    return {code: [lon, lat] for code, lat, lon in db.session.execute(
-        select(Point.code, Point.latitude, Point.longitude))}
-
-
 def render(events: Iterable[dict], fmt: str) -> Iterator[str]:
     """The export's text, piece by piece."""
     if fmt == "jsonl":
@@ -99,7 +106,9 @@ def render(events: Iterable[dict], fmt: str) -> Iterator[str]:
             buffer.truncate()
         yield buffer.getvalue()
     elif fmt == "geojson":
-        places = _point_locations()
+        if not _point_places:
+            raise RuntimeError("the registry did not register its point places (create_app does)")
+        places = _point_places[0]()
         yield '{"type":"FeatureCollection","features":['
         first = True
         for ev in events:

@@ -4,7 +4,7 @@ request cancelled; the phone's queued requests come in through sync_airspace."""
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ..accounts.auth import Principal
 from ..audit import services as audit
@@ -27,6 +27,11 @@ def airspace_view(req: AirspaceRequest, point_code: str) -> dict:
     view = {c.key: getattr(req, c.key) for c in AirspaceRequest.__table__.columns}
     view.update(point_code=point_code, status=request_status(req), effective_end=w.effective_end if w else None)
     return view
+
+
+def ids_in_round(round_id: int) -> Select:
+    """The ids of a round's airspace requests (the audit export's round filter)."""
+    return select(AirspaceRequest.id).where(AirspaceRequest.round_id == round_id)
 
 
 def _airspace_dump(view: dict) -> dict:

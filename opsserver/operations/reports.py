@@ -4,7 +4,7 @@ consumption and audit event; their views and ammunition lines."""
 import json
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 import rules
 from ..accounts.auth import Principal
@@ -32,6 +32,11 @@ def report_view(rep: FiringReport, point_code: str, lines: list[dict]) -> dict:
             "elevation_deg": rep.elevation_deg, "height_m": rep.height_m, "range_km": rep.range_km,
             "ammo": lines, "cloud_type": rep.cloud_type, "weather_before": rep.weather_before,
             "weather_after": rep.weather_after, "notes": rep.notes, "flags": json.loads(rep.flags)}
+
+
+def ids_in_round(round_id: int) -> Select:
+    """The ids of a round's firing reports (the audit export's round filter)."""
+    return select(FiringReport.id).where(FiringReport.round_id == round_id)
 
 
 def report_lines(report_ids: list[str]) -> dict[str, list[dict]]:
@@ -116,11 +121,8 @@ def record_report(conn: DirectConnection, who: Principal, round_id: int, data: d
             point.id, data["started_at"]), min_crew=point.min_crew,
         reporter_certificate_expires=member.certificate_expires if member else None, fired=fired,
         stock=facts.stock_at(point.id), tz_name=zone_name())
-    if r.closed_at is not None:
-        flags.append(rules.Flag("late_report", f"received {rules.local_time(received, zone_name())}, after the "
-                                               f"round closed at {rules.local_time(r.closed_at, zone_name())}"))
-    if not facts.is_ordered(conn, r.id, point.id):
-        flags.append(rules.Flag("not_ordered", f"{point.code} was not ordered in round {r.id}"))
+    flags += [f for f in (rules.late_report_flag(received, r.closed_at, zone_name()),
+                          rules.not_ordered_flag(point.code, r.id, facts.is_ordered(conn, r.id, point.id))) if f]
     rep = SimpleNamespace(
         id=report_id, round_id=r.id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,
         started_at=data["started_at"], ended_at=data["ended_at"], azimuth_deg=data["azimuth_deg"],

@@ -2,9 +2,12 @@
 
 import functools
 
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from ..config import MIGRATIONS_DIR
 from ..errors import problem_dict, problem_response
 from ..extensions import db
 
@@ -14,11 +17,6 @@ bp = Blueprint("serving", __name__)
 @functools.cache
 def schema_head() -> str:
     """The migration this code expects the database to be at (read once, on the first readiness probe)."""
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
-
-    from .. import MIGRATIONS_DIR
-
     config = AlembicConfig()
     config.set_main_option("script_location", MIGRATIONS_DIR)
     return ScriptDirectory.from_config(config).get_current_head()
