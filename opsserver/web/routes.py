@@ -10,7 +10,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 import maps
-import rules
 
 from ..accounts import services as accounts
 from ..errors import ProblemError
@@ -49,10 +48,6 @@ def _remember_language():
     lang = request.args.get("lang")
     if lang in LANGUAGES:
         session["lang"] = lang
-
-
-# The dashboard template marks a point short of crew by the rule itself.
-bp.add_app_template_global(rules.understaffed, "understaffed")
 
 
 @bp.app_template_filter("localtime")

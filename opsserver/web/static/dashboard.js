@@ -32,7 +32,7 @@
       row.querySelector(".state").textContent = states[p.state] || p.state;
       var crew = cell(row, "crew");
       crew.textContent = p.crew_on_site + " / " + p.min_crew;
-      crew.classList.toggle("short", window.OpsRules.understaffed(p.crew_on_site, p.min_crew));
+      crew.classList.toggle("short", p.below_min_crew);  // the rules' verdict, carried by the feed
       var stock = Object.keys(p.stock).map(function (t) { return t + " " + p.stock[t]; }).join(" ");
       cell(row, "stock").textContent = stock || "—";
       cell(row, "window").textContent = p.open_window ? localTime(p.open_window.end, false) : "—";

@@ -1,8 +1,9 @@
-/* The safety rules the pages check in the browser: the firing sector, the geofence and the minimum crew.
+/* The safety rules the crew page checks in the browser: the firing sector, the geofence and the minimum crew.
  *
  * The same definitions as the Python package rules/ (sector.py, geofence.py, staffing.py), and tested
  * against the same JSON vectors (rules/vectors/*.json) by tests/js/rules.test.js under `node --test`.
- * A plain script for the pages (it defines window.OpsRules) and a CommonJS module for Node.
+ * A plain script for the page (it defines window.OpsRules) and a CommonJS module for Node. (The dashboard and the
+ * status maps decide nothing: the status feed carries the rules' verdict, below_min_crew.)
  */
 (function (root, factory) {
   'use strict';
