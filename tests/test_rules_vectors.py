@@ -75,7 +75,9 @@ def test_the_vectors_cover_the_edges():
 def test_the_page_runs_the_same_vectors():
     """`node --test` (Node's own runner) runs tests/js/rules.test.js on rules.js; the suite fails when it does."""
     node = shutil.which("node") or "/usr/bin/node"
-    out = subprocess.run([node, "--test", str(NODE_TEST)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    # TAP named: newer Node versions default to another reporter even when not writing to a terminal.
+    out = subprocess.run([node, "--test", "--test-reporter=tap", str(NODE_TEST)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     # Every vector ran: the runner reports each case as a passing test and none failing.
     total = sum(len(vectors(n)[k]) for n, k in (("sector", "width"), ("sector", "in_sector"),
