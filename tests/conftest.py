@@ -27,6 +27,7 @@ def db_url(template_db, tmp_path):
 
 @pytest.fixture
 def app(db_url):
+    """The app on this test's own database."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url})
     yield app
     with app.app_context():
@@ -35,11 +36,13 @@ def app(db_url):
 
 @pytest.fixture
 def client(app):
+    """Flask's test client of the app."""
     return app.test_client()
 
 
 @pytest.fixture
 def runner(app):
+    """Flask's CLI runner of the app (the `ops` commands)."""
     return app.test_cli_runner()
 
 

@@ -15,11 +15,10 @@ import pytest
 
 from .helpers.problems import PROBLEM
 from .helpers.roles import ROLES, app_routes, load, readme_table, role_table
-from .helpers.world import login
+from .helpers.world import ROLE_USERS, login
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CONTRACT = load()
-USERNAMES = {"crew": "crew1", "commander": "commander", "auditor": "auditor", "admin": "admin"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 
 
@@ -80,7 +79,7 @@ def test_matrix(app, ops_world):
         if not ok:
             failures.append((method, path, "no token", anonymous.status_code))
         for role in ROLES:
-            resp = call(client, method, path, login(client, USERNAMES[role]))
+            resp = call(client, method, path, login(client, ROLE_USERS[role]))
             if contract.allows(role):
                 if resp.status_code in (401, 403):
                     failures.append((method, path, role, resp.status_code, "should be allowed"))

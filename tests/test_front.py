@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from .helpers.database import fresh_database
 from .helpers.servers import served
 
 
@@ -27,8 +28,6 @@ def raw_request(port: int, head: bytes) -> tuple[int, dict, bytes]:
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory, template_db):
-    from .helpers.database import fresh_database
-
     with fresh_database(template_db, tmp_path_factory.mktemp("front") / "ops.sqlite3") as url, served(url) as s:
         yield s
 

@@ -19,10 +19,12 @@ from schemathesis.checks import CHECKS, is_check_class, load_all_checks
 from schemathesis.generation.stateful import run_state_machine_as_test
 from schemathesis.openapi.checks import RejectedPositiveData
 
-from .test_authz_matrix import ROLES as ROLE_USER, cells
+from .helpers.roles import load as load_contract
+from .helpers.world import ROLE_USERS as ROLE_USER
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 STEPS = int(os.environ.get("FUZZ_STEPS", "12"))
+CONTRACT = load_contract()
 
 # Refusals of data that fits the document, for rules a JSON Schema cannot state: references to rows that must
 # exist, rules across fields, stock and state. Each is said in words in the document (the field's description),
@@ -60,12 +62,9 @@ def documented_refusal(response) -> bool:
         for e in errors)
 
 
-def roles_of(app, path: str, method: str) -> tuple | None:
-    """The roles the view of this OpenAPI path declares (None: public), as the authorization matrix reads them."""
-    for rule, rule_method, _, roles in cells(app):
-        if rule_method == method.upper() and re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) == path:
-            return roles
-    raise AssertionError(f"no route for {method} {path}")
+def roles_of(path: str, method: str) -> tuple:
+    """The roles the role contract (tests/helpers/roles.toml) gives this OpenAPI operation (empty: public)."""
+    return CONTRACT[(method.upper(), path)].roles
 
 
 def problem_json_for_errors(ctx, response, case):
@@ -106,7 +105,7 @@ class Caller:
     def headers(self, operation) -> dict:
         key = (operation.path, operation.method)
         if key not in self.roles:
-            self.roles[key] = roles_of(self.app, operation.path, operation.method)
+            self.roles[key] = roles_of(operation.path, operation.method)
         roles = self.roles[key]
         if not roles:
             return {}

@@ -14,6 +14,7 @@ from opsserver import create_app
 from opsserver.extensions import db
 
 from .helpers.problems import assert_problem
+from .helpers.servers import free_port
 
 
 
@@ -231,8 +232,6 @@ def test_session_cookie_is_httponly_samesite_and_secure_by_default(db_url, world
 
 def test_logins_go_on_when_the_shared_counter_store_is_down(db_url, world):
     """A Redis that does not answer lets logins through (logged); the audited lockout still counts."""
-    from .helpers.servers import free_port
-
     app = make_app(db_url, OPS_RATELIMIT_ENABLED=True, OPS_RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
                    OPS_LOGIN_RATE_PER_ADDRESS="1 per minute")
     client = app.test_client()

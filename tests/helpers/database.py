@@ -39,16 +39,19 @@ def _pg_url(name: str) -> str:
 def template_database(directory: Path, worker_id: str) -> Iterator[dict]:
     """A database migrated once, to copy for each test; dropped afterwards (PostgreSQL)."""
     if PG_ADMIN_URL:
-        name = f"ops_tpl_{worker_id}"
+        # Unique per session: two test runs at once on one server (-n 0 makes both "master") must not drop
+        # each other's template.
+        name = f"ops_tpl_{worker_id}_{uuid.uuid4().hex[:8]}"
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        migrate(_pg_url(name))
-        yield {"kind": "postgresql", "name": name, "admin": admin}
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            migrate(_pg_url(name))
+            yield {"kind": "postgresql", "name": name, "admin": admin}
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
     else:
         path = directory / "template.sqlite3"
         migrate(f"sqlite:///{path}")
@@ -63,9 +66,11 @@ def fresh_database(template_db: dict, path: Path) -> Iterator[str]:
         name = f"ops_t_{uuid.uuid4().hex[:12]}"
         with template_db["admin"].connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db["name"]}"'))
-        yield _pg_url(name)
-        with template_db["admin"].connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        try:
+            yield _pg_url(name)
+        finally:
+            with template_db["admin"].connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         shutil.copy(template_db["path"], path)
         yield f"sqlite:///{path}"

@@ -15,6 +15,7 @@ from opsserver.database import now_utc
 from opsserver.registry.services import create_crew, create_point, create_shift
 
 USERNAMES = ("admin", "commander", "auditor", "crew1", "crew2")  # their passwords: "password-" + username
+ROLE_USERS = {"crew": "crew1", "commander": "commander", "auditor": "auditor", "admin": "admin"}  # one per role
 POSITIONS = {"LH01": (33.58, 114.02), "LH02": (33.70, 114.10)}
 
 
@@ -64,6 +65,7 @@ class World:
     points: dict = field(default_factory=dict)
 
     def headers(self, who: str, **extra) -> dict:
+        """Request headers with `who`'s bearer token (and any `extra` ones)."""
         return {"Authorization": f"Bearer {self.tokens[who]}", **extra}
 
 
@@ -103,9 +105,11 @@ class OpsWorld(World):
     round_id: int = 0
 
     def post(self, who: str, url: str, body=None, **headers):
+        """POST a JSON body (default {}) as `who`."""
         return self.client.post(url, json=body if body is not None else {}, headers=self.headers(who, **headers))
 
     def get(self, who: str, url: str, **headers):
+        """GET as `who`."""
         return self.client.get(url, headers=self.headers(who, **headers))
 
     def arrive(self, crew_key: str, point: str = "LH01", *, metres: float = 50.0, at=None, kind: str = "arrive"):
@@ -119,16 +123,19 @@ class OpsWorld(World):
         return resp.json
 
     def activate(self, round_id: int | None = None):
+        """Activate the round (the world's own by default), asserting it worked."""
         resp = self.post("commander", f"/api/v1/rounds/{round_id or self.round_id}/activate")
         assert resp.status_code == 200, resp.json
         return resp.json
 
     def request_window(self, point: str = "LH01", who: str = "commander", minutes: int = 30, start=None,
                        round_id: int | None = None):
+        """Ask for an airspace window at `point` from `start` (default now); the answer, whatever it is."""
         body = {"point_code": point, "window_start": (start or now_utc()).isoformat(), "duration_min": minutes}
         return self.post(who, f"/api/v1/rounds/{round_id or self.round_id}/airspace", body)
 
     def approve(self, request_id: str, start, end, reference: str = "ATC-TEST-1"):
+        """Record air traffic control's approval of a request for start..end; the answer."""
         return self.post("commander", f"/api/v1/airspace/{request_id}/decision",
                          {"decision": "approved", "approved_start": start.isoformat(),
                           "approved_end": end.isoformat(), "reference": reference})
@@ -146,6 +153,7 @@ class OpsWorld(World):
 
     def report(self, who: str = "crew1", *, point: str = "LH01", started=None, ended=None, azimuth: float = 10.0,
                ammo=None, round_id: int | None = None, **extra):
+        """Report a firing (default: two rockets at LH01 now, azimuth 10°) as `who`; the answer."""
         started = started or now_utc()
         body = {"id": str(uuid.uuid4()), "point_code": point, "started_at": started.isoformat(),
                 "ended_at": (ended or started).isoformat(), "azimuth_deg": azimuth, "elevation_deg": 55.0,
