@@ -11,8 +11,8 @@ from opsserver.accounts.services import create_account, update_account
 from opsserver.errors import ProblemError
 from opsserver.extensions import db
 
+from .helpers.pages import PAGE_URLS, csrf_token, sign_in
 from .helpers.problems import assert_problem, assert_refused
-from .test_pages import csrf_token, sign_in
 
 
 def patch(world, username: str, body, who: str = "admin"):
@@ -318,8 +318,6 @@ def test_signing_out_ends_the_session_record(app, world):
 
 
 def test_every_page_works_with_the_session(app, world):
-    from .test_pages import PAGE_URLS
-
     browser = app.test_client()
     sign_in(browser)
     for url in PAGE_URLS:

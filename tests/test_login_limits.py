@@ -11,6 +11,7 @@ from sqlalchemy import text
 from opsserver import create_app
 from opsserver.extensions import db
 
+from .helpers.pages import csrf_token
 from .helpers.problems import assert_problem
 from .helpers.servers import app_server, free_port, http_json
 
@@ -250,8 +251,6 @@ def test_the_lockout_holds_when_redis_is_down(make_app, world):
 def test_a_username_with_a_control_character_is_refused(app, world, rows, username):
     """Such a name cannot be an account's, and PostgreSQL cannot store a NUL: the failed login it recorded
     was a 500 there. Now a 422 naming the username, through the API and the page form, with nothing written."""
-    from .test_pages import csrf_token
-
     before = rows()
     resp = login(app.test_client(), username, "whatever-1")
     assert_problem(resp, 422, field="username")

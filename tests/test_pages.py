@@ -5,17 +5,7 @@ import re
 import pytest
 
 from .helpers.database import count_rows
-
-PAGE_URLS = ["/", "/maps/status", "/maps/status.geojson", "/maps/alerts.json"]
-
-
-def csrf_token(client, url="/login") -> str:
-    page = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
-def sign_in(client, username="commander", password="password-commander"):
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)})
+from .helpers.pages import PAGE_URLS, csrf_token, sign_in
 
 
 @pytest.mark.parametrize("url", PAGE_URLS)

@@ -3,7 +3,7 @@
 import pytest
 
 from .helpers import live
-from .test_pages import csrf_token
+from .helpers.pages import csrf_token
 
 browser = live.browser  # the project's Chromium fixture (Debian's chromium through Playwright)
 
