@@ -310,6 +310,10 @@ def test_status_map_at_scale_is_one_geojson_layer():
     assert len(of_type(m, MarkerCluster)) == 1
     # 2.9 MB (each point's popup properties, a crew name each); bench/status_bench.py times the build
     assert len(html.encode()) < 3_000_000
+    # what grows with the points is their data, not the map's elements (a speed-free stand-in for a timing)
+    fewer = build_status_map({"type": "FeatureCollection", "features": features[:1000]}, tiles=None)
+    fewer.get_root().render()  # rendering adds its scripts to the tree, as it did to m's
+    assert len(list(walk(m))) == len(list(walk(fewer)))
 
 
 def test_status_map_realtime_polls_and_updates_in_place():
