@@ -70,9 +70,3 @@ def redis_url(tmp_path):
     with redis_server(tmp_path) as url:
         yield url
 
-
-# Until every test imports from tests/helpers (other work is in flight), the old names stay importable here.
-from .helpers.database import PG_ADMIN_URL, count_rows  # noqa: E402, F401
-from .helpers.problems import PROBLEM, PROBLEM_KEYS, assert_problem  # noqa: E402, F401
-from .helpers.servers import app_server, free_port, http_json  # noqa: E402, F401
-from .helpers.world import checkin_body, parse, point_data, report_body  # noqa: E402, F401
