@@ -3,11 +3,7 @@
 
 import re
 
-
-def sign_in(client, username="commander", password="password-commander"):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+from .helpers.pages import sign_in
 
 
 def crew_cells(page: str) -> dict[str, str]:
