@@ -26,9 +26,14 @@ def db_url(template_db, tmp_path):
 
 
 @pytest.fixture
-def app(db_url):
+def app(db_url, tmp_path):
     """The app on this test's own database."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url})
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url}
+    if not db_url.startswith("sqlite"):
+        # Off SQLite the default checkpoint file is named after the database in the repo's instance/
+        # folder: one stray file per test database. SQLite's default (beside its file) is tmp_path already.
+        config["OPS_AUDIT_CHECKPOINT_FILE"] = str(tmp_path / "checkpoints.jsonl")
+    app = create_app(config)
     yield app
     with app.app_context():
         db.engine.dispose()
