@@ -44,7 +44,7 @@ def build(db_path: Path, size: int) -> tuple[str, float]:
     from opsserver import create_app
     from opsserver.ammo.models import AmmoType, LedgerEntry
     from opsserver.checkins.models import Checkin
-    from opsserver.database import now_utc
+    from opsserver.database.utc import now_utc
     from opsserver.extensions import db
     from opsserver.operations.models import Round, RoundPoint
     from opsserver.registry.models import CrewMember, Point

@@ -16,9 +16,9 @@ from .checkins.routes import blp as checkins_blp
 from .checkins.services import register_sync_type
 from .cli import ops
 from .config import MIGRATIONS_DIR, Config, TestingConfig
-from .database import configure_engine
+from .database.engine import configure_engine
 from .errors import register_errorhandlers as register_problem_handlers
-from .extensions import ProblemApi, babel, close_direct_connection, db, migrate
+from .extensions import ProblemApi, babel, close_unit_of_work, db, migrate
 from .operations import airspace, reports
 from .operations.routes import blp as operations_blp
 from .records.routes import blp as records_blp
@@ -58,7 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """The database, migrations, sessions, the API, JSON limits, logging, security headers, login limits, babel."""
     db.init_app(app)
-    app.teardown_appcontext(close_direct_connection)
+    app.teardown_appcontext(close_unit_of_work)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
         configure_engine(db.engine, app.config["OPS_SQLITE_SYNCHRONOUS"], app.config["OPS_SQLITE_CHECKPOINT_MS"])

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from .database import now_utc
+from .database.utc import now_utc
 
 
 def zone_name() -> str:

@@ -9,6 +9,7 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
+from .database.unitofwork import ConnectionWork, SessionWork
 from .errors import PROBLEM_MIMETYPE, ProblemSchema, problem_from_http_exception
 
 
@@ -19,30 +20,32 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
+# The ORM session's transaction as a unit of work (db.session is scoped: this follows the app context's).
+session_work = SessionWork(db.session)
 
 
-def direct_connection():
-    """This app context's DirectConnection (the hot paths' way past the ORM session), opened on first use."""
-    from .database import DirectConnection
+def unit_of_work() -> ConnectionWork:
+    """This app context's own Core connection and its transaction (the busiest endpoints' way past the ORM
+    session), opened on first use."""
+    work = g.get("_ops_work")
+    if work is None:
+        work = g._ops_work = ConnectionWork(db.engine)
+    return work
 
-    conn = g.get("_ops_direct")
-    if conn is None:
-        conn = g._ops_direct = DirectConnection(db.engine)
-    return conn
 
-
-def close_direct_connection(_exc=None) -> None:
-    """Give the app context's direct connection back to the pool (registered as an app-context teardown).
+def close_unit_of_work(_exc=None) -> None:
+    """Roll back what the app context's unit of work left open and give its connection back to the pool
+    (registered as an app-context teardown).
 
     A connection that fails here is dropped and logged, not raised: the teardowns after this one (the
     session's among them) must still run.
     """
-    conn = g.pop("_ops_direct", None)
-    if conn is not None:
+    work = g.pop("_ops_work", None)
+    if work is not None:
         try:
-            conn.close()
+            work.close()
         except Exception:
-            logging.getLogger(__name__).exception("a direct database connection failed at teardown; dropped")
+            logging.getLogger(__name__).exception("a database connection failed at teardown; dropped")
 
 
 class ProblemApi(Api):

@@ -7,13 +7,13 @@ from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from .accounts.auth import Principal
-from .audit.services import canonical_json
-from .database import DirectConnection, Prepared, UTCDateTime, begin_write, now_utc
+from .canonical import canonical_json
+from .database.unitofwork import UnitOfWork
+from .database.utc import UTCDateTime, now_utc
 from .errors import ProblemError
-from .extensions import db
+from .extensions import db, session_work
 
 
 class IdempotencyRecord(db.Model):
@@ -47,48 +47,48 @@ def _replay(record, endpoint: str, digest: str) -> tuple[int, dict]:
 
 
 _TABLE = IdempotencyRecord.__table__
-_LOOKUP = Prepared(select(_TABLE.c.endpoint, _TABLE.c.request_hash, _TABLE.c.status, _TABLE.c.response)
-                   .where(_TABLE.c.account_id == bindparam("account_id"), _TABLE.c.key == bindparam("key")))
-_INSERT = Prepared(_TABLE.insert())
+_LOOKUP = (select(_TABLE.c.endpoint, _TABLE.c.request_hash, _TABLE.c.status, _TABLE.c.response)
+           .where(_TABLE.c.account_id == bindparam("account_id"), _TABLE.c.key == bindparam("key")))
+_INSERT = _TABLE.insert()
 
 
-def run_once(who: Principal, key: str, endpoint: str, body,
-             work: Callable[[bool], tuple[int, dict]], on: "Session | DirectConnection | None" = None,
-             ) -> tuple[int, dict, bool]:
-    """Run `work` once per key and commit its writes together with the answer.
+def run_once(account_id: int, key: str, endpoint: str, body, command: Callable[[bool], tuple[int, dict]],
+             on: UnitOfWork | None = None) -> tuple[int, dict, bool]:
+    """Run `command` once per key (of this account) and commit its writes together with the answer.
 
-    `work(optimistic)` begins its write transaction itself (after its own reads) and writes without
-    committing, on `on`: the session (the default) or a direct connection. The first try is
-    optimistic: retries are rare, so instead of looking the key up first, the unique key (and the
-    row's own id) refuse a repeat at insert time; the second try then looks up the stored answer, or
-    runs `work(False)`, which checks for an existing row itself.
-    Returns (status, answer, replayed). A problem raised by `work` is not remembered (its writes are
+    `command(optimistic)` begins the write transaction of the unit of work `on` (the session's by default)
+    itself, after its own reads, and writes without committing. The first try is optimistic: retries
+    are rare, so instead of looking the key up first, the unique key (and the row's own id) refuse a
+    repeat at insert time; the second try then looks up the stored answer, or runs `command(False)`,
+    which checks for an existing row itself.
+    Returns (status, answer, replayed). A problem raised by `command` is not remembered (its writes are
     rolled back), so a corrected request may reuse the key.
     """
-    on = db.session if on is None else on
+    work = on or session_work
     digest = request_hash(body)
+    where = {"account_id": account_id, "key": key}
     for optimistic in (True, False):
         if not optimistic:
-            record = _LOOKUP.first(on, {"account_id": who.account_id, "key": key})
+            record = work.connection.execute(_LOOKUP, where).first()
             if record is not None:
                 return (*_replay(record, endpoint, digest), True)
         try:
-            status, answer = work(optimistic)
-            begin_write(on)  # a no-op when `work` wrote; a replay of a stored row only records its key
-            _INSERT.execute(on, {
-                "key": key, "account_id": who.account_id, "endpoint": endpoint, "request_hash": digest,
-                "status": status, "response": canonical_json(answer), "created_at": now_utc()}, insert=True).close()
-            on.commit()
+            status, answer = command(optimistic)
+            work.begin_write()  # a no-op when `command` wrote; a replay of a stored row only records its key
+            work.connection.execute(_INSERT, {**where, "endpoint": endpoint, "request_hash": digest,
+                                              "status": status, "response": canonical_json(answer),
+                                              "created_at": now_utc()})
+            work.commit()
             return status, answer, False
         except IntegrityError:
-            on.rollback()
+            work.rollback()
             if not optimistic:
                 # A concurrent twin of this request stored the key between our lookup and our insert.
-                record = _LOOKUP.first(on, {"account_id": who.account_id, "key": key})
+                record = work.connection.execute(_LOOKUP, where).first()
                 if record is None:
                     raise
                 return (*_replay(record, endpoint, digest), True)
         except BaseException:
-            on.rollback()
+            work.rollback()
             raise
     raise AssertionError("unreachable")

@@ -9,7 +9,7 @@ from datetime import datetime
 import marshmallow as ma
 from sqlalchemy import Select, literal, tuple_
 
-from .database import UTCDateTime
+from .database.utc import UTCDateTime
 from .errors import field_error
 from .extensions import db
 from .fields import Count, QuerySchema, Text

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from opsserver.database import now_utc as now
+from opsserver.database.utc import now_utc as now
 
 from .helpers.problems import PROBLEM_KEYS, assert_refused
 from .helpers.world import parse

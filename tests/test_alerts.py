@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from geopy.distance import geodesic
 
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 
 LH01 = (33.58, 114.02)
 ALERT_KEYS = {"id", "type", "severity", "point_code", "since", "message"}

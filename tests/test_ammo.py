@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from opsserver import create_app
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 from opsserver.extensions import db
 
 from .helpers.database import count_rows

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 from opsserver.web.archive import inline_assets, vendor_file
 
 from .helpers.problems import assert_problem

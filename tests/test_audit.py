@@ -38,7 +38,7 @@ def test_every_write_of_the_fixture_is_chained(app, world):
     assert actions.count("shift.create") == 4
     assert actions.count("auth.login") == 5
     prev = GENESIS_HASH
-    from opsserver.database import as_utc
+    from opsserver.database.utc import as_utc
     for n, e in enumerate(events, start=1):
         assert e.seq == n
         assert e.prev_hash == prev
@@ -118,7 +118,7 @@ def test_verify_finds_a_rehashed_row(app, world):
     _drop_guards(app)
     with app.app_context():
         row = db.session.execute(text("SELECT * FROM audit_events WHERE seq = 4")).one()
-        from opsserver.database import as_utc
+        from opsserver.database.utc import as_utc
         at = row.at if isinstance(row.at, datetime) else datetime.fromisoformat(row.at)
         forged = event_hash(4, as_utc(at), "mallory", row.action, row.entity, row.entity_id, row.payload,
                             row.prev_hash)

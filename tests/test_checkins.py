@@ -398,7 +398,7 @@ def test_each_write_makes_exactly_one_audit_event(world, rows):
 
 
 def test_a_check_in_that_fails_after_its_insert_leaves_nothing_and_frees_the_write(world, rows, monkeypatch):
-    """The check-in is written on the request's direct connection, not the session: when its audit
+    """The check-in is written in the request's own unit of work, not the session: when its audit
     event cannot be added, the row already inserted is rolled back with it, and the next write
     goes through (on SQLite the write lock was given back)."""
     from opsserver.audit import services as audit

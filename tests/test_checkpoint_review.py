@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from opsserver.audit import checkpoints
 from opsserver.audit.services import event_hash
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 from opsserver.extensions import db
 
 from . import test_checkpoints

@@ -26,7 +26,8 @@ from opsserver.audit import services as audit
 from opsserver.audit.exports import verify_jsonl
 from opsserver.audit.models import AuditCheckpoint
 from opsserver.audit.services import canonical_json, event_hash
-from opsserver.database import begin_write, now_utc
+from opsserver.database.utc import now_utc
+from opsserver.database.writelock import begin_write
 from opsserver.extensions import db
 
 from .helpers.world import checkin_body, parse

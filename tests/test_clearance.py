@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 
 from .helpers.problems import assert_problem
 from .helpers.world import OpsWorld

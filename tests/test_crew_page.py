@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from geopy.distance import geodesic
 
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 
 from .helpers.database import count_rows
 from .helpers import live as harness

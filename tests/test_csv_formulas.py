@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from opsserver.audit.csvsafe import FORMULA_STARTS, safe_cell, writer
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 
 from .helpers.world import OpsWorld
 

@@ -1,5 +1,5 @@
-"""Database plumbing: how times are stored on SQLite, the background WAL checkpointer, and the direct
-connection the busiest endpoints use instead of the ORM session."""
+"""Database plumbing: how times are stored on SQLite, the background WAL checkpointer, the write lock, and
+the units of work (the session's, and the Core connection the busiest endpoints use instead)."""
 
 import os
 import time
@@ -10,8 +10,10 @@ from sqlalchemy import DateTime, text
 from sqlalchemy.dialects import sqlite
 
 from opsserver import create_app
-from opsserver.database import UTCDateTime
-from opsserver.extensions import db
+from opsserver.database.unitofwork import ConnectionWork, SessionWork
+from opsserver.database.utc import UTCDateTime
+from opsserver.database.writelock import begin_write, in_write, lock_for_path
+from opsserver.extensions import close_unit_of_work, db, unit_of_work
 
 TIMES = [
     datetime(2026, 11, 29, 16, 5, 7, 123456, tzinfo=UTC),
@@ -77,8 +79,6 @@ def test_wal_is_copied_back_by_the_background_checkpointer(db_url, interval_ms):
 
 def test_a_savepoint_released_inside_a_write_keeps_the_write_lock(app):
     """SQLAlchemy reports a SAVEPOINT's release as a commit; the write lock must stay until the real one."""
-    from opsserver.database import begin_write, in_write
-
     path = _sqlite_path(app)
     assert path
     with app.app_context():
@@ -91,50 +91,55 @@ def test_a_savepoint_released_inside_a_write_keeps_the_write_lock(app):
         assert not in_write(db.session)
 
 
-def test_a_direct_connection_reads_without_a_transaction_and_converts_times(app):
-    """Reads on a direct connection leave no transaction behind (no snapshot, no lock held until the
-    request ends), and `Prepared` converts values as Session.execute would: times come back aware."""
+def _idle(work: ConnectionWork) -> bool:
+    """Whether the database has no transaction open on the unit of work's connection."""
+    driver = work.connection.connection.driver_connection
+    if work.connection.dialect.name == "sqlite":
+        return not driver.in_transaction
+    return driver.info.transaction_status == 0  # psycopg's IDLE
+
+
+def test_a_connection_work_reads_without_a_transaction_and_converts_times(app):
+    """Reads on the request's unit of work leave no transaction behind at the database (no snapshot, no lock
+    held until the request ends), before and after a write, and Core converts values as the session
+    would: times come back aware."""
     from sqlalchemy import bindparam, literal_column, select
 
-    from opsserver.database import Prepared, UTCDateTime
-    from opsserver.extensions import direct_connection
-
     when = datetime(2026, 11, 30, 0, 5, 7, 1, tzinfo=timezone(timedelta(hours=8)))
-    stmt = Prepared(select(bindparam("t", type_=UTCDateTime).label("t"), literal_column("1").label("n")))
+    stmt = select(bindparam("t", type_=UTCDateTime).label("t"), literal_column("1").label("n"))
     with app.app_context():
-        conn = direct_connection()
-        value, n = stmt.first(conn, {"t": when})
+        work = unit_of_work()
+        value, n = work.connection.execute(stmt, {"t": when}).first()
         assert value == when and value.utcoffset() == timedelta(0) and n == 1
-        if conn.dialect.name == "sqlite":
-            assert not conn.dbapi.in_transaction
-        else:
-            assert conn.dbapi.info.transaction_status == 0  # idle
+        assert _idle(work)
+        work.begin_write()
+        work.connection.execute(text("SELECT 1"))
+        assert not _idle(work) and work.writing
+        work.commit()
+        work.connection.execute(stmt, {"t": when}).first()
+        assert _idle(work) and not work.writing
 
 
-def test_a_direct_write_rolled_back_frees_the_lock_and_the_pooled_connection_is_as_before(db_url):
-    """A direct write that is rolled back leaves nothing and ends the write (SQLite's lock is free for
-    the session's next writer); the connection goes back to the pool as the session expects it, so a
-    session transaction on it still rolls back (on PostgreSQL the direct one ran in autocommit)."""
-    from opsserver.database import _lock_for, begin_write
-    from opsserver.extensions import close_direct_connection, direct_connection
-
-    # One pooled connection: the session gets the very connection the direct path gave back.
+def test_a_connection_write_rolled_back_frees_the_lock_and_the_pooled_connection_is_as_before(db_url):
+    """A unit of work's write that is rolled back leaves nothing and ends the write (SQLite's lock is free
+    for the session's next writer); the connection goes back to the pool as the session expects it, so a
+    session transaction on it still rolls back (on PostgreSQL the unit of work read in autocommit)."""
+    # One pooled connection: the session gets the very connection the unit of work gave back.
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url,
                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0}})
     with app.app_context():
         db.session.execute(text("CREATE TABLE scratch (n INTEGER PRIMARY KEY)"))
         db.session.commit()
         db.session.close()
-        conn = direct_connection()
-        conn.begin_write()
-        cursor = conn.dbapi.cursor()
-        cursor.execute("INSERT INTO scratch (n) VALUES (1)")
-        cursor.close()
-        conn.rollback()
-        assert not conn.writing
-        close_direct_connection()
+        work = unit_of_work()
+        work.connection.execute(text("SELECT count(*) FROM scratch"))
+        work.begin_write()
+        work.connection.execute(text("INSERT INTO scratch (n) VALUES (1)"))
+        work.rollback()
+        assert not work.writing
+        close_unit_of_work()
         if db.engine.dialect.name == "sqlite":
-            assert not _lock_for(db.engine.url.database).mutex.locked()
+            assert not lock_for_path(db.engine.url.database).mutex.locked()
         begin_write(db.session)
         db.session.execute(text("INSERT INTO scratch (n) VALUES (2)"))
         db.session.rollback()
@@ -143,32 +148,51 @@ def test_a_direct_write_rolled_back_frees_the_lock_and_the_pooled_connection_is_
         db.engine.dispose()
 
 
-def test_a_second_writer_in_one_thread_is_refused_not_left_waiting(app):
-    """The SQLite write lock is not reentrant: a session write begun while this thread's direct
-    connection holds the lock (or the other way round) is an error at once, not a thread waiting on
-    itself for ever. Run in a thread of its own, so that a regression fails here instead of hanging."""
-    import threading
+@pytest.mark.parametrize("commit", [True, False], ids=["commit", "rollback"])
+@pytest.mark.parametrize("kind", ["session", "connection"])
+def test_when_done_runs_once_after_the_transaction_with_the_lock_free(app, kind, commit):
+    """A unit of work runs its `when_done` calls once its transaction has ended, committed or rolled back,
+    after the write lock is free (the audit checkpoint's copy to its file runs there); a later transaction
+    does not run them again."""
+    with app.app_context():
+        work = SessionWork(db.session) if kind == "session" else unit_of_work()
+        sqlite = db.engine.dialect.name == "sqlite"
+        seen = []
+        work.begin_write()
+        work.connection.execute(text("SELECT 1"))
+        work.when_done(lambda: seen.append(
+            not sqlite or not lock_for_path(db.engine.url.database).mutex.locked()))
+        assert seen == []
+        work.commit() if commit else work.rollback()
+        assert seen == [True]
+        work.begin_write()
+        work.commit()
+        assert seen == [True]
 
-    from opsserver.database import begin_write
-    from opsserver.extensions import close_direct_connection, direct_connection
+
+def test_a_second_writer_in_one_thread_is_refused_not_left_waiting(app):
+    """The SQLite write lock is not reentrant: a session write begun while this thread's unit of work
+    holds the lock (or the other way round) is an error at once, not a thread waiting on itself for
+    ever. Run in a thread of its own, so that a regression fails here instead of hanging."""
+    import threading
 
     _sqlite_path(app)
     outcome = []
 
     def scenario():
         with app.app_context():
-            conn = direct_connection()
-            conn.begin_write()
-            with pytest.raises(RuntimeError, match="direct connection"):
+            work = unit_of_work()
+            work.begin_write()
+            with pytest.raises(RuntimeError, match=r"write transaction already \(ConnectionWork\)"):
                 begin_write(db.session)
-            conn.rollback()
+            work.rollback()
             begin_write(db.session)
-            with pytest.raises(RuntimeError, match="write transaction already"):
-                conn.begin_write()
+            with pytest.raises(RuntimeError, match=r"write transaction already \(Session\)"):
+                work.begin_write()
             db.session.rollback()
-            conn.begin_write()  # both free again
-            conn.rollback()
-            close_direct_connection()
+            work.begin_write()  # both free again
+            work.rollback()
+            close_unit_of_work()
         outcome.append("done")
 
     def run():

@@ -25,7 +25,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from maps import build_replay_map, build_round_map, build_status_map
 from maps.safe import OPSMAP_JS, UnsafeContentError
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 
 from .helpers.world import OpsWorld
 from .helpers import live

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 
 from .helpers.database import count_rows
 

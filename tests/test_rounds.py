@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from opsserver.database import now_utc as now
+from opsserver.database.utc import now_utc as now
 
 from .helpers.problems import assert_problem, assert_refused
 from .helpers.world import parse

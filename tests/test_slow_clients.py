@@ -13,7 +13,7 @@ import uuid
 
 from sqlalchemy import text
 
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 from opsserver.extensions import db
 
 from .helpers.servers import http_json, served

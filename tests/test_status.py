@@ -14,7 +14,7 @@ from geopy.distance import geodesic
 from sqlalchemy import event
 
 from opsserver import create_app
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 from opsserver.extensions import db
 
 from .helpers.database import fresh_database

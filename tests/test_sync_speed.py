@@ -22,7 +22,7 @@ from opsserver import idempotency
 from opsserver.ammo import services as ammo_services
 from opsserver.audit import services as audit
 from opsserver.checkins import services as checkin_services
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 from opsserver.extensions import db
 
 # Tables of the firing context: read once per batch however many reports it holds.

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from flask import g, request
 from sqlalchemy import bindparam, select
 
-from ..database import Prepared, UTCDateTime, now_utc
+from ..database.utc import UTCDateTime, now_utc
 from ..errors import ProblemError
-from ..extensions import direct_connection
+from ..extensions import unit_of_work
 from .models import Account, Token
 
 
@@ -36,11 +36,11 @@ def _bearer() -> str | None:
     return None
 
 
-_BY_TOKEN = Prepared(select(Account.id, Account.username, Account.role, Account.crew_id)
-                     .join(Token, Token.account_id == Account.id)
-                     .where(Token.token_hash == bindparam("digest"), Token.kind == bindparam("kind"),
-                            Token.revoked_at.is_(None), Token.expires_at > bindparam("now", type_=UTCDateTime),
-                            Account.active.is_(True)))
+_BY_TOKEN = (select(Account.id, Account.username, Account.role, Account.crew_id)
+             .join(Token, Token.account_id == Account.id)
+             .where(Token.token_hash == bindparam("digest"), Token.kind == bindparam("kind"),
+                    Token.revoked_at.is_(None), Token.expires_at > bindparam("now", type_=UTCDateTime),
+                    Account.active.is_(True)))
 
 
 def principal_for_token(token: str, kind: str = "bearer") -> Principal | None:
@@ -48,7 +48,10 @@ def principal_for_token(token: str, kind: str = "bearer") -> Principal | None:
 
     The kind keeps the two apart: a page session's id (kind 'session') is no bearer token for the API.
     """
-    row = _BY_TOKEN.first(direct_connection(), {"digest": hash_token(token), "kind": kind, "now": now_utc()})
+    # On the request's own connection (in autocommit: the lookup leaves no transaction behind), which a
+    # check-in or a firing report then writes on.
+    row = unit_of_work().connection.execute(
+        _BY_TOKEN, {"digest": hash_token(token), "kind": kind, "now": now_utc()}).first()
     return Principal(*row) if row else None
 
 

@@ -12,18 +12,18 @@ from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..database import DirectConnection, Prepared
+from ..database.unitofwork import ConnectionWork
 from .models import RateLimitCounter
 
 C = RateLimitCounter.__table__.c
-_DROP_EXPIRED = Prepared(delete(RateLimitCounter.__table__).where(C.expires_at <= bindparam("now")))
+_DROP_EXPIRED = delete(RateLimitCounter.__table__).where(C.expires_at <= bindparam("now"))
 # The same statement on SQLite (3.35 and later) and PostgreSQL.
-_INCREMENT = Prepared(text(
+_INCREMENT = text(
     "INSERT INTO rate_limit_counters (name, count, expires_at) VALUES (:name, :amount, :expires_at) "
-    "ON CONFLICT (name) DO UPDATE SET count = rate_limit_counters.count + excluded.count RETURNING count"))
-_GET = Prepared(select(C.count, C.expires_at).where(C.name == bindparam("name"), C.expires_at > bindparam("now")))
-_CLEAR = Prepared(delete(RateLimitCounter.__table__).where(C.name == bindparam("name")))
-_CLEAR_ALL = Prepared(delete(RateLimitCounter.__table__))
+    "ON CONFLICT (name) DO UPDATE SET count = rate_limit_counters.count + excluded.count RETURNING count")
+_GET = select(C.count, C.expires_at).where(C.name == bindparam("name"), C.expires_at > bindparam("now"))
+_CLEAR = delete(RateLimitCounter.__table__).where(C.name == bindparam("name"))
+_CLEAR_ALL = delete(RateLimitCounter.__table__)
 
 
 class DatabaseStorage(Storage):
@@ -42,25 +42,25 @@ class DatabaseStorage(Storage):
     def base_exceptions(self):
         return SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error
 
-    def _write(self, statement: Prepared, params: dict) -> int | None:
-        conn = DirectConnection(self.engine)
+    def _write(self, statement, params: dict) -> int | None:
+        work = ConnectionWork(self.engine)
         try:
-            conn.begin_write()
-            _DROP_EXPIRED.execute(conn, {"now": params.get("now", time.time())}).close()
-            cursor = statement.execute(conn, params)
-            row = cursor.fetchone() if cursor.description else None
-            cursor.close()
-            conn.commit()
-            return row[0] if row else None
+            work.begin_write()
+            work.connection.execute(_DROP_EXPIRED, {"now": params.get("now", time.time())})
+            result = work.connection.execute(statement, params)
+            value = result.scalar() if result.returns_rows else None
+            work.commit()
+            return value
         finally:
-            conn.close()
+            work.close()
 
     def _read(self, name: str) -> tuple[int, float]:
-        conn = DirectConnection(self.engine)
+        work = ConnectionWork(self.engine)
         try:
-            return _GET.first(conn, {"name": name, "now": time.time()}) or (0, time.time())
+            row = work.connection.execute(_GET, {"name": name, "now": time.time()}).first()
+            return tuple(row) if row else (0, time.time())
         finally:
-            conn.close()
+            work.close()
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Add `amount` to the counter; a counter that has expired starts again with a new window."""

@@ -9,15 +9,17 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..audit import services as audit
-from ..database import begin_write, lock_for, now_utc
+from ..database.utc import now_utc
+from ..database.writelock import begin_write, lock_for
 from ..errors import ProblemError, field_error
 from ..fields import CONTROL_MESSAGE, has_control
 from ..extensions import db
+from ..checkins.services import point_views
 from ..operations.models import Round, RoundPoint
 from ..operations.state import colour, points_in_rounds, window_view
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.schemas import CrewSchema, PointSchema, ShiftSchema
-from ..registry.services import crew_view, point_views, shift_view
+from ..registry.services import crew_view, shift_view
 from .auth import Principal, hash_token
 from .lockout import Lockout, lockout, record_failure
 from .models import ROLES, TOKEN_KINDS, Account, Token

@@ -2,12 +2,14 @@
 
 import uuid
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from ..audit import services as audit
-from ..database import DirectConnection, Prepared, begin_write, lock_for, now_utc
+from ..database.unitofwork import UnitOfWork
+from ..database.utc import now_utc
+from ..database.writelock import begin_write
 from ..errors import ProblemError, field_error
-from ..extensions import db
+from ..extensions import db, session_work
 from ..registry.services import point_by_code
 from .models import AmmoType, LedgerEntry
 
@@ -50,31 +52,24 @@ def stock(point_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     return out
 
 
-# lock_for's advisory lock, for a direct connection's transaction (the same key: both take one lock).
-_PG_STOCK_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(hashtext('stock'), :point_id)"))
-
-
-def lock_stock(point_id: int, on: DirectConnection | None = None) -> None:
+def lock_stock(point_id: int, on: UnitOfWork | None = None) -> None:
     """Serialise stock decisions for one point until commit (PostgreSQL; SQLite's write lock does it already),
-    in the session's transaction or in the direct connection `on`'s."""
-    if on is None:
-        lock_for(db.session, "stock", point_id)
-    elif on.dialect.name == "postgresql":
-        _PG_STOCK_LOCK.execute(on, {"point_id": point_id}).close()
+    in the unit of work `on` (the session's by default)."""
+    (on or session_work).lock("stock", point_id)
 
 
-_INSERT_ENTRY = Prepared(LedgerEntry.__table__.insert())
+_INSERT_ENTRY = LedgerEntry.__table__.insert()
 _ENTRY_DEFAULTS = {"report_id": None, "reference": None, "reason": None}
 
 
-def add_entries(actor: str, entries: list[dict], on: DirectConnection | None = None) -> str:
-    """Append ledger entries sharing one movement id, in the caller's transaction (the session's or `on`'s)."""
+def add_entries(actor: str, entries: list[dict], on: UnitOfWork | None = None) -> str:
+    """Append ledger entries sharing one movement id, in the unit of work `on` (the session's by default)."""
     movement_id = str(uuid.uuid4())
-    conn = db.session.connection() if on is None else on
+    conn = (on or session_work).connection
     for entry in entries:
-        # A prepared insert, every column named (it runs no Python-side defaults): one per firing report.
-        _INSERT_ENTRY.execute(conn, {**_ENTRY_DEFAULTS, **entry, "movement_id": movement_id, "actor": actor,
-                                     "created_at": now_utc()}, insert=True).close()
+        # Every column named, so each entry's insert is the same compiled statement: one per firing report.
+        conn.execute(_INSERT_ENTRY, {**_ENTRY_DEFAULTS, **entry, "movement_id": movement_id, "actor": actor,
+                                     "created_at": now_utc()})
     return movement_id
 
 

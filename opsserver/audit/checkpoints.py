@@ -9,9 +9,9 @@ asked, since another process may have signed meanwhile. The server refuses to si
 contradicts the longest checkpoint it knows (the table's, and the file's, read once per process):
 events it covered are changed or gone, and it would be signing a forgery.
 
-The file gets its copy from the table once the transaction is over (a session's commit; the end of the
-app context for a direct connection's; every verification and export), so a rolled-back checkpoint
-never reaches it. The copy follows the table's ids under a file lock that all processes share.
+The file gets its copy from the table once the transaction that signed is over (the unit of work runs the
+copy then; every verification and export copies too), so a rolled-back checkpoint never reaches it. The
+copy follows the table's ids under a file lock that all processes share.
 """
 
 import fcntl
@@ -26,15 +26,15 @@ from datetime import datetime, timedelta
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
-from ..database import DirectConnection, Prepared, begin_write, now_utc
-from ..extensions import db
+from ..canonical import canonical_json, format_time
+from ..database.unitofwork import UnitOfWork
+from ..database.utc import now_utc
+from ..extensions import db, session_work
 from . import chain, signing
-from .chain import canonical_json, format_time
 from .models import AuditCheckpoint
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,8 @@ _T = AuditCheckpoint.__table__
 _COLUMNS = (_T.c.id, _T.c.length, _T.c.head_hash, _T.c.at, _T.c.key_id, _T.c.signature)
 # The first checkpoint of the longest length: when the chain was last pinned further. A manifest of an old cut
 # signs a short (or equally long) checkpoint later, which must not hold off the next one of the head.
-_NEWEST = Prepared(select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.length.desc(), _T.c.id)
-                   .limit(1))
-_INSERT = Prepared(_T.insert())
-_UNSYNCED = "ops_audit_checkpoint_unsynced"  # in Session.info: this transaction added a checkpoint
+_NEWEST = select(_T.c.length, _T.c.head_hash, _T.c.at).order_by(_T.c.length.desc(), _T.c.id).limit(1)
+_INSERT = _T.insert()
 _FILE_TAIL = 64 * 1024  # where the copy looks for the file's last id
 _FILE_LINES = 256  # verification holds the chain to the file's longest checkpoint and its last lines
 
@@ -61,16 +59,14 @@ class _State:
     next_due: datetime | None = None
     known: tuple[int, str] | None = None  # the longest committed checkpoint seen: (length, head_hash)
     file_read: bool = False  # the file's checkpoints are learnt once per process
-    unsynced: bool = False
     key: Ed25519PrivateKey | None = None
     key_path: str | None = None
     mark: tuple[int, str] = (0, chain.GENESIS_HASH)  # the chain's links are verified up to here
 
 
-# Per database engine, found by its dialect object, which `on` carries: Flask's current_app costs about
-# 4 µs a look-up here, more than all the rest of the check on a check-in's path.
+# Per database engine, found by its dialect object, which the connection carries: Flask's current_app costs
+# about 4 µs a look-up here, more than all the rest of the check on a check-in's path.
 _states: "weakref.WeakKeyDictionary[object, _State]" = weakref.WeakKeyDictionary()
-_unsynced_somewhere = False  # a hint for the end of every app context: nothing to copy, return at once
 
 
 def _state(dialect=None) -> _State:
@@ -143,16 +139,16 @@ def public_key_pem() -> str:
     return signing.public_pem(private_key())
 
 
-def _consistent(on, state: _State, head_seq: int, upto: int, full: bool = False) -> bool:
+def _consistent(conn: Connection, state: _State, head_seq: int, upto: int, full: bool = False) -> bool:
     """Whether the chain still holds the longest known checkpoint and its links hold up to `upto`: checked
     from this process's mark (only the events since the last check), or from the first event when `full`."""
     if state.known is not None:
         length, pinned = state.known
-        if length > head_seq or chain.hash_at(on, length) != pinned:
+        if length > head_seq or chain.hash_at(conn, length) != pinned:
             log.error("the audit chain contradicts its checkpoint of %d events: nothing signed; run ops "
                       "verify-audit", length)
             return False
-    mark = chain.links_hold(on, (0, chain.GENESIS_HASH) if full else state.mark, upto)
+    mark = chain.links_hold(conn, (0, chain.GENESIS_HASH) if full else state.mark, upto)
     if mark is None:
         log.error("the audit chain's links do not hold up to event %d: nothing signed; run ops verify-audit", upto)
         return False
@@ -160,13 +156,13 @@ def _consistent(on, state: _State, head_seq: int, upto: int, full: bool = False)
     return True
 
 
-def _learn(state: _State, on) -> tuple | None:
+def _learn(state: _State, conn: Connection):
     """Learn the longest checkpoint from the table's newest and, once per process, the file's signed lines
     (which SQL cannot reach); answer the table's newest (length, head_hash, at). Checking the chain against
     the longest is enough: an event changed before it changes its hash too."""
-    newest = _NEWEST.first(on)  # committed rows only: the caller's transaction has added none yet
+    newest = conn.execute(_NEWEST).first()  # committed rows only: the caller's transaction has added none yet
     if newest is not None:
-        state.known = max(state.known or (0, ""), (newest[0], newest[1]))
+        state.known = max(state.known or (0, ""), (newest.length, newest.head_hash))
     if not state.file_read:
         state.file_read = True
         public = private_key().public_key()
@@ -181,33 +177,31 @@ def _learn(state: _State, on) -> tuple | None:
     return newest
 
 
-def _insert(on, state: _State, length: int, head_hash: str, at: datetime, session: Session | None) -> dict:
+def _insert(work: UnitOfWork, length: int, head_hash: str, at: datetime) -> dict:
     cp = signing.sign_checkpoint(private_key(), length, head_hash, format_time(at))
-    global _unsynced_somewhere
-    _INSERT.execute(on, {**cp, "at": at}, insert=True).close()
-    state.unsynced = _unsynced_somewhere = True
-    if session is not None:
-        session.info[_UNSYNCED] = True
+    work.connection.execute(_INSERT, {**cp, "at": at})
+    # Once the transaction is over: copied to the file when committed; when not, the state is read again.
+    work.when_done(sync_quietly)
     return cp
 
 
-def add_if_due(on: "Connection | DirectConnection", seq: int, head_hash: str, at: datetime,
-               session: Session | None = None) -> None:
+def add_if_due(work: UnitOfWork, seq: int, head_hash: str, at: datetime) -> None:
     """Inside audit.append's transaction: sign a checkpoint of the new head (`seq`, `head_hash`) when the
-    last one is older than the interval. `session` is the Session behind `on`, if any."""
-    state = _state(on.dialect)
+    last one is older than the interval."""
+    conn = work.connection
+    state = _state(conn.dialect)
     if state.next_due is not None and at < state.next_due:
         return  # the hot path: no query
     interval = timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
-    newest = _learn(state, on)
+    newest = _learn(state, conn)
     if newest is not None:
-        if at < newest[2] + interval:
-            state.next_due = newest[2] + interval
+        if at < newest.at + interval:
+            state.next_due = newest.at + interval
             return
     state.next_due = at + interval
     # Up to the event before: the mark must not name this transaction's event, which may yet roll back.
-    if _consistent(on, state, seq, seq - 1):
-        _insert(on, state, seq, head_hash, at, session)
+    if _consistent(conn, state, seq, seq - 1):
+        _insert(work, seq, head_hash, at)
 
 
 def sign_at(length: int | None = None, full: bool = True) -> dict:
@@ -215,10 +209,10 @@ def sign_at(length: int | None = None, full: bool = True) -> dict:
     the head), as every export does. Raises ChainContradictsCheckpoint rather than sign a forgery (the
     chain's links are checked first: from the first event when `full`, as an export reads them all anyway,
     else from this process's mark), and ValueError for a length beyond the head."""
-    session = db.session
-    begin_write(session)
+    work = session_work
+    work.begin_write()
     try:
-        conn = session.connection()
+        conn = work.connection
         chain.lock_chain(conn)
         head_seq, _ = chain.head(conn)
         length = head_seq if length is None else length
@@ -230,10 +224,10 @@ def sign_at(length: int | None = None, full: bool = True) -> dict:
             raise ChainContradictsCheckpoint("the audit log is broken or no longer holds what its last signed "
                                              "checkpoint covered; run the verification")
         at = now_utc()
-        cp = _insert(conn, state, length, chain.hash_at(conn, length), at, session)
-        session.commit()
+        cp = _insert(work, length, chain.hash_at(conn, length), at)
+        work.commit()
     except BaseException:
-        session.rollback()
+        work.rollback()
         raise
     if length == head_seq:
         state.next_due = at + timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
@@ -244,10 +238,11 @@ def sign_if_quiet() -> dict | None:
     """Sign a checkpoint of the head when it is past the longest checkpoint and that one is at least the
     interval old (the timer's round); the links are checked from this process's mark."""
     interval = timedelta(seconds=current_app.config["OPS_AUDIT_CHECKPOINT_INTERVAL_S"])
-    newest = _NEWEST.first(db.session)
-    head_seq = chain.head(db.session)[0]
+    conn = db.session.connection()
+    newest = conn.execute(_NEWEST).first()
+    head_seq = chain.head(conn)[0]
     db.session.rollback()  # the reads' transaction ends before sign_at begins its write
-    if head_seq == 0 or (newest is not None and (newest[0] >= head_seq or now_utc() < newest[2] + interval)):
+    if head_seq == 0 or (newest is not None and (newest.length >= head_seq or now_utc() < newest.at + interval)):
         return None
     return sign_at(full=False)
 
@@ -317,7 +312,6 @@ def sync_file() -> None:
     """Append to the checkpoint file every committed checkpoint it lacks (a new file starts at the newest),
     and refresh this process's view of the newest checkpoint from the table."""
     state = _state()
-    state.unsynced = False
     public = private_key().public_key()
     path = checkpoint_file_path()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -330,7 +324,7 @@ def sync_file() -> None:
             stmt = (select(*_COLUMNS).order_by(_T.c.id.desc()).limit(1) if last_id is None
                     else select(*_COLUMNS).where(_T.c.id > last_id).order_by(_T.c.id))
             rows = conn.execute(stmt).all()
-            newest = conn.execute(_NEWEST.statement).first()
+            newest = conn.execute(_NEWEST).first()
         lines = []
         for row in rows:
             cp = _doc(row)
@@ -355,28 +349,6 @@ def sync_quietly() -> None:
     except Exception:
         log.exception("could not copy audit checkpoints to %s; the next checkpoint or verification tries again",
                       checkpoint_file_path())
-
-
-@event.listens_for(Session, "after_commit")
-def _copy_after_commit(session):
-    if not session.in_transaction() and session.info.pop(_UNSYNCED, False):
-        sync_quietly()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session):
-    session.info.pop(_UNSYNCED, None)  # the app context's end still refreshes when the next one is due
-
-
-def sync_at_teardown(_exc=None) -> None:
-    """At the end of an app context: copy what a direct connection's transaction committed (registered by the
-    audit blueprint)."""
-    global _unsynced_somewhere
-    if not _unsynced_somewhere or not has_app_context():
-        return
-    if _state().unsynced:
-        sync_quietly()
-    _unsynced_somewhere = any(state.unsynced for state in list(_states.values()))
 
 
 def pins() -> list[dict]:

@@ -19,9 +19,10 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_, or_, select
 
+from ..canonical import canonical_json, format_time
 from ..extensions import db
 from . import checkpoints, csvsafe, signing
-from .chain import GENESIS_HASH, canonical_json, event_hash, format_time, head
+from .chain import GENESIS_HASH, event_hash, head
 from .models import AuditEvent
 from .services import event_dict
 
@@ -130,7 +131,7 @@ def render(events: Iterable[dict], fmt: str) -> Iterator[str]:
 
 def chain_length() -> int:
     """The chain's last sequence number now: the cut of an export asked for without `upto_seq`."""
-    return head(db.session)[0]
+    return head(db.session.connection())[0]
 
 
 def manifest(fmt: str, filters: dict, upto_seq: int, checkpoint: dict | None = None) -> dict:

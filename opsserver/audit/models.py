@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime, now_utc
+from ..database.utc import now_utc, UTCDateTime
 from ..extensions import db
 
 

@@ -13,8 +13,6 @@ from .models import AuditEvent
 from .schemas import AuditEventListSchema, AuditQuerySchema, ExportQuerySchema, ManifestSchema, VerifySchema
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The tamper-evident audit log")
-# A direct connection's commit has no hook: the checkpoints it committed reach the file at the app context's end.
-blp.record_once(lambda state: state.app.teardown_appcontext(checkpoints.sync_at_teardown))
 blp.record_once(lambda state: state.app.before_request(timer.start))
 
 

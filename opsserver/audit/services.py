@@ -5,44 +5,43 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ..database import DirectConnection, Prepared, in_write, now_utc
-from ..extensions import db
+from ..canonical import canonical_json, format_time
+from ..database.unitofwork import UnitOfWork
+from ..database.utc import now_utc
+from ..extensions import db, session_work
 from . import checkpoints
-from .chain import GENESIS_HASH, HEAD, canonical_json, event_hash, format_time, lock_chain  # noqa: F401 (used
-# by callers as audit.canonical_json, audit.event_hash, audit.lock_chain, audit.GENESIS_HASH)
+from .chain import GENESIS_HASH, HEAD, event_hash, lock_chain  # noqa: F401 (used by callers as
+# audit.canonical_json, audit.event_hash, audit.lock_chain, audit.GENESIS_HASH)
 from .models import AuditEvent
 
-_INSERT = Prepared(AuditEvent.__table__.insert())
+_INSERT = AuditEvent.__table__.insert()
 
 
 def append(actor: str, action: str, entity: str, entity_id: Any, payload: dict | str | None = None,
-           on: "Session | DirectConnection | None" = None) -> dict:
-    """Add one event to the chain in the current transaction (the session's, or `on`'s); the caller commits.
+           on: UnitOfWork | None = None) -> dict:
+    """Add one event to the chain in the unit of work `on` (the session's by default); the caller commits.
 
-    The caller must have begun its write transaction (database.begin_write) before the reads that
-    led to this change, so the event and the change it records commit together or not at all.
+    The caller must have begun its write transaction (begin_write) before the reads that led to this
+    change, so the event and the change it records commit together or not at all.
     A payload given as text must be canonical_json's output (made before the write lock, on hot paths).
     When the last checkpoint is older than the interval, a signed one of the new head joins the same
     transaction (checkpoints.add_if_due; between checkpoints that costs no query).
     """
-    on = db.session if on is None else on
-    if not in_write(on):
+    work = on or session_work
+    if not work.writing:
         raise RuntimeError("audit.append outside a write transaction: call begin_write() first")
-    lock_chain(on)
-    session = None
-    if not isinstance(on, DirectConnection):
-        session, on = on, on.connection()  # one connection for the head and the insert (see Prepared.execute)
-    head = HEAD.first(on)
-    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    conn = work.connection  # one connection for the lock, the head and the insert
+    lock_chain(conn)
+    head = conn.execute(HEAD).first()
+    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
     at = now_utc()
     body = payload if isinstance(payload, str) else canonical_json(payload or {})
     event = {"seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
              "entity_id": str(entity_id), "payload": body, "prev_hash": prev}
     event["hash"] = event_hash(**event)
-    _INSERT.execute(on, event, insert=True).close()
-    checkpoints.add_if_due(on, seq, event["hash"], at, session)
+    conn.execute(_INSERT, event)
+    checkpoints.add_if_due(work, seq, event["hash"], at)
     return event
 
 

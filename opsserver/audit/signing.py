@@ -2,7 +2,7 @@
 export manifests.
 
 No Flask and no database, so the offline verifier checks exactly what the server signed. What is signed
-is the canonical JSON (chain.canonical_json) of a document that names its own type, so a checkpoint's
+is the canonical JSON (canonical.canonical_json) of a document that names its own type, so a checkpoint's
 signature can never pass for a manifest's or the other way round.
 """
 
@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import (Encoding, NoEncryption, PrivateFormat, PublicFormat,
                                                           load_pem_private_key, load_pem_public_key)
 
-from .chain import canonical_json
+from ..canonical import canonical_json
 
 CHECKPOINT_TYPE = "ops-audit-checkpoint/1"
 MANIFEST_TYPE = "ops-audit-export-manifest/1"

@@ -1,10 +1,9 @@
 """Recording check-ins (flagged, never refused for a rule), who is on site, and the phone sync queue."""
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from types import SimpleNamespace
-
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from types import SimpleNamespace
 
 import marshmallow as ma
 from sqlalchemy import and_, bindparam, func, select
@@ -13,17 +12,17 @@ import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..clock import zone_name
-from ..database import DirectConnection, Prepared, UTCDateTime, now_utc
+from ..database.unitofwork import UnitOfWork
+from ..database.utc import UTCDateTime, now_utc
 from ..errors import ProblemError, field_error, problem_dict, validation_errors
-from ..extensions import db, direct_connection
+from ..extensions import db, unit_of_work
 from ..idempotency import run_once
 from ..registry.models import CrewMember, Point, Shift
-from ..registry.services import crew_by_id
+from ..registry.services import crew_by_id, point_view
 from .models import Checkin
 from .schemas import CheckinCreateSchema, SyncItemSchema
 
 log = logging.getLogger(__name__)
-ON_SITE_HORIZON = timedelta(hours=24)  # an arrival older than this no longer counts as "on site"
 _checkin_schema = CheckinCreateSchema()
 _sync_item_schema = SyncItemSchema()
 
@@ -57,39 +56,37 @@ def _same_checkin(c, point_id: int, crew_id: int, data: dict) -> bool:
 
 
 _CHECKINS = Checkin.__table__
-# Built once: the hot path then skips statement construction and reuses the compiled SQL.
+# Built once, so each run finds its compiled form in SQLAlchemy's cache at once.
 # The point and the crew member's shift there in one statement (the shift as a scalar subquery).
-_POINT_AND_SHIFT = Prepared(select(
+_POINT_AND_SHIFT = select(
     Point.id, Point.code, Point.latitude, Point.longitude, Point.geofence_m,
     select(Shift.id).where(Shift.crew_id == bindparam("crew_id"), Shift.point_id == Point.id,
-                           Shift.starts_at <= bindparam("at", type_=UTCDateTime),
-                           Shift.ends_at > bindparam("at", type_=UTCDateTime)).limit(1).scalar_subquery(),
-).where(Point.code == bindparam("code")))
-_CHECKIN_BY_ID = Prepared(select(_CHECKINS).where(_CHECKINS.c.id == bindparam("id")))
-_INSERT_CHECKIN = Prepared(_CHECKINS.insert())
+                           rules.on_shift_sql(Shift.starts_at, Shift.ends_at, bindparam("at", type_=UTCDateTime)))
+    .limit(1).scalar_subquery().label("shift_id"),
+).where(Point.code == bindparam("code"))
+_CHECKIN_BY_ID = select(_CHECKINS).where(_CHECKINS.c.id == bindparam("id"))
+_INSERT_CHECKIN = _CHECKINS.insert()
 
 
-def record_checkin(conn: DirectConnection, who: Principal, data: dict, device_time: datetime | None,
+def record_checkin(work: UnitOfWork, who: Principal, data: dict, device_time: datetime | None,
                    optimistic: bool = False) -> tuple[int, dict]:
-    """Store one check-in with its audit event (not committed: the caller's idempotency step commits).
+    """Store one check-in with its audit event in `work` (not committed: the caller's idempotency step commits).
 
-    The busiest write: it runs on the request's direct connection `conn`, not the ORM session. The
-    lookups run before the write lock is taken; only the audit head, the inserts and the commit run
-    under it.
+    The busiest write: it runs on the request's own connection (extensions.unit_of_work), not the ORM
+    session. The lookups run before the write lock is taken; only the audit head, the inserts and the
+    commit run under it.
     Answers (status, JSON-ready body) so that a replay returns the stored body unchanged.
     """
+    conn = work.connection
     crew_id = acting_crew_id(who, data.get("crew_id"))
     recorded = data["recorded_at"]
-    found = _POINT_AND_SHIFT.first(conn, {"code": data["point_code"], "crew_id": crew_id, "at": recorded})
-    if found is None:
+    point = conn.execute(_POINT_AND_SHIFT, {"code": data["point_code"], "crew_id": crew_id, "at": recorded}).first()
+    if point is None:
         raise field_error("point_code", f"No operating point with code '{data['point_code']}'.")
-    point = SimpleNamespace(id=found[0], code=found[1], latitude=found[2], longitude=found[3], geofence_m=found[4])
-    shift_id = found[5]
     checkin_id = str(data["id"])
     # Optimistic: a repeated id is refused by the primary key at insert, and run_once retries with this check.
-    existing = None if optimistic else _CHECKIN_BY_ID.first(conn, {"id": checkin_id})
+    existing = None if optimistic else conn.execute(_CHECKIN_BY_ID, {"id": checkin_id}).first()
     if existing is not None:
-        existing = SimpleNamespace(**dict(zip(_CHECKIN_BY_ID.keys(), existing)))
         if _same_checkin(existing, point.id, crew_id, data):
             return 200, checkin_view(existing, point.code)
         raise ProblemError(409, f"Check-in {checkin_id} exists already with different content.",
@@ -101,13 +98,14 @@ def record_checkin(conn: DirectConnection, who: Principal, data: dict, device_ti
         id=checkin_id, point_id=point.id, crew_id=crew_id, account_id=who.account_id, kind=data["kind"],
         latitude=data["latitude"], longitude=data["longitude"], accuracy_m=data["accuracy_m"], recorded_at=recorded,
         received_at=received, distance_m=dist, geofence_m=point.geofence_m,
-        within_geofence=rules.within_geofence(dist, point.geofence_m), on_shift=shift_id is not None,
-        shift_id=shift_id, clock_offset_s=(device_time - received).total_seconds() if device_time else None)
+        within_geofence=rules.within_geofence(dist, point.geofence_m), on_shift=point.shift_id is not None,
+        shift_id=point.shift_id,
+        clock_offset_s=(device_time - received).total_seconds() if device_time else None)
     view = checkin_view(row, point.code)
     payload = audit.canonical_json({k: v for k, v in view.items() if k != "id"})
-    conn.begin_write()
-    _INSERT_CHECKIN.execute(conn, vars(row), insert=True).close()
-    audit.append(who.username, "checkin.create", "checkin", checkin_id, payload, on=conn)
+    work.begin_write()
+    conn.execute(_INSERT_CHECKIN, vars(row))
+    audit.append(who.username, "checkin.create", "checkin", checkin_id, payload, on=work)
     return 201, view
 
 
@@ -115,9 +113,9 @@ def submit_checkin(who: Principal, payload: dict, key: str | None, device_time: 
                    data: dict | None = None) -> tuple[int, dict, bool]:
     """Validate (unless the route did), then record once per idempotency key (the id when no key is sent)."""
     data = data if data is not None else _checkin_schema.load(payload)
-    conn = direct_connection()
-    return run_once(who, key or f"checkin:{data['id']}", "checkin", payload,
-                    lambda optimistic: record_checkin(conn, who, data, device_time, optimistic), on=conn)
+    work = unit_of_work()
+    return run_once(who.account_id, key or f"checkin:{data['id']}", "checkin", payload,
+                    lambda optimistic: record_checkin(work, who, data, device_time, optimistic), on=work)
 
 
 # --- the phone's queue ---------------------------------------------------------------------------
@@ -175,17 +173,19 @@ def _on_site_at_one_point():
     mine = _CHECKINS.alias("mine")
     since, at, point = (bindparam("since", type_=UTCDateTime), bindparam("at", type_=UTCDateTime),
                         bindparam("point_id"))
-    here = (select(mine.c.crew_id).where(mine.c.point_id == point, mine.c.recorded_at > since,
-                                         mine.c.recorded_at <= at).distinct().subquery())
+    here = (select(mine.c.crew_id).where(mine.c.point_id == point,
+                                         rules.within_on_site_horizon_sql(mine.c.recorded_at, since, at))
+            .distinct().subquery())
     latest_c = _CHECKINS.alias("latest_c")
     last = (select(func.max(latest_c.c.recorded_at))
-            .where(latest_c.c.crew_id == here.c.crew_id, latest_c.c.recorded_at > since, latest_c.c.recorded_at <= at)
+            .where(latest_c.c.crew_id == here.c.crew_id,
+                   rules.within_on_site_horizon_sql(latest_c.c.recorded_at, since, at))
             .scalar_subquery())
     latest = select(here.c.crew_id, last.label("last")).subquery()
     return (select(c.point_id, c.recorded_at, m.id, m.name, m.certificate_expires)
             .join(latest, and_(latest.c.crew_id == c.crew_id, latest.c.last == c.recorded_at))
             .join(CrewMember.__table__, m.id == c.crew_id)
-            .where(c.kind == "arrive", c.within_geofence.is_(True), c.point_id == point))
+            .where(rules.on_site_sql(c.kind, c.within_geofence), c.point_id == point))
 
 
 _ON_SITE_AT_ONE_POINT = _on_site_at_one_point()
@@ -194,18 +194,18 @@ _ON_SITE_AT_ONE_POINT = _on_site_at_one_point()
 def on_site_by_point(point_ids: list[int] | None = None, at: datetime | None = None) -> dict[int, list[dict]]:
     """Crew whose latest check-in (within the horizon) is an arrival inside a point's geofence."""
     at = at or now_utc()
-    since = at - ON_SITE_HORIZON
+    since = rules.on_site_since(at)
     c, m = _CHECKINS.c, CrewMember.__table__.c
     if point_ids is not None and len(point_ids) == 1:
         stmt, params = _ON_SITE_AT_ONE_POINT, {"point_id": point_ids[0], "since": since, "at": at}
     else:
         latest = (select(c.crew_id, func.max(c.recorded_at).label("last"))
-                  .where(c.recorded_at > since, c.recorded_at <= at)
+                  .where(rules.within_on_site_horizon_sql(c.recorded_at, since, at))
                   .group_by(c.crew_id).subquery())
         stmt = (select(c.point_id, c.recorded_at, m.id, m.name, m.certificate_expires)
                 .join(latest, and_(latest.c.crew_id == c.crew_id, latest.c.last == c.recorded_at))
                 .join(CrewMember.__table__, m.id == c.crew_id)
-                .where(c.kind == "arrive", c.within_geofence.is_(True)))
+                .where(rules.on_site_sql(c.kind, c.within_geofence)))
         if point_ids is not None:
             stmt = stmt.where(c.point_id.in_(point_ids))
         params = {}
@@ -216,3 +216,9 @@ def on_site_by_point(point_ids: list[int] | None = None, at: datetime | None = N
             "crew_id": row.id, "name": row.name, "arrived_at": row.recorded_at,
             "certificate_valid": rules.certificate_valid_at(row.certificate_expires, at, tz)})
     return out
+
+
+def point_views(points: list[Point]) -> list[dict]:
+    """Points as served (registry's point_view) with who is on site: two queries, however many points."""
+    on_site = on_site_by_point([p.id for p in points])
+    return [point_view(p, on_site.get(p.id, [])) for p in points]

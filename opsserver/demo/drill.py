@@ -20,7 +20,7 @@ from ..accounts.models import Account
 from ..ammo.services import stock
 from ..checkins.services import submit_checkin
 from ..clock import zone_name
-from ..database import now_utc
+from ..database.utc import now_utc
 from ..extensions import db
 from ..operations.airspace import decide, submit_airspace_request, terminate
 from ..operations.reports import submit_report

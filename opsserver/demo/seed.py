@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..accounts.services import create_account
 from ..ammo.services import create_type, record_movement
 from ..clock import zone_name
-from ..database import now_utc
+from ..database.utc import now_utc
 from ..extensions import db
 from ..registry.models import Point
 from ..registry.services import create_crew, create_point, create_shift

@@ -20,7 +20,8 @@ from ..accounts.services import _hasher
 from ..ammo.models import AmmoType, LedgerEntry
 from ..audit import services as audit
 from ..audit.models import AuditEvent
-from ..database import begin_write, now_utc
+from ..database.utc import now_utc
+from ..database.writelock import begin_write
 from ..extensions import db
 from ..operations.models import AirspaceRequest, FiringReport, ReportAmmo, Round, RoundPoint
 from ..registry.models import CrewMember, Point, Shift

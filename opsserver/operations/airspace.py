@@ -8,7 +8,8 @@ from sqlalchemy import Select, select
 
 from ..accounts.auth import Principal
 from ..audit import services as audit
-from ..database import begin_write, now_utc
+from ..database.utc import now_utc
+from ..database.writelock import begin_write
 from ..errors import ProblemError
 from ..extensions import db
 from ..idempotency import run_once
@@ -81,7 +82,7 @@ def submit_airspace_request(who: Principal, round_id: int, payload: dict, key: s
         status, body = record_airspace_request(who, round_id, data)
         db.session.commit()
         return status, body, False
-    return run_once(who, key, "airspace_request", {"round_id": round_id, **payload},
+    return run_once(who.account_id, key, "airspace_request", {"round_id": round_id, **payload},
                     lambda optimistic: record_airspace_request(who, round_id, data, optimistic))
 
 

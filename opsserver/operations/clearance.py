@@ -7,7 +7,7 @@ from sqlalchemy import select
 import rules
 from ..ammo import services as ammo
 from ..clock import zone_name
-from ..database import now_utc
+from ..database.utc import now_utc
 from ..extensions import db
 from ..registry.models import Point
 from ..registry.services import point_by_code

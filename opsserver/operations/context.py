@@ -25,10 +25,10 @@ from sqlalchemy.engine import Connection
 
 import rules
 from ..ammo import services as ammo
-from ..audit.chain import HEAD
+from ..audit.chain import head
 from ..audit.models import AuditEvent
 from ..checkins.services import on_site_by_point
-from ..database import DirectConnection, Prepared, UTCDateTime
+from ..database.utc import UTCDateTime
 from ..extensions import db
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
@@ -58,28 +58,25 @@ class RoundFacts(NamedTuple):
     closed_at: datetime | None
 
 
-# One-row reads, built once and run on the DB-API cursor (database.Prepared), on the report's direct
-# connection inside its write transaction; the reads of several rows go through the session's connection.
+# One-row reads, built once, on the report's own connection (its unit of work's) inside its write
+# transaction; the reads of several rows go through the session's connection.
 _LOOK_BACK = 32  # events since the facts were read; beyond that they are read again
-_SINCE = Prepared(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.action, AuditEvent.payload)
-                  .where(AuditEvent.seq >= bindparam("seq")).order_by(AuditEvent.seq).limit(_LOOK_BACK + 1))
+_SINCE = (select(AuditEvent.seq, AuditEvent.hash, AuditEvent.action, AuditEvent.payload)
+          .where(AuditEvent.seq >= bindparam("seq")).order_by(AuditEvent.seq).limit(_LOOK_BACK + 1))
 # The writes whose events leave these facts as they are (crew on site is read per report) or change
 # only the stock of the event's point: the actions record_checkin and record_report append.
 _KEEPS_FACTS, _TAKES_STOCK = "checkin.create", "report.create"
 # FOR UPDATE (PostgreSQL; SQLite holds its one write lock already): a close cannot land while a report
 # is judged against the open round.
-_ROUND = Prepared(select(Round.id, Round.activated_at, Round.closed_at).where(Round.id == bindparam("id"))
-                  .with_for_update())
-_POINT = Prepared(select(Point.id, Point.code, Point.sector_start_deg, Point.sector_end_deg, Point.max_height_m,
-                         Point.max_range_km, Point.min_crew).where(Point.code == bindparam("code")))
-_MEMBER = Prepared(select(CrewMember.certificate_expires, CrewMember.home_point_id)
-                   .where(CrewMember.id == bindparam("id")))
-_ORDERED = Prepared(select(RoundPoint.id).where(RoundPoint.round_id == bindparam("round_id"),
-                                                RoundPoint.point_id == bindparam("point_id")))
-_SHIFT_AT = Prepared(select(Shift.id).where(
+_ROUND = select(Round.id, Round.activated_at, Round.closed_at).where(Round.id == bindparam("id")).with_for_update()
+_POINT = select(Point.id, Point.code, Point.sector_start_deg, Point.sector_end_deg, Point.max_height_m,
+                Point.max_range_km, Point.min_crew).where(Point.code == bindparam("code"))
+_MEMBER = select(CrewMember.certificate_expires, CrewMember.home_point_id).where(CrewMember.id == bindparam("id"))
+_ORDERED = select(RoundPoint.id).where(RoundPoint.round_id == bindparam("round_id"),
+                                       RoundPoint.point_id == bindparam("point_id"))
+_SHIFT_AT = select(Shift.id).where(
     Shift.crew_id == bindparam("crew_id"), Shift.point_id == bindparam("point_id"),
-    Shift.starts_at <= bindparam("at", type_=UTCDateTime), Shift.ends_at > bindparam("at", type_=UTCDateTime))
-    .limit(1))
+    rules.on_shift_sql(Shift.starts_at, Shift.ends_at, bindparam("at", type_=UTCDateTime))).limit(1)
 _REQUESTS = select(AirspaceRequest.decision, AirspaceRequest.cancelled_at, AirspaceRequest.approved_start,
                    AirspaceRequest.approved_end, AirspaceRequest.terminated_at).where(
     AirspaceRequest.round_id == bindparam("round_id"), AirspaceRequest.point_id == bindparam("point_id"))
@@ -103,14 +100,14 @@ def certified_on_site(point_id: int, at: datetime) -> int:
     return sum(1 for p in on_site_by_point([point_id], at).get(point_id, []) if p["certificate_valid"])
 
 
-def on_shift(conn: "DirectConnection | Connection", crew_id: int, point_id: int, at: datetime) -> bool:
+def on_shift(conn: Connection, crew_id: int, point_id: int, at: datetime) -> bool:
     """Whether a shift of this crew member at this point covers the time."""
-    return _SHIFT_AT.first(conn, {"crew_id": crew_id, "point_id": point_id, "at": at}) is not None
+    return conn.execute(_SHIFT_AT, {"crew_id": crew_id, "point_id": point_id, "at": at}).first() is not None
 
 
-def round_facts(conn: DirectConnection, round_id: int) -> RoundFacts | None:
+def round_facts(conn: Connection, round_id: int) -> RoundFacts | None:
     """The round's lifecycle as it is now (its row locked until commit on PostgreSQL), or None."""
-    row = _ROUND.first(conn, {"id": round_id})
+    row = conn.execute(_ROUND, {"id": round_id}).first()
     return RoundFacts(*row) if row else None
 
 
@@ -129,21 +126,15 @@ class FiringFacts:
         self.ordered: dict[tuple[int, int], bool] = {}
         self.stock: dict[int, dict[str, int]] = {}
 
-    def check(self, conn: DirectConnection) -> bool:
+    def check(self, conn: Connection) -> bool:
         """Forget what was written since the facts were read (everything, unless the events since say
         less); True when anything was forgotten.
 
         Call it in the write transaction, after the locks the report's decision rests on."""
-        rows = []
-        if self.head is not None:
-            cursor = _SINCE.execute(conn, {"seq": self.head[0]})
-            try:  # integers and text only: the driver's values need no conversion
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+        rows = [] if self.head is None else conn.execute(_SINCE, {"seq": self.head[0]}).all()
         if not rows or (rows[0][0], rows[0][1]) != self.head or len(rows) > _LOOK_BACK:
             # Never read, rolled back behind the cache, or too much written since.
-            self.head = HEAD.first(conn)
+            self.head = head(conn)
             self._forget()
             return True
         forgot = False
@@ -153,16 +144,16 @@ class FiringFacts:
                 point = self.points.get(json.loads(payload).get("point_code"))
                 forgot |= point is not None and self.stock.pop(point.id, None) is not None
             elif action != _KEEPS_FACTS:
-                self.head = HEAD.first(conn)
+                self.head = head(conn)
                 self._forget()
                 return True
         return forgot
 
-    def point(self, conn: DirectConnection, code: str) -> PointFacts:
+    def point(self, conn: Connection, code: str) -> PointFacts:
         """The point with this code, or the problem naming `point_code`."""
         found = self.points.get(code)
         if found is None:
-            row = _POINT.first(conn, {"code": code})
+            row = conn.execute(_POINT, {"code": code}).first()
             if row is None:  # the problem naming the field (or the point, had it come in meanwhile)
                 p = point_by_code(code)
                 row = (p.id, p.code, p.sector_start_deg, p.sector_end_deg, p.max_height_m, p.max_range_km,
@@ -170,9 +161,9 @@ class FiringFacts:
             found = self.points[code] = PointFacts(*row)
         return found
 
-    def member(self, conn: DirectConnection, crew_id: int) -> MemberFacts | None:
+    def member(self, conn: Connection, crew_id: int) -> MemberFacts | None:
         if crew_id not in self.members:
-            row = _MEMBER.first(conn, {"id": crew_id})
+            row = conn.execute(_MEMBER, {"id": crew_id}).first()
             self.members[crew_id] = MemberFacts(*row) if row else None
         return self.members[crew_id]
 
@@ -188,10 +179,10 @@ class FiringFacts:
             self.windows[key] = windows(round_id, point_id)
         return self.windows[key]
 
-    def is_ordered(self, conn: DirectConnection, round_id: int, point_id: int) -> bool:
+    def is_ordered(self, conn: Connection, round_id: int, point_id: int) -> bool:
         key = (round_id, point_id)
         if key not in self.ordered:
-            self.ordered[key] = _ORDERED.first(conn, {"round_id": round_id, "point_id": point_id}) is not None
+            self.ordered[key] = conn.execute(_ORDERED, {"round_id": round_id, "point_id": point_id}).first() is not None
         return self.ordered[key]
 
     def stock_at(self, point_id: int) -> dict[str, int]:

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime, now_utc
+from ..database.utc import now_utc, UTCDateTime
 from ..extensions import db
 
 PURPOSES = ("rain_enhancement", "hail_suppression", "other")

@@ -13,9 +13,10 @@ from ..ammo.models import AmmoType
 from ..audit import services as audit
 from ..checkins.services import acting_crew_id
 from ..clock import zone_name
-from ..database import DirectConnection, Prepared, now_utc
+from ..database.unitofwork import UnitOfWork
+from ..database.utc import now_utc
 from ..errors import ProblemError
-from ..extensions import db, direct_connection
+from ..extensions import db, unit_of_work
 from ..fields import MAX_ID
 from ..idempotency import run_once
 from . import context
@@ -51,7 +52,7 @@ def report_lines(report_ids: list[str]) -> dict[str, list[dict]]:
 
 
 _REPORTS, _REPORT_AMMO = FiringReport.__table__, ReportAmmo.__table__
-_INSERT_REPORT, _INSERT_REPORT_AMMO = Prepared(_REPORTS.insert()), Prepared(_REPORT_AMMO.insert())
+_INSERT_REPORT, _INSERT_REPORT_AMMO = _REPORTS.insert(), _REPORT_AMMO.insert()
 
 
 def _existing_report(report_id: str, sent: tuple, point_code: str) -> tuple[int, dict] | None:
@@ -69,19 +70,20 @@ def _existing_report(report_id: str, sent: tuple, point_code: str) -> tuple[int,
                        errors=[{"field": "id", "location": "json", "detail": "already used"}])
 
 
-def record_report(conn: DirectConnection, who: Principal, round_id: int, data: dict,
+def record_report(work: UnitOfWork, who: Principal, round_id: int, data: dict,
                   optimistic: bool = False) -> tuple[int, dict]:
     """Store a firing report, flagged but never refused for a rule, with its consumption and audit event
     (not committed: the caller's idempotency step commits).
 
-    It writes on the request's direct connection `conn` (a report of a phone's queue is the check-in's
+    It writes in the request's own unit of work `work` (a report of a phone's queue is the check-in's
     cousin), and judges in its write transaction: the request's firing facts (context.FiringFacts) are
     checked against the audit head there, so a batch of reports reads them once while nothing else writes.
     """
     # The session's connection (its reads of several rows) first: taken from the pool under the write
     # lock, it could wait on a pool drained by requests that hold one while they wait for that lock.
     db.session.connection()
-    conn.begin_write()
+    work.begin_write()
+    conn = work.connection
     facts = context.facts()
     facts.check(conn)
     r = context.round_facts(conn, round_id) if 0 < round_id <= MAX_ID else None
@@ -108,7 +110,7 @@ def record_report(conn: DirectConnection, who: Principal, round_id: int, data: d
         period = f"{r.activated_at.isoformat()} – {r.closed_at.isoformat() if r.closed_at else 'now'}"
         raise conflict(f"The firing lies outside round {r.id}'s active period ({period}).", "outside-round")
     type_ids = facts.type_ids([line["type"] for line in data["ammo"]])
-    ammo.lock_stock(point.id, on=conn)  # stock is read and consumed under one lock: never counted twice
+    ammo.lock_stock(point.id, on=work)  # stock is read and consumed under one lock: never counted twice
     if conn.dialect.name != "sqlite" and facts.check(conn):  # written meanwhile: SQLite held its lock all along
         point, member = facts.point(conn, point.code), facts.member(conn, crew_id)
     received = now_utc()
@@ -130,19 +132,19 @@ def record_report(conn: DirectConnection, who: Principal, round_id: int, data: d
         cloud_type=data.get("cloud_type"), weather_before=data.get("weather_before"),
         weather_after=data.get("weather_after"), notes=data.get("notes"), received_at=received,
         flags=json.dumps([f.as_dict() for f in flags], ensure_ascii=False))
-    _INSERT_REPORT.execute(conn, vars(rep), insert=True).close()
+    conn.execute(_INSERT_REPORT, vars(rep))
     lines = []
     for line in data["ammo"]:
-        _INSERT_REPORT_AMMO.execute(conn, {"report_id": report_id, "ammo_type_id": type_ids[line["type"]],
-                                           "fired": line["fired"], "duds": line["duds"]}, insert=True).close()
+        conn.execute(_INSERT_REPORT_AMMO, {"report_id": report_id, "ammo_type_id": type_ids[line["type"]],
+                                           "fired": line["fired"], "duds": line["duds"]})
         lines.append({"type": line["type"], "fired": line["fired"], "duds": line["duds"]})
-    ammo.add_entries(who.username, on=conn, entries=[
+    ammo.add_entries(who.username, on=work, entries=[
         {"point_id": point.id, "ammo_type_id": type_ids[line["type"]], "kind": "consumption",
          "quantity": -line["fired"], "report_id": report_id, "reference": f"report {report_id}"}
         for line in data["ammo"] if line["fired"] > 0])
     body = report_view(rep, point.code, lines)
     event = audit.append(who.username, "report.create", "firing_report", report_id,
-                         {k: v for k, v in body.items() if k != "id"}, on=conn)
+                         {k: v for k, v in body.items() if k != "id"}, on=work)
     facts.consumed(event, point.id, fired)
     return 201, body
 
@@ -155,9 +157,9 @@ def submit_report(who: Principal, round_id: int, payload: dict, key: str | None,
                   data: dict | None = None) -> tuple[int, dict, bool]:
     """Validate (unless the route did) and record once per idempotency key (the report's id by default)."""
     data = data if data is not None else _report_schema.load(payload)
-    conn = direct_connection()
-    return run_once(who, key or f"report:{data['id']}", "report", {"round_id": round_id, **payload},
-                    lambda optimistic: record_report(conn, who, round_id, data, optimistic), on=conn)
+    work = unit_of_work()
+    return run_once(who.account_id, key or f"report:{data['id']}", "report", {"round_id": round_id, **payload},
+                    lambda optimistic: record_report(work, who, round_id, data, optimistic), on=work)
 
 
 def sync_report(who: Principal, payload: dict, key: str | None, _device_time) -> tuple[int, dict, bool]:

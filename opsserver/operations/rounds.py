@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from ..accounts.auth import Principal
 from ..audit import services as audit
-from ..database import begin_write, now_utc
+from ..database.utc import now_utc
+from ..database.writelock import begin_write
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from ..fields import MAX_ID

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import rules
 from ..checkins.services import on_site_by_point
-from ..database import now_utc
+from ..database.utc import now_utc
 from ..extensions import db
 from ..registry.models import Point
 from .context import window_of

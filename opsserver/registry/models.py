@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, now_utc
+from ..database.utc import now_utc, UTCDateTime
 from ..extensions import db
 
 EQUIPMENT = ("rocket", "gun", "burner")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 import rules
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..blueprint import Blueprint
+from ..checkins.services import point_views
 from ..clock import local_today
 from ..pagination import keyset_page
 from . import services
@@ -29,7 +30,7 @@ class PointsResource(MethodView):
             if key in query:
                 stmt = stmt.where(getattr(Point, key) == query[key])
         page = keyset_page(stmt, Point.code, query["limit"], query["cursor"])
-        page["items"] = services.point_views(page["items"])
+        page["items"] = point_views(page["items"])
         return page
 
     @roles_required("admin")
@@ -38,7 +39,7 @@ class PointsResource(MethodView):
     def post(self, body):
         """Register an operating point."""
         point = services.create_point(current_principal().username, body)
-        return services.point_views([point])[0]
+        return point_views([point])[0]
 
 
 @blp.route("/points/<code>")
@@ -47,7 +48,7 @@ class PointResource(MethodView):
     @blp.response(200, PointSchema)
     def get(self, code):
         """One operating point."""
-        return services.point_views([services.point_by_code(code, status=404)])[0]
+        return point_views([services.point_by_code(code, status=404)])[0]
 
     @roles_required("admin")
     @blp.arguments(PointBaseSchema(partial=True))
@@ -55,7 +56,7 @@ class PointResource(MethodView):
     def patch(self, body, code):
         """Change some of a point's fields (its code stays)."""
         point = services.update_point(current_principal().username, code, body)
-        return services.point_views([point])[0]
+        return point_views([point])[0]
 
 
 @blp.route("/crew")

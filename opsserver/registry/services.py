@@ -8,7 +8,7 @@ from sqlalchemy import select
 import rules
 from ..audit import services as audit
 from ..clock import local_today, zone_name
-from ..database import begin_write, lock_for
+from ..database.writelock import begin_write, lock_for
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from .models import CrewMember, Point, Shift
@@ -54,8 +54,8 @@ def update_point(actor: str, code: str, changes: dict) -> Point:
     point = point_by_code(code, status=404)
     start = changes.get("sector_start_deg", point.sector_start_deg)
     end = changes.get("sector_end_deg", point.sector_end_deg)
-    if start == end:
-        raise field_error("sector_end_deg", "The sector has no width; use 0 and 360 for every direction.")
+    if not rules.sector_has_width(start, end):
+        raise field_error("sector_end_deg", rules.NO_WIDTH_REASON)
     diff = {}
     for key, value in changes.items():
         old = getattr(point, key)
@@ -109,8 +109,8 @@ def create_shift(actor: str, point_code: str, crew_id: int, starts_at: datetime,
         raise field_error("crew_id", f"{member.name}: {why}; a shift needs a certificate valid for all of it.")
     lock_for(db.session, "shift-crew", member.id)
     clash = db.session.execute(
-        select(Shift).where(Shift.crew_id == member.id, Shift.starts_at < ends_at, Shift.ends_at > starts_at)
-        .limit(1)
+        select(Shift).where(Shift.crew_id == member.id,
+                            rules.overlaps_sql(Shift.starts_at, Shift.ends_at, starts_at, ends_at)).limit(1)
     ).scalar_one_or_none()
     if clash is not None:
         raise ProblemError(
@@ -134,14 +134,6 @@ def point_view(point: Point, on_site: list[dict]) -> dict:
     view["on_site"] = on_site
     view["crew_on_site"] = sum(1 for p in on_site if p["certificate_valid"])
     return view
-
-
-def point_views(points: list[Point]) -> list[dict]:
-    """Views of many points with two queries, however many points."""
-    from ..checkins.services import on_site_by_point
-
-    on_site = on_site_by_point([p.id for p in points])
-    return [point_view(p, on_site.get(p.id, [])) for p in points]
 
 
 def crew_view(member: CrewMember) -> dict:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 import rules
 
 from ..checkins.models import Checkin
-from ..database import now_utc
+from ..database.utc import now_utc
 from ..errors import ProblemError
 from ..extensions import db
 from ..operations.models import AirspaceRequest, FiringReport, RoundPoint

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import orjson
 from flask import current_app, request
 
-from ..database import now_utc
+from ..database.utc import now_utc
 from . import services
 
 # The last body built per feed, keyed by its version: wall screens and maps poll the same feed every

@@ -11,7 +11,7 @@ from ..audit.models import AuditEvent
 from ..checkins.models import Checkin
 from ..checkins.services import on_site_by_point
 from ..clock import local_today, zone_name
-from ..database import now_utc
+from ..database.utc import now_utc
 from ..extensions import db
 from ..operations.context import window_of
 from ..operations.state import colour, points_in_rounds, window_view

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..checkins.models import Checkin
-from ..database import now_utc
+from ..database.utc import now_utc
 from ..extensions import db
 from ..registry.models import CrewMember, Point
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from geopy.distance import geodesic
 
 from opsserver.accounts.services import create_account
-from opsserver.database import now_utc
+from opsserver.database.utc import now_utc
 from opsserver.registry.services import create_crew, create_point, create_shift
 
 USERNAMES = ("admin", "commander", "auditor", "crew1", "crew2")  # their passwords: "password-" + username
