@@ -30,7 +30,7 @@ VENDOR_PACKAGES = {
     "leaflet", "jquery", "bootstrap", "glyphicons-only-bootstrap", "@fortawesome", "leaflet.awesome-markers",
     "leaflet.markercluster", "leaflet-realtime", "leaflet-timedimension", "iso8601-js-period", "moment",
     "jquery-ui-dist",
-    # the crew phone page (crew.js): its IndexedDB queue and the geodesic distance to the point
+    # the crew phone page: its IndexedDB queue (crew-queue.js) and the geodesic distance to the point (rules.js)
     "idb", "geographiclib-geodesic",
 }
 LANGUAGES = ("zh", "en")

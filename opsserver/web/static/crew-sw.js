@@ -7,11 +7,17 @@
  */
 'use strict';
 
-const CACHE = 'crew-shell-v2';  // v2: rules.js joined the shell
+const CACHE = 'crew-shell-v3';  // v2: rules.js joined the shell; v3: crew.js split into crew-*.js
 const NETWORK_TIMEOUT_MS = 4000;
 const at = (path) => new URL(path, self.location).href;   // relative to /crew/sw.js, so a URL prefix is kept
 const SHELL = at('../crew');
 const ASSETS = [
+  at('../static/web/crew-format.js'),
+  at('../static/web/crew-api.js'),
+  at('../static/web/crew-queue.js'),
+  at('../static/web/crew-position.js'),
+  at('../static/web/crew-screens.js'),
+  at('../static/web/crew-forms.js'),
   at('../static/web/crew.js'),
   at('../static/web/rules.js'),
   at('../static/web/crew.css'),

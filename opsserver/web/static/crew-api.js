@@ -1,0 +1,94 @@
+/* The crew page's API and session client: the bearer token, the cached /me answer and the clock offset.
+ *
+ * The sign-in, the last /api/v1/me answer and the ammunition types are kept in localStorage, so that the
+ * page opens with no signal showing what it last knew. `api()` sends one request with the token and a
+ * timeout and throws an HttpError (with the problem+json body) for an answer that is not ok; a 401 means the
+ * token has expired (OpsCrew.sessionExpired, in crew.js, asks for a new sign-in).
+ */
+(function (C) {
+  'use strict';
+
+  const API = C.body.dataset.api;
+  const FETCH_TIMEOUT_MS = 20000;
+
+  const AUTH_KEY = 'crew.auth';
+  const ME_KEY = 'crew.me';
+  const AMMO_KEY = 'crew.ammo';
+
+  const load = (key) => { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } };
+  const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
+
+  function auth() {
+    const a = load(AUTH_KEY);
+    return a && a.token ? a : null;
+  }
+
+  class HttpError extends Error {
+    constructor(status, problem) {
+      super(`HTTP ${status}`);
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  async function api(path, options = {}) {
+    const a = auth();
+    const headers = Object.assign({ Accept: 'application/json' }, options.headers || {});
+    if (a && !options.noAuth) headers.Authorization = `Bearer ${a.token}`;
+    if (options.json !== undefined) headers['Content-Type'] = 'application/json';
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
+    let resp;
+    try {
+      resp = await fetch(API + path, {
+        method: options.method || 'GET', headers, signal: ctrl.signal, cache: 'no-store',
+        body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    const type = resp.headers.get('Content-Type') || '';
+    const data = type.includes('json') ? await resp.json().catch(() => null) : null;
+    if (!resp.ok) {
+      if (resp.status === 401 && !options.noAuth) C.sessionExpired();
+      throw new HttpError(resp.status, data || { status: resp.status, title: resp.statusText });
+    }
+    return data;
+  }
+
+  // --- who I am, and the phone's clock against the server's ---------------------------------------
+
+  // One object that every script reads, so that a new /me answer is seen everywhere at once.
+  const session = {
+    me: null,          // the last /api/v1/me answer (kept in localStorage for opening with no signal)
+    meAt: 0,           // phone time when it was received
+    clockOffsetS: 0,   // phone clock minus server clock
+  };
+
+  /** Ask /me again (and the ammunition types); with no answer, show what the phone last knew. */
+  async function refreshMe() {
+    if (!auth()) return;
+    const sent = Date.now();
+    let data;
+    try {
+      data = await api('/me');
+    } catch (err) {
+      C.renderMe();
+      return;
+    }
+    const received = Date.now();
+    const phoneAtServerTime = (sent + received) / 2;
+    session.clockOffsetS = (phoneAtServerTime - new Date(data.server_time).getTime()) / 1000;
+    session.me = data;
+    session.meAt = received;
+    save(ME_KEY, { me: session.me, meAt: session.meAt, clockOffsetS: session.clockOffsetS, username: auth().username });
+    C.renderMe();
+    api('/ammo/types').then((d) => { save(AMMO_KEY, d.items || []); C.renderAmmoRows(); }).catch(() => {});
+  }
+
+  function serverNow() { return Date.now() - session.clockOffsetS * 1000; }
+
+  Object.assign(C, {
+    AUTH_KEY, ME_KEY, AMMO_KEY, load, save, auth, HttpError, api, session, refreshMe, serverNow,
+  });
+}(window.OpsCrew));

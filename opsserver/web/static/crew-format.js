@@ -1,0 +1,145 @@
+/* The crew page's words and how it writes things: its strings, times, durations, elements and problems.
+ *
+ * First of the crew page's scripts (templates/crew.html loads them in order: crew-format, crew-api,
+ * crew-queue, crew-position, crew-screens, crew-forms, crew). It creates the page's namespace, window.OpsCrew,
+ * that the others add to. Strings come from the page's data- attributes (rendered with gettext); nothing is
+ * loaded from a CDN.
+ */
+(function () {
+  'use strict';
+
+  const C = {};
+  window.OpsCrew = C;
+
+  const body = document.body;
+  const S = JSON.parse(body.dataset.strings);
+  const REASONS = JSON.parse(body.dataset.reasons);
+  const STATES = JSON.parse(body.dataset.states);
+  const FIELDS = JSON.parse(body.dataset.fields);
+  const TZ = body.dataset.tz || 'Asia/Shanghai';
+
+  const $ = (id) => document.getElementById(id);
+  const fmt = (s, vars) => String(s).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? vars[k] : m));
+
+  // --- times ------------------------------------------------------------------------------------
+
+  const pad = (n, w = 2) => String(Math.trunc(Math.abs(n))).padStart(w, '0');
+
+  /** The phone's local time as ISO 8601 with its offset, e.g. 2026-11-29T22:05:03.120+08:00. */
+  function isoLocal(d) {
+    const off = -d.getTimezoneOffset();
+    const sign = off >= 0 ? '+' : '-';
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:` +
+      `${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}` +
+      `${sign}${pad(off / 60)}:${pad(off % 60)}`;
+  }
+
+  /** A value for <input type=datetime-local> (phone's local time). */
+  function inputValue(d, seconds) {
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}` +
+      (seconds ? `:${pad(d.getSeconds())}` : '');
+  }
+
+  function phoneOffsetLabel() {
+    const off = -new Date().getTimezoneOffset();
+    return `(UTC${off >= 0 ? '+' : '-'}${pad(off / 60)}:${pad(off % 60)})`;
+  }
+
+  const timeFormat = new Intl.DateTimeFormat('en-GB', {
+    timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    hourCycle: 'h23', timeZoneName: 'longOffset',
+  });
+
+  /** A time in the operations time zone with its offset: 2026-11-29 22:05 +08:00. */
+  function showTime(value) {
+    if (!value) return '—';
+    const d = value instanceof Date ? value : new Date(value);
+    if (Number.isNaN(d.getTime())) return String(value);
+    const p = {};
+    timeFormat.formatToParts(d).forEach((x) => { p[x.type] = x.value; });
+    const off = (p.timeZoneName || '').replace('GMT', '') || '+00:00';
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${off}`;
+  }
+
+  /** A span of time, compactly: 11-29 18:00 → 11-30 06:00 +08:00 (the date left out when it is today's). */
+  function showSpan(from, to) {
+    const a = showTime(from).split(' ');
+    const b = showTime(to).split(' ');
+    if (a.length < 3 || b.length < 3) return `${showTime(from)} → ${showTime(to)}`;
+    const today = showTime(new Date()).split(' ')[0];
+    const day = (d) => (d === today ? '' : `${d.slice(5)} `);
+    return `${day(a[0])}${a[1]} → ${day(b[0])}${b[1]} ${b[2]}`;
+  }
+
+  function showDuration(totalSeconds) {
+    const s = Math.round(Math.abs(totalSeconds));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    if (h) return `${h} ${S.hours} ${m} ${S.minutes}`;
+    if (m) return `${m} ${S.minutes} ${sec} ${S.seconds}`;
+    return `${sec} ${S.seconds}`;
+  }
+
+  function countdown(totalSeconds) {
+    const s = Math.max(0, Math.floor(totalSeconds));
+    const h = Math.floor(s / 3600);
+    return (h ? `${h}:` : '') + `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  }
+
+  // --- elements -----------------------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === undefined || v === null || v === false) return;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('data-')) e.setAttribute(k, v);
+      else e[k] = v;
+    });
+    children.flat().forEach((c) => { if (c !== null && c !== undefined) e.append(c); });
+    return e;
+  }
+
+  function show(node, visible) { node.hidden = !visible; }
+
+  function flash(id, text) {
+    const m = $(id);
+    m.textContent = text;
+    show(m, true);
+  }
+
+  // --- readable problems --------------------------------------------------------------------------
+
+  function fieldLabel(path) {
+    const parts = String(path || '').split('.');
+    return parts.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : (FIELDS[p] || p))).join(' ');
+  }
+
+  function reasonText(r) {
+    const label = REASONS[r.code];
+    return label ? `${label} — ${r.reason}` : (r.reason || r.code);
+  }
+
+  /** A problem+json answer as a readable block: its detail, then one line per bad field. */
+  function problemNode(problem) {
+    const box = el('div', { class: 'problem' });
+    const status = problem && problem.status ? ` (${problem.status})` : '';
+    box.append(el('p', { class: 'problem-title', text: `${S.server_error}${status}` }));
+    if (problem && (problem.detail || problem.title)) {
+      box.append(el('p', { class: 'problem-detail', text: problem.detail || problem.title }));
+    }
+    const errors = (problem && problem.errors) || [];
+    if (errors.length) {
+      box.append(el('ul', { class: 'problem-errors' },
+        errors.map((e) => el('li', {}, el('b', { text: fieldLabel(e.field) }), `: ${e.detail}`))));
+    }
+    return box;
+  }
+
+  Object.assign(C, {
+    body, S, REASONS, STATES, FIELDS, $, fmt, isoLocal, inputValue, phoneOffsetLabel, showTime, showSpan,
+    showDuration, countdown, el, show, flash, reasonText, problemNode,
+  });
+}());

@@ -1,0 +1,33 @@
+"""The crew page's shell opens with no signal only if the service worker keeps every file the page loads:
+each script, stylesheet and icon the page names is in crew-sw.js's precache list and is served, and no crew
+script in static/ is left out of the page."""
+
+import re
+from pathlib import Path
+from urllib.parse import urljoin
+
+STATIC = Path(__file__).resolve().parent.parent / "opsserver" / "web" / "static"
+SW_URL = "http://phone/crew/sw.js"  # where the page registers it; its list is relative to this
+
+
+def precached() -> set[str]:
+    """The paths in the service worker's ASSETS list, as the phone resolves them."""
+    source = (STATIC / "crew-sw.js").read_text(encoding="utf-8")
+    assets = source[source.index("const ASSETS"):source.index("];", source.index("const ASSETS"))]
+    return {urljoin(SW_URL, path).removeprefix("http://phone") for path in re.findall(r"at\('([^']+)'\)", assets)}
+
+
+def test_the_service_worker_keeps_everything_the_crew_page_loads(world):
+    page = world.client.get("/crew").get_data(as_text=True)
+    loaded = re.findall(r'<script[^>]+src="([^"]+)"', page)
+    loaded += re.findall(r'<link rel="(?:stylesheet|icon)" href="([^"]+)"', page)
+    assert len(loaded) >= 10
+    assert set(loaded) <= precached()
+    for path in loaded:
+        assert world.client.get(path).status_code == 200, path
+
+
+def test_every_crew_script_is_on_the_page():
+    page_scripts = re.findall(r"filename='(crew[\w-]*\.js)'", (STATIC.parent / "templates" / "crew.html").read_text())
+    on_disk = {p.name for p in STATIC.glob("crew*.js")} - {"crew-sw.js"}
+    assert set(page_scripts) == on_disk
