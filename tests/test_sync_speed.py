@@ -2,9 +2,8 @@
 catalogue, stock) is read once per batch, not once per report, and stays exact while the batch itself
 changes it (a report consumes stock, an arrival mans the point) or someone else writes between two items.
 
-Statements are counted at the driver (sqlite3's trace callback, psycopg's cursor), not with SQLAlchemy's
-`before_cursor_execute`: the hot paths run prepared statements straight on the DB-API cursor, which that
-event never sees. The timing itself is bench/sync_bench.py's job; nothing here is timed.
+Statements are counted at the driver (sqlite3's trace callback, psycopg's cursor), so the count holds
+whichever layer runs them. The timing itself is bench/sync_bench.py's job; nothing here is timed.
 """
 
 import re
