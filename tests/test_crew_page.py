@@ -457,6 +457,9 @@ def test_clock_offset_low_accuracy_fix_and_english(browser, live):
         assert page.text_content("#checkin-send") == "Send with low accuracy"
         page.click("#checkin-send")
         go(page, "queue")
+        # The click only starts the enqueue (IndexedDB is asynchronous): wait for the record to be listed
+        # before waiting for the queue to drain, or an empty queue before the enqueue passes at once.
+        wait_until(page, "document.querySelector('#queue-list li[data-id]') !== null", timeout=WAIT_MS)
         wait_queue_empty(page)
         (stored,) = live.api("get", "/api/v1/checkins?point_code=LH01")["items"]
         assert stored["accuracy_m"] == 200 and stored["within_geofence"] is True
