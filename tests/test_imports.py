@@ -19,7 +19,7 @@ FEATURES = ("accounts", "ammo", "checkins", "demo", "operations", "records", "re
 # Plumbing: what every feature may stand on. It imports nothing above it.
 PLUMBING = ("opsserver.database", "opsserver.http", "opsserver.errors", "opsserver.idempotency", "opsserver.audit",
             "opsserver.fields", "opsserver.blueprint", "opsserver.extensions", "opsserver.pagination",
-            "opsserver.clock", "opsserver.config")
+            "opsserver.clock", "opsserver.config", "opsserver.canonical")
 # What the pure packages must not import (maps/ also not the database: plain data in, folium.Map out).
 IMPURE = {"maps": ("flask", "flask_", "werkzeug", "opsserver", "sqlalchemy"),
           "rules": ("flask", "flask_", "werkzeug", "opsserver")}
