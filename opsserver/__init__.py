@@ -18,7 +18,7 @@ from .cli import ops
 from .config import MIGRATIONS_DIR, Config, TestingConfig
 from .database.engine import configure_engine
 from .errors import register_errorhandlers as register_problem_handlers
-from .extensions import ProblemApi, babel, close_unit_of_work, db, migrate
+from .extensions import ProblemApi, babel, close_unit_of_work, compress, db, migrate
 from .operations import airspace, reports
 from .operations.routes import blp as operations_blp
 from .records.routes import blp as records_blp
@@ -56,7 +56,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    """The database, migrations, sessions, the API, JSON limits, logging, security headers, login limits, babel."""
+    """The database, migrations, sessions, the API, JSON limits, logging, security headers, login limits, babel,
+    compression."""
     db.init_app(app)
     app.teardown_appcontext(close_unit_of_work)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
@@ -73,6 +74,7 @@ def register_extensions(app: Flask) -> None:
                                        app.config["OPS_FORWARDED_ALLOW_IPS"])
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["OPS_TIMEZONE"],
                    default_translation_directories=str(Path(__file__).resolve().parent / "translations"))
+    compress.init_app(app)
 
 
 class TrustedProxyFix:

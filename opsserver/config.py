@@ -59,6 +59,15 @@ class Config:
     # Their addresses (comma-separated addresses or networks, `*`: any), the same setting gunicorn.conf.py
     # reads: a peer not listed keeps its own address whatever its X-Forwarded-For says.
     OPS_FORWARDED_ALLOW_IPS = os.environ.get("OPS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+    # Compressed answers (Flask-Compress): text only, as the client accepts (zstd, brotli, gzip); images and
+    # woff2 fonts are compressed already. Streams (the audit exports) are compressed as they go, so they stay
+    # streams. Static files keep their 304s (their ETag gains the encoding; these endpoints re-check it).
+    # OPS_COMPRESS=0: none (a front that compresses itself; the page-weight bench's baseline).
+    COMPRESS_REGISTER = os.environ.get("OPS_COMPRESS", "1") == "1"
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
+                          "application/javascript", "application/json", "application/geo+json",
+                          "application/problem+json", "application/jsonl", "application/manifest+json", "image/svg+xml"]
+    COMPRESS_STREAMING_ENDPOINT_CONDITIONAL = ["web.static", "web.vendor"]
     # One JSON line per request (request id, method, path, status, duration, user) on stderr.
     OPS_REQUEST_LOG = os.environ.get("OPS_REQUEST_LOG", "1") == "1"
 

@@ -4,6 +4,7 @@ import logging
 
 from flask import g
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -20,6 +21,20 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
+
+
+class TextCompress(Compress):
+    """Flask-Compress, except for partial answers: a 206 carries a byte range of the uncompressed file, which
+    compressing would leave pointing at the wrong bytes."""
+
+    def after_request(self, response):
+        if response.status_code == 206:
+            return response
+        return super().after_request(response)
+
+
+# Text answers compressed (zstd, brotli or gzip, as the client accepts); which types and when: config.py.
+compress = TextCompress()
 # The ORM session's transaction as a unit of work (db.session is scoped: this follows the app context's).
 session_work = SessionWork(db.session)
 

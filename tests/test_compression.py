@@ -1,0 +1,66 @@
+"""Compressed answers (Flask-Compress): text is compressed as the client accepts, images are not, streams
+stay streams, and the status feed's and the static files' 304s still answer."""
+
+import brotli
+
+from opsserver import create_app
+
+BR = {"Accept-Encoding": "br"}
+
+
+def test_pages_and_json_are_compressed_and_the_same_when_unpacked(client, world):
+    plain = client.get("/crew")
+    packed = client.get("/crew", headers=BR)
+    assert "Content-Encoding" not in plain.headers and packed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(plain.data) / 2
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    feed = client.get("/api/v1/status.geojson", headers=world.headers("commander", **BR))
+    assert feed.headers["Content-Encoding"] == "br" and feed.mimetype == "application/geo+json"
+
+
+def test_images_are_not_compressed_again(client):
+    resp = client.get("/static/web/crew-icon.png", headers=BR)
+    assert resp.status_code == 200 and "Content-Encoding" not in resp.headers
+
+
+def test_the_status_feed_still_answers_304_to_its_etag(client, world):
+    first = client.get("/api/v1/status.geojson", headers=world.headers("commander", **BR))
+    assert first.headers["Content-Encoding"] == "br"
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"') and ":br" not in etag  # the feed's own weak ETag, as the feed checks it
+    again = client.get("/api/v1/status.geojson", headers=world.headers("commander", **BR, **{"If-None-Match": etag}))
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_static_files_keep_their_304(client):
+    first = client.get("/static/web/crew-forms.js", headers=BR)
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "br"
+    again = client.get("/static/web/crew-forms.js", headers={**BR, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_the_audit_export_is_compressed_as_a_stream(client, world):
+    headers = world.headers("auditor", **BR)
+    resp = client.get("/api/v1/audit/export?format=csv", headers=headers, buffered=False)
+    assert resp.status_code == 200 and resp.is_streamed
+    assert resp.headers["Content-Encoding"] == "br" and "Content-Length" not in resp.headers
+    packed = b"".join(resp.response)
+    resp.close()
+    plain = client.get("/api/v1/audit/export?format=csv", headers=world.headers("auditor"))
+    unpacked = brotli.decompress(packed)
+    # The same rows (each export signs a checkpoint, which is an event of its own).
+    header = b"seq,at,actor,action,entity,entity_id,payload,prev_hash,hash"
+    assert unpacked.splitlines()[0] == plain.data.splitlines()[0] == header
+    assert len(unpacked.splitlines()) > 10
+
+
+def test_a_byte_range_is_never_compressed(client):
+    resp = client.get("/static/web/crew-forms.js", headers={**BR, "Range": "bytes=0-99"})
+    assert resp.status_code == 206 and "Content-Encoding" not in resp.headers and len(resp.data) == 100
+
+
+def test_compression_can_be_off(db_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "COMPRESS_REGISTER": False})
+    resp = app.test_client().get("/crew", headers=BR)
+    assert resp.status_code == 200 and "Content-Encoding" not in resp.headers
