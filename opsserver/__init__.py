@@ -19,6 +19,7 @@ from .config import MIGRATIONS_DIR, Config, TestingConfig
 from .database.engine import configure_engine
 from .errors import register_errorhandlers as register_problem_handlers
 from .extensions import ProblemApi, babel, close_unit_of_work, compress, db, migrate
+from .i18n import select_locale
 from .operations import airspace, reports
 from .operations.routes import blp as operations_blp
 from .records.routes import blp as records_blp
@@ -31,7 +32,6 @@ from .serving.security import BoundedJSONProvider, init_security_headers
 from .status.routes import blp as status_blp
 from .web.auth import CookieSessionInterface
 from .web.routes import bp as web_bp
-from .web.routes import select_locale
 
 # The API's blueprints, in the order the OpenAPI document lists them.
 API_BLUEPRINTS = (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp,

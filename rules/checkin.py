@@ -17,11 +17,13 @@ def checkin_flags(*, kind: str, distance: float, geofence_m: float, on_shift: bo
     flags = []
     if not within_geofence(distance, geofence_m):
         flags.append(Flag("outside_geofence",
-                          f"{kind} reported {distance:.0f} m from the point, outside its {geofence_m:.0f} m geofence"))
+                          f"{kind} reported {distance:.0f} m from the point, outside its {geofence_m:.0f} m geofence",
+                          {"kind": kind, "distance": distance, "geofence": geofence_m}))
     if not on_shift:
         flags.append(Flag("off_shift", "no shift at this point covers the time of this check-in"))
     if clock_skewed(clock_offset_s):
-        flags.append(Flag("clock_skew", f"the phone's clock is {clock_offset_s:+.0f} s off the server's"))
+        flags.append(Flag("clock_skew", f"the phone's clock is {clock_offset_s:+.0f} s off the server's",
+                          {"offset": clock_offset_s}))
     return flags
 
 

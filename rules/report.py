@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from .certificate import certificate_valid_at
-from .flags import Flag, local_time
+from .flags import Flag, local_time, utc_text
 from .sector import sector_flag
 from .staffing import staffing_flag
 from .stock import stock_flag
@@ -17,9 +17,11 @@ def limit_flags(height_m: float | None, max_height_m: float, range_km: float | N
     """`over_height` / `over_range` for a reported height or range beyond the point's maximum."""
     flags = []
     if height_m is not None and height_m > max_height_m:
-        flags.append(Flag("over_height", f"height {height_m:g} m is above the point's maximum {max_height_m:g} m"))
+        flags.append(Flag("over_height", f"height {height_m:g} m is above the point's maximum {max_height_m:g} m",
+                          {"height": height_m, "max": max_height_m}))
     if range_km is not None and range_km > max_range_km:
-        flags.append(Flag("over_range", f"range {range_km:g} km is beyond the point's maximum {max_range_km:g} km"))
+        flags.append(Flag("over_range", f"range {range_km:g} km is beyond the point's maximum {max_range_km:g} km",
+                          {"range": range_km, "max": max_range_km}))
     return flags
 
 
@@ -36,7 +38,8 @@ def firing_flags(*, started_at: datetime, ended_at: datetime, azimuth_deg: float
     if reporter_certificate_expires is not None and not certificate_valid_at(
             reporter_certificate_expires, started_at, tz_name):
         flags.append(Flag("uncertified", f"the reporting crew member's certificate expired on "
-                                         f"{reporter_certificate_expires.isoformat()}"))
+                                         f"{reporter_certificate_expires.isoformat()}",
+                            {"expires": reporter_certificate_expires.isoformat()}))
     flags += filter(None, [stock_flag(fired, stock)])
     return flags
 
@@ -46,12 +49,14 @@ def late_report_flag(received: datetime, closed_at: datetime | None, tz_name: st
     if closed_at is None:
         return None
     return Flag("late_report", f"received {local_time(received, tz_name)}, after the "
-                               f"round closed at {local_time(closed_at, tz_name)}")
+                               f"round closed at {local_time(closed_at, tz_name)}",
+                {"received_at": utc_text(received), "closed_at": utc_text(closed_at)})
 
 
 def not_ordered_flag(point_code: str, round_id: int, ordered: bool) -> Flag | None:
     """`not_ordered` when the point fired in a round that did not order it, else None."""
-    return None if ordered else Flag("not_ordered", f"{point_code} was not ordered in round {round_id}")
+    return None if ordered else Flag("not_ordered", f"{point_code} was not ordered in round {round_id}",
+                                          {"point": point_code, "round": round_id})
 
 
 def report_flagged(flags: list) -> bool:

@@ -32,4 +32,5 @@ def sector_flag(azimuth_deg: float, start_deg: float, end_deg: float) -> Flag | 
     if in_sector(azimuth_deg, start_deg, end_deg):
         return None
     return Flag("outside_sector", f"azimuth {azimuth_deg:g}° is outside the safe sector "
-                                  f"{start_deg:g}° → {end_deg:g}° (clockwise)")
+                                  f"{start_deg:g}° → {end_deg:g}° (clockwise)",
+                {"azimuth": azimuth_deg, "start": start_deg, "end": end_deg})

@@ -57,4 +57,5 @@ def staffing_flag(certified_on_site: int, min_crew: int) -> Flag | None:
     if not understaffed(certified_on_site, min_crew):
         return None
     return Flag("understaffed", f"{certified_on_site} certified crew checked in when firing began; "
-                                f"the point needs {min_crew}")
+                                f"the point needs {min_crew}",
+                {"on_site": certified_on_site, "min_crew": min_crew})

@@ -13,9 +13,11 @@ def stock_flag(fired: dict[str, int], stock: dict[str, int]) -> Flag | None:
     short = stock_shortfall(fired, stock)
     if not short:
         return None
+    parts = [{"type": code, "fired": fired[code], "held": stock.get(code, 0), "short": n}
+             for code, n in sorted(short.items())]
     return Flag("insufficient_stock", "; ".join(
-        f"{code}: fired {fired[code]}, the ledger held {stock.get(code, 0)} (short {n})"
-        for code, n in sorted(short.items())))
+        f"{p['type']}: fired {p['fired']}, the ledger held {p['held']} (short {p['short']})" for p in parts),
+        {"parts": [{"text": "insufficient_stock.type", **p} for p in parts]})
 
 
 def no_stock(stock: dict[str, int]) -> bool:
@@ -27,4 +29,5 @@ def no_stock_flag(stock: dict[str, int]) -> Flag | None:
     """`insufficient_stock` for a clearance query when the point holds nothing to fire, else None."""
     if not no_stock(stock):
         return None
-    return Flag("insufficient_stock", "the ledger shows no ammunition at this point")
+    return Flag("insufficient_stock", "the ledger shows no ammunition at this point",
+                {"text": "insufficient_stock.none"})

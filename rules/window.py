@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from .flags import Flag, local_time
+from .flags import Flag, local_time, utc_text
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,12 @@ def window_flags(started_at: datetime, ended_at: datetime, windows: list[Window]
         w = min(windows, key=lambda w: min(abs((w.start - started_at).total_seconds()),
                                            abs((w.effective_end - started_at).total_seconds())))
         if started_at < w.start:
-            return [Flag("outside_window", f"the window opens only at {local_time(w.start, tz_name)}")]
-        how = "was terminated" if w.effective_end != w.end else "closed"
-        return [Flag("outside_window", f"the window {how} at {local_time(w.effective_end, tz_name)}")]
+            return [Flag("outside_window", f"the window opens only at {local_time(w.start, tz_name)}",
+                         {"text": "outside_window.opens", "opens_at": utc_text(w.start)})]
+        ended = _ended(w)
+        how = ended.replace("_", " ")
+        return [Flag("outside_window", f"the window {how} at {local_time(w.effective_end, tz_name)}",
+                     {"text": f"outside_window.{ended}", "end_at": utc_text(w.effective_end)})]
     if any(w.covers(started_at, ended_at) for w in windows):
         return []
     # Explain against the window the firing overlaps most (or the nearest one).
@@ -54,16 +57,28 @@ def window_flags(started_at: datetime, ended_at: datetime, windows: list[Window]
         return (min(ended_at, w.effective_end) - max(started_at, w.start)).total_seconds()
 
     w = max(windows, key=overlap)
-    parts = []
+    ended = _ended(w)
+    parts, texts = [], []
     if started_at < w.start:
-        parts.append(f"started {local_time(started_at, tz_name)}, {(w.start - started_at).total_seconds():.0f} s "
+        seconds = round((w.start - started_at).total_seconds())
+        texts.append(f"started {local_time(started_at, tz_name)}, {seconds} s "
                      f"before the window opened at {local_time(w.start, tz_name)}")
+        parts.append({"text": "outside_window.started_before", "started_at": utc_text(started_at),
+                      "seconds": seconds, "opens_at": utc_text(w.start)})
     if ended_at > w.effective_end:
-        how = "was terminated" if w.effective_end != w.end else "closed"
-        parts.append(f"ended {local_time(ended_at, tz_name)}, {(ended_at - w.effective_end).total_seconds():.0f} s "
-                     f"after the window {how} at {local_time(w.effective_end, tz_name)}")
+        seconds = round((ended_at - w.effective_end).total_seconds())
+        texts.append(f"ended {local_time(ended_at, tz_name)}, {seconds} s "
+                     f"after the window {ended.replace('_', ' ')} at {local_time(w.effective_end, tz_name)}")
+        parts.append({"text": f"outside_window.ended_after_{ended}", "ended_at": utc_text(ended_at),
+                      "seconds": seconds, "end_at": utc_text(w.effective_end)})
     if started_at >= w.effective_end:
-        how = "was terminated" if w.effective_end != w.end else "closed"
-        parts = [f"started {local_time(started_at, tz_name)}, after the window {how} "
+        texts = [f"started {local_time(started_at, tz_name)}, after the window {ended.replace('_', ' ')} "
                  f"at {local_time(w.effective_end, tz_name)}"]
-    return [Flag("outside_window", "; ".join(parts))]
+        parts = [{"text": f"outside_window.started_after_{ended}", "started_at": utc_text(started_at),
+                  "end_at": utc_text(w.effective_end)}]
+    return [Flag("outside_window", "; ".join(texts), {"parts": parts})]
+
+
+def _ended(w: Window) -> str:
+    """How the window ended: `was_terminated` early, or `closed` at its approved end."""
+    return "was_terminated" if w.effective_end != w.end else "closed"

@@ -228,7 +228,7 @@ def test_window_ending_within_ten_minutes(ops_world):
     with time_machine.travel(end - timedelta(minutes=9), tick=False):
         a = only(of(alerts(w), "window_ending"))
     assert_names_point(a, "LH01")
-    assert "ATC-END-9" in a["message"] and "9 min" in a["message"]
+    assert "ATC-END-9" in a["message"] and "9 分钟" in a["message"]  # Chinese: no Accept-Language
     with time_machine.travel(end + timedelta(minutes=1), tick=False):
         assert of(alerts(w), "window_ending") == []  # closed: no longer "ending"
 

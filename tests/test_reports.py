@@ -230,7 +230,7 @@ def test_terminated_window_ends_at_the_termination(day):
     past = day.report(started=start + timedelta(minutes=1), ended=stop + ONE_S)
     assert past.status_code == 201, past.json
     assert codes(past.json) == {"outside_window"}
-    assert "terminat" in flag(past.json, "outside_window")["reason"]
+    assert "提前终止" in flag(past.json, "outside_window")["reason"]  # Chinese: no Accept-Language
 
     after = day.report(started=stop + timedelta(minutes=2), ended=stop + timedelta(minutes=3))
     assert after.status_code == 201, after.json

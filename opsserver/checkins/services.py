@@ -17,6 +17,7 @@ from ..database.utc import UTCDateTime, now_utc
 from ..errors import ProblemError, field_error, problem_dict, validation_errors
 from ..extensions import db, unit_of_work
 from ..idempotency import run_once
+from ..reasons import localized_flags
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import crew_by_id, point_view
 from .models import Checkin
@@ -47,7 +48,8 @@ def checkin_view(c, point_code: str) -> dict:
             "longitude": c.longitude, "accuracy_m": c.accuracy_m, "recorded_at": c.recorded_at.isoformat(),
             "received_at": c.received_at.isoformat(), "distance_m": round(c.distance_m, 2),
             "geofence_m": c.geofence_m, "within_geofence": c.within_geofence, "on_shift": c.on_shift,
-            "shift_id": c.shift_id, "clock_offset_s": c.clock_offset_s, "flags": [f.as_dict() for f in flags]}
+            "shift_id": c.shift_id, "clock_offset_s": c.clock_offset_s,
+            "flags": localized_flags([f.as_dict() for f in flags])}
 
 
 def _same_checkin(c, point_id: int, crew_id: int, data: dict) -> bool:

@@ -9,6 +9,7 @@ from ..ammo import services as ammo
 from ..clock import zone_name
 from ..database.utc import now_utc
 from ..extensions import db
+from ..reasons import localized_flags
 from ..registry.models import Point
 from ..registry.services import point_by_code
 from . import context
@@ -36,15 +37,18 @@ def clearance(code: str, azimuth: float, elevation: float | None, at: datetime |
     r = rounds[0] if rounds else None
     window = None
     if r is None:
-        reasons.append(rules.Flag("no_active_round", f"{point.code} is not ordered in an active round"))
+        reasons.append(rules.Flag("no_active_round", f"{point.code} is not ordered in an active round",
+                                  {"point": point.code}))
         ctx = {"windows": [], "certified_on_site": context.certified_on_site(point.id, at),
                "stock": ammo.stock([point.id]).get(point.id, {})}
     else:
         rp = round_point_of(r, point)
         if rp.declined_at:
-            reasons.append(rules.Flag("declined", f"{point.code} declined round {r.id}: {rp.declined_reason}"))
+            reasons.append(rules.Flag("declined", f"{point.code} declined round {r.id}: {rp.declined_reason}",
+                                      {"point": point.code, "round": r.id, "reason": rp.declined_reason}))
         if rp.stood_down_at:
-            reasons.append(rules.Flag("stood_down", f"{point.code} was stood down: {rp.stood_down_reason}"))
+            reasons.append(rules.Flag("stood_down", f"{point.code} was stood down: {rp.stood_down_reason}",
+                                      {"point": point.code, "reason": rp.stood_down_reason}))
         ctx = firing_context(r, point, at)
         open_windows = [w for w in ctx["windows"] if w.open_at(at)]
         if open_windows:
@@ -60,4 +64,4 @@ def clearance(code: str, azimuth: float, elevation: float | None, at: datetime |
     if empty := rules.no_stock_flag(ctx["stock"]):
         reasons.append(empty)
     return {"cleared": not reasons, "point_code": point.code, "at": at, "round_id": r.id if r else None,
-            "window": window, "reasons": [f.as_dict() for f in reasons]}
+            "window": window, "reasons": localized_flags([f.as_dict() for f in reasons])}

@@ -19,6 +19,7 @@ from ..errors import ProblemError
 from ..extensions import db, unit_of_work
 from ..fields import MAX_ID
 from ..idempotency import run_once
+from ..reasons import localized_flags
 from . import context
 from .models import FiringReport, ReportAmmo
 from .rounds import conflict
@@ -32,7 +33,8 @@ def report_view(rep: FiringReport, point_code: str, lines: list[dict]) -> dict:
             "received_at": rep.received_at.isoformat(), "azimuth_deg": rep.azimuth_deg,
             "elevation_deg": rep.elevation_deg, "height_m": rep.height_m, "range_km": rep.range_km,
             "ammo": lines, "cloud_type": rep.cloud_type, "weather_before": rep.weather_before,
-            "weather_after": rep.weather_after, "notes": rep.notes, "flags": json.loads(rep.flags)}
+            "weather_after": rep.weather_after, "notes": rep.notes,
+            "flags": localized_flags(json.loads(rep.flags))}
 
 
 def ids_in_round(round_id: int) -> Select:

@@ -12,6 +12,7 @@ import rules
 from ..checkins.services import on_site_by_point
 from ..database.utc import now_utc
 from ..extensions import db
+from ..reasons import localized_flags
 from ..registry.models import Point
 from .context import window_of
 from .models import AirspaceRequest, FiringReport, Round, RoundPoint
@@ -164,6 +165,7 @@ def round_view(r: Round, points: list[PointInRound] | None = None) -> dict:
             "min_crew": pr.point.min_crew, "ordered_at": pr.round_point.ordered_at,
             "declined_at": pr.round_point.declined_at, "declined_reason": pr.round_point.declined_reason,
             "stood_down_at": pr.round_point.stood_down_at, "stood_down_reason": pr.round_point.stood_down_reason,
-            "open_window": window_view(pr.open_window), "reports": len(pr.reports), "flags": pr.flags,
+            "open_window": window_view(pr.open_window), "reports": len(pr.reports),
+            "flags": localized_flags(pr.flags),
         } for pr in points]
     return view

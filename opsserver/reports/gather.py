@@ -8,6 +8,7 @@ import json
 from collections import Counter, defaultdict
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 import rules
@@ -20,11 +21,15 @@ from ..operations.models import AirspaceRequest, FiringReport, RoundPoint
 from ..operations.reports import report_lines
 from ..operations.rounds import get_round, round_status
 from ..operations.state import points_in_rounds
+from ..reasons import code_label, flag_text, join_texts
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
 from .facts import ammo_types, ledger_consumption, lifecycle_events, round_data_of, round_events
 from .replay import manned_times
 from .times import as_datetime, iso, local, seconds_between
+
+REJECTION_REASONS = {"airspace_busy": "airspace busy", "civil_flight": "civil flight",
+                     "military_flight": "military flight", "other": "other reason"}  # msgids (site's _labels.html)
 
 # --- the round report ----------------------------------------------------------------------------
 
@@ -111,7 +116,7 @@ def _totals(points: list[dict], types: dict) -> dict[str, dict]:
 def _flags(states: list, reports_of: dict[str, list[dict]]) -> list[dict]:
     """Every flag of every report of an ordered point, with its report, point, start and reason."""
     return [{"report_id": rep["id"], "point_code": rep["point_code"], "started_at": rep["started_at"],
-             "code": f["code"], "reason": f["reason"]}
+             "code": f["code"], "label": code_label(f["code"]), "reason": flag_text(f)}
             for pr in states for rep in reports_of[pr.point.code] for f in rep["flags"]]
 
 
@@ -197,17 +202,22 @@ def _checkin_activities(point: Point, start, end, names: dict) -> list[dict]:
                               .order_by(c.recorded_at))
     out = []
     for row in rows:
-        where = "" if row.within_geofence else f" (outside the geofence, {row.distance_m:.0f} m)"
         arrive = row.kind == "arrive"
-        out.append(_activity(row.recorded_at, "arrival" if arrive else "departure", names.get(row.crew_id),
-                             f"{'arrived at' if arrive else 'departed from'} {point.code}{where}"))
+        detail = _("arrived at %(point)s", point=point.code) if arrive else \
+            _("departed from %(point)s", point=point.code)
+        if not row.within_geofence:
+            detail += _(" (outside the geofence, %(distance)s m)", distance=f"{row.distance_m:.0f}")
+        out.append(_activity(row.recorded_at, "arrival" if arrive else "departure", names.get(row.crew_id), detail))
     return out
 
 
 def _decision_detail(q: AirspaceRequest) -> str:
     if q.decision == "approved":
-        return f"approved {local(q.approved_start)} – {local(q.approved_end)} ref {q.reference or '—'}"
-    return f"rejected: {q.reason}" + (f" ({q.reason_detail})" if q.reason_detail else "")
+        return _("approved %(start)s – %(end)s ref %(reference)s", start=local(q.approved_start),
+                 end=local(q.approved_end), reference=q.reference or "—")
+    reason = _(REJECTION_REASONS[q.reason]) if q.reason in REJECTION_REASONS else (q.reason or "—")
+    text = _("rejected: %(reason)s", reason=reason)
+    return text + _(" (%(detail)s)", detail=q.reason_detail) if q.reason_detail else text
 
 
 def _airspace_activities(round_id: int, point: Point) -> list[dict]:
@@ -216,14 +226,15 @@ def _airspace_activities(round_id: int, point: Point) -> list[dict]:
                                                               AirspaceRequest.point_id == point.id)
                                 .order_by(AirspaceRequest.created_at)).scalars():
         out.append(_activity(q.created_at, "airspace_request", q.requested_by,
-                             f"airspace requested {local(q.window_start)} – {local(q.window_end)}"))
+                             _("airspace requested %(start)s – %(end)s", start=local(q.window_start),
+                               end=local(q.window_end))))
         if q.decided_at:
             out.append(_activity(q.decided_at, f"airspace_{q.decision}", q.decided_by, _decision_detail(q)))
         if q.terminated_at:
             out.append(_activity(q.terminated_at, "airspace_terminated", q.terminated_by,
-                                 "window terminated: stop firing"))
+                                 _("window terminated: stop firing")))
         if q.cancelled_at:
-            out.append(_activity(q.cancelled_at, "airspace_cancelled", q.cancelled_by, "request cancelled"))
+            out.append(_activity(q.cancelled_at, "airspace_cancelled", q.cancelled_by, _("request cancelled")))
     return out
 
 
@@ -234,11 +245,14 @@ def _firing_activities(round_id: int, point: Point, names: dict) -> list[dict]:
     lines = report_lines([x.id for x in reps])
     out = []
     for x in reps:
-        ammo = ", ".join(f"{ln['type']} {ln['fired']} fired / {ln['duds']} duds" for ln in lines.get(x.id, []))
+        ammo = _(", ").join(_("%(type)s %(fired)s fired / %(duds)s duds", type=ln["type"], fired=ln["fired"],
+                                duds=ln["duds"]) for ln in lines.get(x.id, []))
         flags = json.loads(x.flags)
-        detail = f"firing to {local(x.ended_at)}, azimuth {x.azimuth_deg:g}°, {ammo}"
+        detail = _("firing to %(end)s, azimuth %(azimuth)s°, %(ammo)s", end=local(x.ended_at),
+                   azimuth=f"{x.azimuth_deg:g}", ammo=ammo)
         if flags:
-            detail += "; FLAGS: " + "; ".join(f"{f['code']}: {f['reason']}" for f in flags)
+            detail += _("; flags: %(flags)s", flags=join_texts(
+                _("%(label)s: %(reason)s", label=code_label(f["code"]), reason=flag_text(f)) for f in flags))
         out.append(_activity(x.started_at, "firing", names.get(x.crew_id), detail))
     return out
 
@@ -260,18 +274,20 @@ def activity_log(round_id: int, code: str) -> dict:
     end = r.closed_at or now_utc()
     crew = _crew(point, start, end)
     names = {m.id: m.name for m in db.session.execute(select(CrewMember)).scalars()}
-    acts = [_activity(rp.ordered_at, "ordered", r.created_by, f"{point.code} ordered in round {r.id} ({r.name})")]
+    acts = [_activity(rp.ordered_at, "ordered", r.created_by,
+                      _("%(point)s ordered in round %(round)s (%(name)s)", point=point.code, round=r.id, name=r.name))]
     if r.activated_at:
-        acts.append(_activity(r.activated_at, "round_activated", None, f"round {r.id} activated"))
+        acts.append(_activity(r.activated_at, "round_activated", None, _("round %(round)s activated", round=r.id)))
     acts += _checkin_activities(point, start, end, names)
     acts += _airspace_activities(r.id, point)
     acts += _firing_activities(r.id, point, names)
     if rp.declined_at:
-        acts.append(_activity(rp.declined_at, "declined", None, f"declined: {rp.declined_reason}"))
+        acts.append(_activity(rp.declined_at, "declined", None, _("declined: %(reason)s", reason=rp.declined_reason)))
     if rp.stood_down_at:
-        acts.append(_activity(rp.stood_down_at, "stood_down", None, f"stood down: {rp.stood_down_reason}"))
+        acts.append(_activity(rp.stood_down_at, "stood_down", None,
+                              _("stood down: %(reason)s", reason=rp.stood_down_reason)))
     if r.closed_at:
-        acts.append(_activity(r.closed_at, "round_closed", None, f"round {r.id} closed"))
+        acts.append(_activity(r.closed_at, "round_closed", None, _("round %(round)s closed", round=r.id)))
     acts.sort(key=lambda a: a["at"])
     return {"round": {"id": r.id, "name": r.name, "purpose": r.purpose, "status": round_status(r)},
             "point": {"code": point.code, "name": point.name, "county": point.county,

@@ -10,12 +10,13 @@ from ..ammo.services import stock as stock_by_point
 from ..audit.models import AuditEvent
 from ..checkins.models import Checkin
 from ..checkins.services import on_site_by_point
-from ..clock import local_today, zone_name
+from ..clock import local_today
 from ..database.utc import now_utc
 from ..extensions import db
 from ..operations.context import window_of
 from ..operations.state import colour, points_in_rounds, window_view
 from ..operations.models import AirspaceRequest, FiringReport, Round
+from ..reasons import flag_text, join_texts, localized_flags, message
 from ..registry.models import CrewMember, Point, Shift
 
 WINDOW_ENDING = timedelta(minutes=10)
@@ -39,10 +40,11 @@ def active_rounds(at: datetime) -> list[Round]:
                                    .order_by(Round.activated_at)).scalars())
 
 
-def _alert(type_: str, severity: str, point_code: str | None, since: datetime, message: str, entity: str,
-           entity_id) -> dict:
+def _alert(type_: str, severity: str, point_code: str | None, since: datetime, text: tuple[str, dict],
+           entity: str, entity_id) -> dict:
+    """An alert; its message (`text`: a key of opsserver.reasons and its values) in the reader's language."""
     return {"id": f"{type_}:{entity}:{entity_id}", "type": type_, "severity": severity, "point_code": point_code,
-            "since": since, "message": message, "entity": entity, "entity_id": str(entity_id)}
+            "since": since, "message": message(*text), "entity": entity, "entity_id": str(entity_id)}
 
 
 def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None,
@@ -52,7 +54,6 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
     A caller that has the rounds, their states or the points' codes (by id) already may pass them in.
     """
     at = at or now_utc()
-    tz = zone_name()
     rounds = active_rounds(at) if rounds is None else rounds
     states = points_in_rounds(rounds, at) if states is None else states
     if codes is None:
@@ -68,15 +69,17 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
             if short and pr.state not in ("declined", "stood_down", "done"):
                 alerts.append(_alert(
                     "understaffed", "warning", point.code, activated_at,
-                    f"{point.code} has {pr.certified_on_site} of {point.min_crew} certified crew on site "
-                    f"in round '{round_name}'", "round_point", f"{round_id}:{point.code}"))
+                    ("alert.understaffed", {"point": point.code, "on_site": pr.certified_on_site,
+                                            "min_crew": point.min_crew, "round": round_name}),
+                    "round_point", f"{round_id}:{point.code}"))
             for rep in pr.reports:
                 flags = json.loads(rep.flags)
                 if flags:
                     severe = any(f["code"] in SAFETY_FLAGS for f in flags)
                     alerts.append(_alert(
                         "flagged_report", "critical" if severe else "warning", pr.point.code, rep.received_at,
-                        f"{pr.point.code} report {rep.id[:8]}: " + "; ".join(f["reason"] for f in flags),
+                        ("alert.flagged_report", {"point": pr.point.code, "report": rep.id[:8],
+                                                  "reasons": join_texts(flag_text(f) for f in flags)}),
                         "firing_report", rep.id))
 
     # Latest check-in per crew member in the last hours: outside the geofence, or from a skewed clock.
@@ -94,12 +97,14 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
         code = codes.get(c.point_id)
         if not c.within_geofence:
             alerts.append(_alert("checkin_outside_geofence", "warning", code, c.recorded_at,
-                                 f"{name} checked in ({c.kind}) {c.distance_m:.0f} m from {code}, outside its "
-                                 f"{c.geofence_m:.0f} m geofence", "checkin", c.id))
+                                 ("alert.checkin_outside_geofence",
+                                  {"name": name, "kind": c.kind, "distance": c.distance_m, "point": code,
+                                   "geofence": c.geofence_m}), "checkin", c.id))
         if rules.clock_skewed(c.clock_offset_s):
             alerts.append(_alert("clock_skew", "warning", code, c.received_at,
-                                 f"{name}'s phone at {code} is {c.clock_offset_s / 60:+.0f} min off the server's "
-                                 f"clock; the times it reports may be wrong", "checkin", c.id))
+                                 ("alert.clock_skew", {"name": name, "point": code,
+                                                       "minutes": f"{c.clock_offset_s / 60:+.0f}"}),
+                                 "checkin", c.id))
 
     # Approved windows: ending soon, or ended an hour ago with nothing reported.
     round_ids = [r.id for r in rounds]
@@ -117,13 +122,15 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
         if req.round_id in round_ids and w.open_at(at) and w.effective_end - at <= WINDOW_ENDING:
             minutes = (w.effective_end - at).total_seconds() / 60
             alerts.append(_alert("window_ending", "warning", code, w.effective_end - WINDOW_ENDING,
-                                 f"{code}'s airspace window ({req.reference}) ends in {minutes:.0f} min at "
-                                 f"{rules.local_time(w.effective_end, tz)}", "airspace_request", req.id))
+                                 ("alert.window_ending", {"point": code, "reference": req.reference or "—",
+                                                          "minutes": f"{minutes:.0f}", "end_at": w.effective_end}),
+                                 "airspace_request", req.id))
         if w.effective_end <= at - WINDOW_UNREPORTED and not any(
                 rr == req.round_id and rp == req.point_id and started >= w.start for rr, rp, started in reported):
             alerts.append(_alert("window_unreported", "warning", code, w.effective_end + WINDOW_UNREPORTED,
-                                 f"{code}'s window ({req.reference}) ended at {rules.local_time(w.effective_end, tz)} "
-                                 f"and no firing report has come in", "airspace_request", req.id))
+                                 ("alert.window_unreported", {"point": code, "reference": req.reference or "—",
+                                                              "end_at": w.effective_end}),
+                                 "airspace_request", req.id))
 
     # Certificates expiring within 30 days (or expired) of people on a current or coming shift.
     today = local_today(at)
@@ -137,9 +144,10 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
         alerts.append(_alert(
             "certificate_expiring", "critical" if status == "expired" else "warning", codes.get(shift.point_id),
             shift.starts_at,
-            f"{member.name}'s certificate {member.certificate_no} "
-            f"{'expired' if status == 'expired' else 'expires'} on {member.certificate_expires.isoformat()} "
-            f"(shift at {codes.get(shift.point_id)} from {rules.local_time(shift.starts_at, tz)})",
+            ("alert.certificate_expired" if status == "expired" else "alert.certificate_expiring",
+             {"name": member.name, "certificate": member.certificate_no,
+              "date": member.certificate_expires.isoformat(), "point": codes.get(shift.point_id),
+              "start_at": shift.starts_at}),
             "shift", shift.id))
     alerts.sort(key=lambda a: (SEVERITY_ORDER[a["severity"]], a["point_code"] or "", a["type"]))
     return alerts
@@ -218,7 +226,7 @@ def status_features(at: datetime | None = None) -> dict:
                 "last_checkin": {"crew_id": lc.crew_id, "kind": lc.kind, "recorded_at": lc.recorded_at.isoformat(),
                                  "received_at": lc.received_at.isoformat(),
                                  "within_geofence": lc.within_geofence} if lc else None,
-                "flags": flags,
+                "flags": localized_flags(flags),
                 # Types and severities only: the messages are at /api/v1/alerts.
                 "alerts": [{"type": a["type"], "severity": a["severity"]} for a in point_alerts]
                 if point_alerts else [],

@@ -1,18 +1,16 @@
 """Pages (the command-centre dashboard and the Folium maps) and the locally served front-end assets."""
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, session,
                    url_for)
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 import maps
 
 from ..accounts import services as accounts
 from ..errors import ProblemError
+from ..i18n import current_lang, format_time, remember_language, select_locale
 from ..reports import facts
 from ..serving.security import allow_inline_scripts
 from ..status import services as status
@@ -33,39 +31,14 @@ VENDOR_PACKAGES = {
     # the crew phone page: its IndexedDB queue (crew-queue.js) and the geodesic distance to the point (rules.js)
     "idb", "geographiclib-geodesic",
 }
-LANGUAGES = ("zh", "en")
-
-
-def select_locale() -> str:
-    """Simplified Chinese unless the session chose English (`?lang=en`)."""
-    return session.get("lang", "zh")
-
-
-@bp.before_app_request
-def _remember_language():
-    if b"lang=" not in request.query_string:  # most requests: spare parsing the query string
-        return
-    lang = request.args.get("lang")
-    if lang in LANGUAGES:
-        session["lang"] = lang
-
-
-@bp.app_template_filter("localtime")
-def localtime(value, with_date: bool = True) -> str:
-    """A time in the operations time zone with its offset, e.g. 2026-11-29 22:05 +08:00."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    local = value.astimezone(ZoneInfo(current_app.config["OPS_TIMEZONE"]))
-    offset = local.strftime("%z")
-    return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M") + f" {offset[:3]}:{offset[3:]}"
+bp.before_app_request(remember_language)
+bp.add_app_template_filter(format_time, "localtime")  # the one time format (opsserver.i18n)
 
 
 def _map_options() -> dict:
     cfg = current_app.config
     return {"tiles": cfg["OPS_MAP_TILES"], "tiles_key": cfg.get("OPS_MAP_TILES_KEY"),
-            "lang": str(get_locale() or "zh")[:2], "tz": cfg["OPS_TIMEZONE"]}
+            "lang": current_lang(), "tz": cfg["OPS_TIMEZONE"]}
 
 
 def _html(m) -> str:
