@@ -30,6 +30,7 @@ from .serving.requestlog import init_request_log
 from .serving.routes import bp as serving_bp
 from .serving.security import BoundedJSONProvider, init_security_headers
 from .status.routes import blp as status_blp
+from .web.assets import init_asset_urls
 from .web.auth import CookieSessionInterface
 from .web.routes import bp as web_bp
 
@@ -105,11 +106,12 @@ class TrustedProxyFix:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The API's blueprints (documented), the pages and the health probes."""
+    """The API's blueprints (documented), the pages (with versioned asset URLs) and the health probes."""
     api = app.extensions["ops_api"]
     for blp in API_BLUEPRINTS:
         api.register_blueprint(blp)
     app.register_blueprint(web_bp)
+    init_asset_urls(app)  # the pages' asset URLs carry their version (cached for a year)
     app.register_blueprint(serving_bp)
 
 

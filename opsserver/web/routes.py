@@ -17,6 +17,7 @@ from ..status import services as status
 from ..status.feed import feed_answer, geojson_body
 from . import data
 from .archive import vendor_file
+from .assets import versioned_vendor_url
 from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required, safe_next
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
@@ -38,6 +39,7 @@ bp.add_app_template_filter(format_time, "localtime")  # the one time format (ops
 def _map_options() -> dict:
     cfg = current_app.config
     return {"tiles": cfg["OPS_MAP_TILES"], "tiles_key": cfg.get("OPS_MAP_TILES_KEY"),
+            "vendor_url": versioned_vendor_url(),  # /vendor/~<version>, cached for a year (web/assets.py)
             "lang": current_lang(), "tz": cfg["OPS_TIMEZONE"]}
 
 
