@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +15,7 @@ from opsserver import create_app
 from opsserver.extensions import db
 
 from .helpers.problems import assert_problem
-from .helpers.servers import free_port
+from .helpers.servers import free_port, start_gunicorn, stop, wait_ready
 
 
 
@@ -89,6 +90,27 @@ def test_one_json_line_per_request(db_url, world):
     assert entry["user"] == "commander" and entry["duration_ms"] >= 0 and entry["time"]
     assert lines[1]["path"] == "/healthz" and lines[1]["user"] is None and len(lines[1]["request_id"]) == 32
     assert not any("do-not-log" in json.dumps(e) or token in json.dumps(e) for e in lines)
+
+
+def test_gunicorn_writes_one_line_per_request(db_url, tmp_path):
+    """Served as in production (gunicorn.conf.py), a request is logged once: the app's JSON line, with its
+    request id; gunicorn writes no access line of its own beside it."""
+    log = tmp_path / "server.log"
+    port = free_port()
+    # --capture-output: the workers' stdout and stderr (where an access log "-" and the JSON lines go) land
+    # in the one file with gunicorn's own log.
+    proc = start_gunicorn(db_url, port, workers=1, args=("--error-logfile", str(log), "--capture-output"),
+                          OPS_REQUEST_LOG="1", OPS_LOG_LEVEL="info")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc, "app server")
+        for n in range(3):
+            urllib.request.urlopen(urllib.request.Request(f"{base}/healthz", headers={"X-Request-ID": f"one-{n}"}))
+    finally:
+        stop(proc)
+    mentions = [line for line in log.read_text().splitlines() if "/healthz" in line]
+    assert len(mentions) == 3, mentions
+    assert sorted(json.loads(line)["request_id"] for line in mentions) == ["one-0", "one-1", "one-2"]
 
 
 def login(client, username, password, addr="10.0.0.1"):
