@@ -69,6 +69,11 @@ def _filters(round_id: int | None, point_code: str | None, since: datetime | Non
     return conditions
 
 
+def selected(round_id=None, point_code=None, since=None, until=None) -> Select:
+    """The events an export with these filters holds, as a selection (for a page that lists them newest first)."""
+    return select(AuditEvent.__table__).where(*_filters(round_id, point_code, since, until, None))
+
+
 def iter_export(round_id=None, point_code=None, since=None, until=None, upto_seq: int | None = None,
                 batch: int = 2000, decode: bool = True) -> Iterator[dict]:
     """The selected events up to `upto_seq` (None: all) in chain order, as exported dicts, fetched in keyset

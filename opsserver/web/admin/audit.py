@@ -1,0 +1,129 @@
+"""The audit page: the event log filtered by round, point, period, actor and action; the exports in each format and
+their signed manifests with the same filters, served with the page's session and streamed as the API streams
+them; and the chain's verification with its result shown."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from flask import Response, abort, current_app, render_template, request, url_for
+from sqlalchemy import func, select
+
+from ...audit import checkpoints, exports, services
+from ...audit.models import AuditCheckpoint, AuditEvent
+from ...audit.schemas import ExportQuerySchema
+from ...extensions import db
+from ..auth import page_roles_required
+from .common import bp
+from .forms import AuditFilterForm
+
+AUDIT_ROLES = ("auditor", "admin")
+RECENT = 200  # events shown on the page; the exports hold all of them
+FORMAT_FILES = {"csv": "csv", "jsonl": "jsonl", "geojson": "json"}
+
+
+def _aware(local: datetime | None) -> datetime | None:
+    """A time typed in the operations time zone (datetime-local has no offset) as an aware datetime."""
+    return None if local is None else local.replace(tzinfo=ZoneInfo(current_app.config["OPS_TIMEZONE"]))
+
+
+def _filters(form: AuditFilterForm) -> dict:
+    """The export's filters the form names (round, point, period), as the export service takes them."""
+    values = {"round_id": form.round_id.data, "point_code": (form.point_code.data or "").strip() or None,
+              "since": _aware(form.since.data), "until": _aware(form.until.data)}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _recent(filters: dict, actor: str | None, action: str | None) -> list[dict]:
+    """The newest events the filters select, newest first."""
+    stmt = exports.selected(**filters)
+    t = AuditEvent.__table__.c
+    if actor:
+        stmt = stmt.where(t.actor == actor)
+    if action:
+        stmt = stmt.where(t.action == action)
+    rows = db.session.execute(stmt.order_by(t.seq.desc()).limit(RECENT)).all()
+    return [services.event_dict(row) for row in rows]
+
+
+def _query(filters: dict, upto: int) -> dict:
+    """The export's query string: the API's parameters (times with their offset) and the cut."""
+    return {**{k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items()}, "upto_seq": upto}
+
+
+def _page(verification: dict | None = None):
+    form = AuditFilterForm(formdata=request.args)
+    form.validate()
+    filters = _filters(form) if not form.errors else {}
+    actor, action = (form.actor.data or "").strip(), (form.action.data or "").strip()
+    upto = exports.chain_length()  # one cut for every link, so each file and its manifest describe the same bytes
+    query = _query(filters, upto)
+    links = [{"format": fmt, "file": url_for("admin.audit_export", format=fmt, **query),
+              "manifest": url_for("admin.audit_manifest", format=fmt, **query)} for fmt in exports.FORMATS]
+    signed = db.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
+    total = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    return render_template("admin/audit.html", form=form, events=_recent(filters, actor, action), links=links,
+                           upto=upto, total=total, shown_max=RECENT, verification=verification, signed=signed,
+                           filter_args=request.args.to_dict())
+
+
+@bp.get("/audit")
+@page_roles_required(*AUDIT_ROLES)
+def audit():
+    """The event log with its filters, the export links and the verify button."""
+    return _page()
+
+
+@bp.get("/audit/verify")
+@page_roles_required(*AUDIT_ROLES)
+def audit_verify():
+    """The audit page with the chain's verification (the API's /audit/verify) shown on it."""
+    return _page(services.verify_chain())
+
+
+def _export_query() -> tuple[str, int, dict]:
+    """The API's export parameters read from the link: (format, cut, filters); a bad one is a 422."""
+    try:
+        query = ExportQuerySchema().load(request.args.to_dict())
+    except ma.ValidationError:
+        abort(422)
+    fmt, upto = query.pop("format"), query.pop("upto_seq")
+    length = exports.chain_length()
+    if upto is not None and upto > length:
+        abort(422)
+    return fmt, length if upto is None else upto, {k: v for k, v in query.items() if v is not None}
+
+
+@bp.get("/audit/export")
+@page_roles_required(*AUDIT_ROLES)
+def audit_export():
+    """The export file, the API's bytes (same service, same cut), streamed; it signs a checkpoint as the API's does."""
+    fmt, upto, filters = _export_query()
+    try:
+        checkpoints.sign_at()
+    except checkpoints.ChainContradictsCheckpoint:
+        abort(409)  # nothing vouched for over a broken chain: the verify button says what is wrong
+    app = current_app._get_current_object()
+
+    def stream():
+        # A generator outlives the view: it runs in its own app context with its own session.
+        with app.app_context():
+            yield from exports.render(exports.iter_export(**filters, upto_seq=upto, decode=fmt != "csv"), fmt)
+
+    name = f"audit-{fmt}.{FORMAT_FILES[fmt]}"
+    return Response(stream(), mimetype=exports.FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Audit-Upto-Seq": str(upto)})
+
+
+@bp.get("/audit/export/manifest")
+@page_roles_required(*AUDIT_ROLES)
+def audit_manifest():
+    """The export's signed manifest (the API's document) for the same filters and cut."""
+    fmt, upto, filters = _export_query()
+    try:
+        doc = exports.manifest(fmt, filters, upto)
+    except checkpoints.ChainContradictsCheckpoint:
+        abort(409)
+    name = f"audit-{fmt}.manifest.json"
+    return current_app.response_class(current_app.json.dumps(doc, indent=2), mimetype="application/json",
+                                      headers={"Content-Disposition": f'attachment; filename="{name}"'})
