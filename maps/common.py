@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from .assets import VENDOR_URL, OfflineMap
+from .base import add_frame, add_panes, base_layer_bounds
 from .safe import page_data
 
 #: SPEC colour names → what the browser draws ("amber" is no CSS colour name).
@@ -28,6 +29,7 @@ COLOUR_HEX: dict[str, str] = {
 COLOUR_ORDER = ("grey", "blue", "amber", "green", "red", "black", "purple")
 COLOUR_URGENCY = {"grey": 0, "black": 1, "blue": 2, "amber": 3, "green": 4, "red": 5, "purple": 6}
 
+FIT_PADDING = (30, 30)  # pixels around the data, so no point or wedge sits on the map's edge
 DEFAULT_CENTER = (33.58, 114.02)  # Luohe, the SPEC's example deployment
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -54,8 +56,8 @@ def esc(value) -> str:
 def tile_layers(tiles, key: str | None = None, attr: str | None = None) -> list[folium.TileLayer]:
     """The tile setting as folium layers.
 
-    ``"osm"`` (default) OpenStreetMap; ``None``/``"none"`` no tiles (an offline wall screen without a
-    tile server); ``"tianditu"`` with ``key`` (or ``"tianditu:KEY"``) the Tianditu vector map and its
+    ``None``/``"none"`` (the default) no tiles: the offline base layer only; ``"osm"`` OpenStreetMap;
+    ``"tianditu"`` with ``key`` (or ``"tianditu:KEY"``) the Tianditu vector map and its
     labels; any URL template with ``{z}/{x}/{y}`` (a local tile server, or a Tianditu URL carrying its
     key); or a ready ``folium.TileLayer``.
     """
@@ -98,20 +100,28 @@ def bounds_of(latlons: Iterable[Sequence[float]]) -> list[list[float]] | None:
     return [[min(lats), min(lons)], [max(lats), max(lons)]]
 
 
-def base_map(bounds: list[list[float]] | None, tiles, *, tiles_key=None, tiles_attr=None,
-             vendor_url: str = VENDOR_URL, prefer_canvas: bool = False) -> OfflineMap:
-    """An ``OfflineMap`` with the tile setting, a scale bar, centred on and fitted to ``bounds``."""
-    if bounds:
-        center = ((bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2)
+def base_map(bounds: list[list[float]] | None, tiles, *, words: Mapping[str, str], lang: str, title: str,
+             base_layer: Mapping | None = None, tiles_key=None,
+             tiles_attr=None, vendor_url: str = VENDOR_URL, prefer_canvas: bool = False) -> OfflineMap:
+    """An ``OfflineMap`` fitted to ``bounds`` (the data: points, their sectors, arrows, events), else to the
+    base layer's region, with a scale bar, its panes, title and ``lang``, the offline ``base_layer``,
+    and the tile setting (added after the page loads, see ``maps.base``)."""
+    fit = bounds or base_layer_bounds(base_layer)
+    if fit:
+        center = ((fit[0][0] + fit[1][0]) / 2, (fit[0][1] + fit[1][1]) / 2)
     else:
         center = DEFAULT_CENTER
     # An explicit max zoom: with no tile layer Leaflet has none, and marker clustering refuses to start.
-    m = OfflineMap(location=center, zoom_start=10 if bounds else 9, tiles=None, control_scale=True,
+    m = OfflineMap(location=center, zoom_start=12 if fit else 9, tiles=None, control_scale=True,
                    prefer_canvas=prefer_canvas, vendor_url=vendor_url, **{"maxZoom": 18})
-    for layer in tile_layers(tiles, tiles_key, tiles_attr):
-        layer.add_to(m)
-    if bounds and bounds[0] != bounds[1]:
-        m.fit_bounds(bounds, padding=(24, 24))
+    add_panes(m)
+    add_frame(m, words, lang, title=title, base_layer=base_layer, tile_layers=tile_layers(tiles, tiles_key, tiles_attr))
+    if fit:
+        # A single point (no sector) still gets a view of its surroundings, not the maximum zoom.
+        fit = [list(fit[0]), list(fit[1])]
+        if fit[0] == fit[1]:
+            fit = [[fit[0][0] - 0.05, fit[0][1] - 0.05], [fit[1][0] + 0.05, fit[1][1] + 0.05]]
+        m.fit_bounds(fit, padding=FIT_PADDING)
     return m
 
 

@@ -86,6 +86,14 @@ EN: dict[str, str] = {
     "event_decision": "airspace decision",
     "event_report": "firing report",
     "event_other": "other",
+    # the page around the map
+    "title_status": "Status map",
+    "title_round": "Round map",
+    "title_replay": "Round replay",
+    "base_layer": "Counties",
+    "crew_dot": "crew (last check-in)",
+    "crew_outside": "crew outside geofence",
+    "colour_purple_round": "flag or alert (dashed: flagged firing)",
 }
 
 ZH: dict[str, str] = {
@@ -161,6 +169,13 @@ ZH: dict[str, str] = {
     "event_decision": "空域批复",
     "event_report": "作业记录",
     "event_other": "其他",
+    "title_status": "作业点状态图",
+    "title_round": "作业轮次图",
+    "title_replay": "作业回放",
+    "base_layer": "行政区划",
+    "crew_dot": "人员（最近签到）",
+    "crew_outside": "人员在围栏外",
+    "colour_purple_round": "有标记或告警（虚线：有标记的作业）",
 }
 
 LANGUAGES = {"en": EN, "zh": ZH}

@@ -22,9 +22,11 @@ from .safe import Popup, TimedGeoJson, Tooltip
 ARROW_MAX_KM = 5.0
 ARROW_HEAD_DEG = 25.0  # each barb this far either side of the shaft
 ARROW_HEAD_FRACTION = 0.2  # barb length as a share of the arrow
-FIRING_COLOUR = "#1f3b73"
-FLAGGED_COLOUR = COLOUR_HEX["purple"]  # SPEC: purple marks any active flag
-AMMO_COLOUR = "#e6550d"
+# The round map's own colours stand apart from every SPEC state colour in its legend (tests measure it):
+# the navy and orange they replace read as the states' blue and red.
+FIRING_COLOUR = "#009b9f"
+FLAGGED_COLOUR = COLOUR_HEX["purple"]  # SPEC: purple marks any active flag (the legend's one purple entry)
+AMMO_COLOUR = "#7f4f24"
 
 EVENT_COLOURS = {"checkin": COLOUR_HEX["blue"], "airspace": COLOUR_HEX["amber"], "decision": COLOUR_HEX["green"],
                  "report": COLOUR_HEX["red"]}
@@ -107,9 +109,30 @@ def round_point_popup_html(point: Mapping, airspace: Sequence[Mapping], fired: M
             f"<b>{esc(words['airspace'])}</b>{_airspace_html(airspace, words, tz)}")
 
 
-def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", labels: Mapping[str, str] | None = None,
+def _title(words: Mapping[str, str], key: str, round_data: Mapping) -> str:
+    name = (round_data.get("round") or {}).get("name")
+    return f"{words[key]} · {name}" if name else words[key]
+
+
+def _sector_extent(points: Mapping[str, Mapping]) -> list[tuple[float, float]]:
+    """Every point and its safe sector's vertices: what the view must hold."""
+    out = []
+    for p in points.values():
+        out.append((p["latitude"], p["longitude"]))
+        start, end, radius = p.get("sector_start_deg"), p.get("sector_end_deg"), p.get("max_range_km")
+        if start is not None and end is not None and radius:
+            out += sector_polygon(p["latitude"], p["longitude"], start, end, radius)
+    return out
+
+
+def _code_label(code: str) -> Tooltip:
+    """The point's code, always shown beside its dot."""
+    return Tooltip(esc(code), permanent=True, sticky=False, direction="right", offset=[7, 0], class_name="ops-code")
+
+
+def build_round_map(round_data: Mapping, tiles="none", *, lang: str = "zh", labels: Mapping[str, str] | None = None,
                     tz: str = DEFAULT_TZ, tiles_key: str | None = None, tiles_attr: str | None = None,
-                    vendor_url: str = VENDOR_URL) -> folium.Map:
+                    vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None) -> folium.Map:
     """What a round did: each firing as an arrow along its azimuth, flagged ones in purple.
 
     ``round_data``: ``round`` ``{id, name, ...}``; ``points`` ``[{code, name, latitude, longitude,
@@ -120,7 +143,10 @@ def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", label
 
     Layers: the points in their state colour (popup: airspace windows and ammunition fired), their
     safe sectors, one arrow per firing (``min(max_range_km, 5)`` km long; popup with times,
-    ammunition and flag reasons), and the ammunition fired per point as circles sized by the total.
+    ammunition and flag reasons), and the ammunition fired per point as circles sized by the total;
+    each point labelled with its code, the view fitted to the points, their sectors and the arrows.
+
+    ``base_layer``, ``tiles``: as ``build_status_map``.
     """
     words = labels_for(lang, labels)
     points = _located_points(round_data)
@@ -141,9 +167,10 @@ def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", label
         p = points[r["point_code"]]
         length = min(float(p.get("max_range_km") or ARROW_MAX_KM), ARROW_MAX_KM)
         arrows.append((r, p, arrow_lines(p["latitude"], p["longitude"], float(r["azimuth_deg"]), length)))
-    latlons = [(p["latitude"], p["longitude"]) for p in points.values()]
-    latlons += [lines[0][1] for _, _, lines in arrows]  # the arrow tips
-    m = base_map(bounds_of(latlons), tiles, tiles_key=tiles_key, tiles_attr=tiles_attr, vendor_url=vendor_url)
+    latlons = _sector_extent(points) + [lines[0][1] for _, _, lines in arrows]  # and the arrow tips
+    m = base_map(bounds_of(latlons), tiles, words=words, lang=lang, title=_title(words, "title_round", round_data),
+                 base_layer=base_layer, tiles_key=tiles_key,
+                 tiles_attr=tiles_attr, vendor_url=vendor_url)
 
     sectors = folium.FeatureGroup(name=words["sectors"], overlay=True).add_to(m)
     ammo_layer = folium.FeatureGroup(name=words["ammo_fired"], overlay=True).add_to(m)
@@ -170,7 +197,7 @@ def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", label
             ).add_to(ammo_layer)
         folium.CircleMarker(
             [lat, lon], radius=7, color="#222", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.9,
-            tooltip=Tooltip(f"{esc(code)} {esc(p.get('name'))}"),
+            tooltip=_code_label(code),
             popup=Popup(round_point_popup_html(p, airspace.get(code, []), totals, words, tz), max_width=380),
         ).add_to(point_layer)
 
@@ -183,9 +210,10 @@ def build_round_map(round_data: Mapping, tiles="osm", *, lang: str = "zh", label
             popup=Popup(report_popup_html(r, p, words, tz), max_width=360),
         ).add_to(firings)
 
-    Legend(words["legend"], state_legend(words).entries + [
-        (words["firings"], FIRING_COLOUR), (words["flags"], FLAGGED_COLOUR), (words["ammo_fired"], AMMO_COLOUR),
-    ]).add_to(m)
+    # One purple entry: a flagged firing's arrow is purple for the same reason a flagged point is.
+    states = [(words["colour_purple_round"] if c == FLAGGED_COLOUR else label, c)
+              for label, c in state_legend(words).entries]
+    Legend(words["legend"], states + [(words["firings"], FIRING_COLOUR), (words["ammo_fired"], AMMO_COLOUR)]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -221,21 +249,25 @@ def replay_features(round_data: Mapping, events: Sequence[Mapping], words: Mappi
     return features
 
 
-def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="osm", *, lang: str = "zh",
+def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="none", *, lang: str = "zh",
                      labels: Mapping[str, str] | None = None, tz: str = DEFAULT_TZ, tiles_key: str | None = None,
-                     tiles_attr: str | None = None, vendor_url: str = VENDOR_URL) -> folium.Map:
+                     tiles_attr: str | None = None, vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None
+                     ) -> folium.Map:
     """The round's events on a time slider, so an auditor can watch the night unfold.
 
     ``events``: ``[{at, type ("checkin"/"airspace"/"decision"/"report"/...), point_code, latitude,
     longitude, label, flagged?}]``; an event without a position is drawn at its point. The points and
-    their sectors stay on the map; each event appears at its time and stays, coloured by type.
+    their sectors stay on the map (each point labelled with its code); each event appears at its time
+    and stays, coloured by type. ``base_layer``, ``tiles``: as ``build_status_map``.
     """
     words = labels_for(lang, labels)
     points = _located_points(round_data)
     features = replay_features(round_data, events, words, tz)
-    latlons = [(p["latitude"], p["longitude"]) for p in points.values()]
+    latlons = _sector_extent(points)
     latlons += [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]) for f in features]
-    m = base_map(bounds_of(latlons), tiles, tiles_key=tiles_key, tiles_attr=tiles_attr, vendor_url=vendor_url)
+    m = base_map(bounds_of(latlons), tiles, words=words, lang=lang, title=_title(words, "title_replay", round_data),
+                 base_layer=base_layer, tiles_key=tiles_key,
+                 tiles_attr=tiles_attr, vendor_url=vendor_url)
 
     sectors = folium.FeatureGroup(name=words["sectors"], overlay=True).add_to(m)
     point_layer = folium.FeatureGroup(name=words["points"], overlay=True).add_to(m)
@@ -246,7 +278,8 @@ def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="osm"
             folium.Polygon(sector_polygon(lat, lon, start, end, radius), color="#666", weight=1, fill=True,
                            fill_color="#999", fill_opacity=0.08).add_to(sectors)
         folium.CircleMarker([lat, lon], radius=5, color="#222", weight=1, fill=True, fill_color="#fff",
-                            fill_opacity=1, tooltip=Tooltip(f"{esc(code)} {esc(p.get('name'))}")).add_to(point_layer)
+                            fill_opacity=1, tooltip=_code_label(code),
+                            popup=Popup(f"<b>{esc(code)}</b> {esc(p.get('name'))}", max_width=300)).add_to(point_layer)
 
     TimedGeoJson(
         {"type": "FeatureCollection", "features": features},

@@ -28,6 +28,7 @@ import folium
 from branca.element import Element, Html
 from folium.features import GeoJsonPopup, GeoJsonTooltip
 from folium.plugins import TimestampedGeoJson
+from folium.template import Template
 from folium.utilities import camelize
 
 DATA_ID = "ops-map-data"
@@ -157,6 +158,70 @@ class EmbeddedGeoJson(folium.GeoJson):
 class TimedGeoJson(TimestampedGeoJson):
     """``TimestampedGeoJson`` whose features travel in the page's data element (folium writes them into
     its script as they are); each feature's ``popup``/``tooltip`` property is HTML content."""
+
+    # folium 0.20.0's template as it is, less the ``console.log`` it runs for every date the slider shows.
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            L.Control.TimeDimensionCustom = L.Control.TimeDimension.extend({
+                _getDisplayDateFormat: function(date){
+                    var newdate = new moment(date);
+                    return newdate.format("{{this.date_options}}");
+                }
+            });
+            {{this._parent.get_name()}}.timeDimension = L.timeDimension(
+                {
+                    period: {{ this.period|tojson }},
+                }
+            );
+            var timeDimensionControl = new L.Control.TimeDimensionCustom(
+                {{ this.options|tojavascript }}
+            );
+            {{this._parent.get_name()}}.addControl(this.timeDimensionControl);
+
+            var geoJsonLayer = L.geoJson({{this.data}}, {
+                    pointToLayer: function (feature, latLng) {
+                        if (feature.properties.icon == 'marker') {
+                            if(feature.properties.iconstyle){
+                                return new L.Marker(latLng, {
+                                    icon: L.icon(feature.properties.iconstyle)});
+                            }
+                            //else
+                            return new L.Marker(latLng);
+                        }
+                        if (feature.properties.icon == 'circle') {
+                            if (feature.properties.iconstyle) {
+                                return new L.circleMarker(latLng, feature.properties.iconstyle)
+                                };
+                            //else
+                            return new L.circleMarker(latLng);
+                        }
+                        //else
+
+                        return new L.Marker(latLng);
+                    },
+                    style: function (feature) {
+                        return feature.properties.style;
+                    },
+                    onEachFeature: function(feature, layer) {
+                        if (feature.properties.popup) {
+                        layer.bindPopup(feature.properties.popup);
+                        }
+                        if (feature.properties.tooltip) {
+                        layer.bindTooltip(feature.properties.tooltip);
+                        }
+                    }
+                })
+
+            var {{this.get_name()}} = L.timeDimension.layer.geoJson(
+                geoJsonLayer,
+                {
+                    updateTimeDimension: true,
+                    addlastPoint: {{ this.add_last_point|tojson }},
+                    duration: {{ this.duration }},
+                }
+            ).addTo({{this._parent.get_name()}});
+        {% endmacro %}
+    """)
 
     def render(self, **kwargs):
         data, key = self.data, self.get_name()

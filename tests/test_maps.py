@@ -18,9 +18,10 @@ from geographiclib.geodesic import Geodesic
 from maps import (OfflineMap, UnlocalizedAssetError, build_replay_map, build_round_map, build_status_map, localize,
                   range_ring, sector_polygon)
 from maps.assets import NODE_MODULES, missing_vendor_files, npm_packages
-from maps.common import COLOUR_HEX, Legend, tile_layers
+from maps.base import CREWS_PANE, POINTS_PANE, DeferredTiles
+from maps.common import COLOUR_HEX, OSM_TILES, Legend, tile_layers
 from maps.rounds import FIRING_COLOUR, FLAGGED_COLOUR
-from maps.status import StatusScript
+from maps.status import CREW_COLOUR, CREW_OUTSIDE_COLOUR, POINT_RADIUS, StatusScript
 
 WGS84 = Geodesic.WGS84
 CENTRE = (33.58, 114.02)
@@ -207,19 +208,30 @@ def test_status_map_layers_one_marker_per_point_coloured_by_state():
     # a wedge and a ring per point, crews in their own layer
     assert len(of_type(group(m, "Safe firing sectors"), folium.Polygon)) == len(fc["features"])
     assert len(of_type(group(m, "Maximum range"), folium.PolyLine, exact=True)) == len(fc["features"])
-    crews = of_type(group(m, "Crews (last check-in)"), folium.Marker, exact=True)
+    # crews: small dots in a pane under the state dots' pane (a pin used to cover the point it stood at)
+    crews = of_type(group(m, "Crews (last check-in)"), folium.CircleMarker, exact=True)
     assert [c.location for c in crews] == [[c["latitude"], c["longitude"]] for c in CREWS]
-    # the legend lists state → colour
+    assert not of_type(m, folium.Marker, exact=True)
+    panes = {p.name: int(p.z_index) for p in of_type(m, folium.map.CustomPane)}
+    for c in crews:
+        assert c.options["radius"] < POINT_RADIUS and c.options["pane"] == CREWS_PANE
+    assert of_type(m, StatusScript)[0].settings["pane"] == POINTS_PANE
+    assert panes[CREWS_PANE] < panes[POINTS_PANE]
+    # the legend lists state → colour, and the crews' dots
     legend = of_type(m, Legend)
     assert len(legend) == 1
     assert dict((c, label) for label, c in legend[0].entries) == {
         COLOUR_HEX["grey"]: "idle", COLOUR_HEX["blue"]: "manned", COLOUR_HEX["amber"]: "airspace requested",
         COLOUR_HEX["green"]: "cleared", COLOUR_HEX["red"]: "firing", COLOUR_HEX["black"]: "done",
-        COLOUR_HEX["purple"]: "flag or alert"}
-    # fitted to the points and crews
+        COLOUR_HEX["purple"]: "flag or alert", CREW_COLOUR: "crew (last check-in)",
+        CREW_OUTSIDE_COLOUR: "crew outside geofence"}
+    # fitted to the points, their range rings and the crews (tests/test_maps_base.py checks the rings)
     fit = of_type(m, folium.FitBounds)
     assert len(fit) == 1
-    assert fit[0].bounds == [[33.45, 113.85], [33.85, 114.05]]
+    (south, west), (north, east) = fit[0].bounds
+    for lat, lon in [(c["latitude"], c["longitude"]) for c in CREWS] + [
+            (f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]) for f in fc["features"]]:
+        assert south <= lat <= north and west <= lon <= east
 
 
 def test_status_map_sector_wedge_matches_the_point():
@@ -426,10 +438,13 @@ def test_tile_settings():
     assert "tk=abc123" in vec.tiles and "vec_w" in vec.tiles and "cva_w" in labels.tiles
     with pytest.raises(ValueError):
         tile_layers("tianditu")
-    m = build_status_map(status_fixture(), tiles=None)
+    # no tiles by default (the offline base layer); configured tiles wait for the page (maps.base)
+    for m in (build_status_map(status_fixture(), tiles=None), build_status_map(status_fixture())):
+        assert not of_type(m, folium.TileLayer) and not of_type(m, DeferredTiles)
+    m = build_status_map(status_fixture(), tiles="osm")
     assert not of_type(m, folium.TileLayer)
-    m = build_status_map(status_fixture())
-    assert len(of_type(m, folium.TileLayer)) == 1
+    (deferred,) = of_type(m, DeferredTiles)
+    assert [t["url"] for t in deferred.layers] == [OSM_TILES]
 
 
 def _all_maps():

@@ -1,6 +1,6 @@
 /*
  * The status map's helpers (maps/status.py): marker style, THE point popup, cluster icon, feed source.
- * Called with the map's settings ({colours, urgency, words, tz, radius}); answers the helpers.
+ * Called with the map's settings ({colours, urgency, words, tz, radius, pane, codes}); answers the helpers.
  *
  * This is the one place a point's popup is built, for every status map (static, live, at scale) and
  * from every source (the data the page was built from, each poll of the feed): from the feature's
@@ -10,7 +10,7 @@
  */
 (function (C) {
     "use strict";
-    var COLOURS = C.colours, URGENCY = C.urgency, W = C.words, TZ = C.tz, RADIUS = C.radius;
+    var COLOURS = C.colours, URGENCY = C.urgency, W = C.words, TZ = C.tz, RADIUS = C.radius, PANE = C.pane;
     var ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;", "`": "&#96;"};
     var CLOCK = {timeZone: TZ, hourCycle: "h23", hour: "2-digit", minute: "2-digit", timeZoneName: "longOffset"};
     var DATED = {timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
@@ -46,7 +46,12 @@
         var p = f.properties || {};
         return {radius: RADIUS, color: "#222", weight: 1.5, opacity: 1, fillColor: hex(p.colour), fillOpacity: 0.9};
     }
-    function pointToLayer(f, latlng) { return L.circleMarker(latlng, style(f)); }
+    /* A state dot, in its own pane above the crews' dots (maps/base.py PANES). */
+    function pointToLayer(f, latlng) {
+        var options = style(f);
+        if (PANE) { options.pane = PANE; }
+        return L.circleMarker(latlng, options);
+    }
     function row(k, v) {
         return "<tr><th style=\"padding-right:8px;vertical-align:top;white-space:nowrap\">" + esc(k) +
                "</th><td>" + v + "</td></tr>";
@@ -116,6 +121,12 @@
     function bind(f, layer) {
         // Functions, not strings: the content is built from the feature as it is when it opens.
         layer.bindPopup(function (l) { return OpsMap.html(popup(l.feature || f)); }, {maxWidth: 360});
+        if (C.codes) {
+            // The code always shown beside the dot (the name is the popup's title).
+            layer.bindTooltip(document.createTextNode(String(featureId(f))),
+                              {permanent: true, direction: "right", offset: [RADIUS, 0], className: "ops-code"});
+            return;
+        }
         layer.bindTooltip(function (l) {
             var g = l.feature || f;
             return document.createTextNode(featureId(g) + " " + ((g.properties || {}).name || ""));
