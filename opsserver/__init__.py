@@ -31,8 +31,9 @@ from .serving.routes import bp as serving_bp
 from .serving.security import BoundedJSONProvider, init_security_headers
 from .status.routes import blp as status_blp
 from .web.assets import init_asset_urls
-from .web.admin import bp as admin_bp
 from .web.auth import CookieSessionInterface
+from .web.errors import page_error
+from .web.rounds import bp as rounds_bp
 from .web.routes import bp as web_bp
 
 # The API's blueprints, in the order the OpenAPI document lists them.
@@ -112,8 +113,8 @@ def register_blueprints(app: Flask) -> None:
     for blp in API_BLUEPRINTS:
         api.register_blueprint(blp)
     app.register_blueprint(web_bp)
-    app.register_blueprint(admin_bp)
     init_asset_urls(app)  # the pages' asset URLs carry their version (cached for a year)
+    app.register_blueprint(rounds_bp)
     app.register_blueprint(serving_bp)
 
 
@@ -130,6 +131,7 @@ def register_hooks(_app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     """Every error as a problem document (HTML pages get HTML error pages)."""
     register_problem_handlers(app)
+    app.extensions["ops_page_errors"] = page_error
 
 
 def register_commands(app: Flask) -> None:

@@ -193,25 +193,33 @@ def refuse_oversized_requests() -> None:
                                           f"them together longer than {MAX_HEADER_BYTES}.")
 
 
+def _or_page(resp):
+    """The HTML error page the pages registered (app.extensions["ops_page_errors"]: status, headers → an answer,
+    or None for a script's path) in place of the problem document; plumbing imports no pages."""
+    page_error = current_app.extensions.get("ops_page_errors")
+    page = page_error(resp.status_code, dict(resp.headers)) if page_error else None
+    return resp if page is None else page
+
+
 def register_errorhandlers(app: Flask) -> None:
     """Answer every error, raised or unexpected, as problem+json; the app's own size limits run first."""
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_requests)
 
     @app.errorhandler(ProblemError)
     def _problem(err: ProblemError):
-        return problem_response(err.to_dict(), err.headers)
+        return _or_page(problem_response(err.to_dict(), err.headers))
 
     @app.errorhandler(ma.ValidationError)
     def _validation(err: ma.ValidationError):
         errors = validation_errors(err.messages)
         detail = "The request has invalid fields: " + ", ".join(e["field"] for e in errors)
-        return problem_response(problem_dict(422, detail, type_="validation-error", errors=errors))
+        return _or_page(problem_response(problem_dict(422, detail, type_="validation-error", errors=errors)))
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
-        return problem_from_http_exception(err)
+        return _or_page(problem_from_http_exception(err))
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         log.exception("unhandled error", exc_info=err)
-        return problem_from_http_exception(InternalServerError())
+        return _or_page(problem_from_http_exception(InternalServerError()))

@@ -11,14 +11,18 @@ import maps
 from ..accounts import services as accounts
 from ..errors import ProblemError
 from ..i18n import current_lang, format_time, remember_language, select_locale
+from ..reasons import code_label, flag_text
 from ..reports import facts
 from ..serving.security import allow_inline_scripts
 from ..status import services as status
 from ..status.feed import feed_answer, geojson_body
 from . import data
+from .alerts import alert_rows
 from .archive import vendor_file
 from .assets import versioned_vendor_url
 from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required, safe_next
+from .nav import layout_context
+from .rounds import round_links, with_back_strip
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
@@ -33,7 +37,10 @@ VENDOR_PACKAGES = {
     "idb", "geographiclib-geodesic",
 }
 bp.before_app_request(remember_language)
+bp.app_context_processor(layout_context)  # every page's layout: the navigation bar, who, the language switch
 bp.add_app_template_filter(format_time, "localtime")  # the one time format (opsserver.i18n)
+bp.add_app_template_global(code_label, "code_label")  # a flag's or alert's code as words (opsserver.reasons)
+bp.add_app_template_filter(flag_text, "flag_text")  # a stored flag's reason in the reader's language
 
 
 def _map_options() -> dict:
@@ -43,9 +50,9 @@ def _map_options() -> dict:
             "lang": current_lang(), "tz": cfg["OPS_TIMEZONE"]}
 
 
-def _html(m) -> str:
+def _html(m, links: list[tuple[str, str]]) -> str:
     allow_inline_scripts()  # folium writes the map's code inline; the page's CSP allows exactly that
-    return m.get_root().render()
+    return with_back_strip(m.get_root().render(), links)  # a whole folium document: a way back into the site
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -93,13 +100,20 @@ def index():
     return render_template("dashboard.html", feed=feed, alerts=alerts, who=page_principal(), logout_form=CsrfForm())
 
 
+@bp.get("/alerts")
+@page_roles_required(*PAGE_ROLES)
+def alerts_page():
+    """Every active alert with its point, severity, message and time, linked to its round where it has one."""
+    return render_template("alerts.html", rows=alert_rows(status.compute_alerts()))
+
+
 @bp.get("/maps/status")
 @page_roles_required(*PAGE_ROLES)
 def status_map():
     """The live status map; it polls /maps/status.geojson and updates markers in place."""
     m = maps.build_status_map(status.status_features(), data.crew_positions(),
                               realtime_url=url_for("web.status_geojson"), **_map_options())
-    return _html(m)
+    return _html(m, [(url_for("web.index"), _("Dashboard")), (url_for("rounds.index"), _("Rounds"))])
 
 
 @bp.get("/maps/status.geojson")
@@ -120,7 +134,7 @@ def alerts_json():
 @page_roles_required(*PAGE_ROLES)
 def round_map(round_id: int):
     """What a round did: firings as arrows along their azimuths, flagged ones marked."""
-    return _html(maps.build_round_map(facts.round_data(round_id), **_map_options()))
+    return _html(maps.build_round_map(facts.round_data(round_id), **_map_options()), round_links(round_id))
 
 
 @bp.get("/maps/rounds/<int:round_id>/replay")
@@ -128,7 +142,8 @@ def round_map(round_id: int):
 def replay_map(round_id: int):
     """The round's events on a time slider."""
     round_data = facts.round_data(round_id)
-    return _html(maps.build_replay_map(round_data, facts.round_events(round_data), **_map_options()))
+    return _html(maps.build_replay_map(round_data, facts.round_events(round_data), **_map_options()),
+                 round_links(round_id))
 
 
 @bp.get("/crew")

@@ -1,0 +1,61 @@
+"""The command centre's navigation bar: its entries with the roles that see each, and what every page's
+layout needs (who is signed in, the sign-out form, the language switch that keeps the page)."""
+
+from dataclasses import dataclass
+
+from flask import current_app, has_request_context, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from ..i18n import current_lang
+
+from .auth import PAGE_ROLES, CsrfForm, page_principal
+
+AUDIT_ROLES = ("auditor", "admin")
+ADMIN = ("admin",)
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One link of the bar: the endpoint it opens, its label, and the roles that see it."""
+
+    endpoint: str
+    label: object  # a lazy translation, read in the reader's language when the bar is drawn
+    roles: tuple[str, ...]
+
+
+NAV = (
+    NavEntry("web.index", _l("Dashboard"), PAGE_ROLES),
+    NavEntry("rounds.index", _l("Rounds"), PAGE_ROLES),
+    NavEntry("web.status_map", _l("Live map"), PAGE_ROLES),
+    NavEntry("web.alerts_page", _l("Alerts"), PAGE_ROLES),
+    NavEntry("admin.audit", _l("Audit log"), AUDIT_ROLES),
+    NavEntry("admin.accounts", _l("Accounts"), ADMIN),
+    NavEntry("admin.points", _l("Points"), ADMIN),
+    NavEntry("admin.crew", _l("Crew"), ADMIN),
+    NavEntry("admin.ammo", _l("Ammunition"), PAGE_ROLES),  # a commander records movements there
+)
+
+
+def nav_for(role: str | None) -> list[NavEntry]:
+    """The entries this role sees, leaving out any whose page the app does not serve (yet)."""
+    if role not in PAGE_ROLES:
+        return []
+    views = current_app.view_functions
+    return [entry for entry in NAV if role in entry.roles and entry.endpoint in views]
+
+
+def lang_url(lang: str) -> str:
+    """This page again with `?lang=` set (its other query parameters kept)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [lang]
+    return url_for(request.endpoint, **(request.view_args or {}), **args) if request.endpoint else f"?lang={lang}"
+
+
+def layout_context() -> dict:
+    """What base.html draws the bar from (a context processor of the pages' blueprint)."""
+    if not has_request_context():  # documents rendered by the CLI (archives) have no reader
+        return {}
+    who = page_principal()
+    # The sign-out form only for someone signed in: its CSRF token would put a cookie on public pages.
+    return {"page_who": who, "nav_entries": nav_for(who.role if who else None),
+            "logout_form": CsrfForm() if who else None, "lang_url": lang_url, "page_lang": current_lang()}
