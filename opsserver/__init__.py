@@ -31,6 +31,7 @@ from .serving.routes import bp as serving_bp
 from .serving.security import BoundedJSONProvider, init_security_headers
 from .status.routes import blp as status_blp
 from .web.assets import init_asset_urls
+from .web.admin import bp as admin_bp
 from .web.auth import CookieSessionInterface
 from .web.errors import page_error
 from .web.rounds import bp as rounds_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     for blp in API_BLUEPRINTS:
         api.register_blueprint(blp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(admin_bp)
     init_asset_urls(app)  # the pages' asset URLs carry their version (cached for a year)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(serving_bp)
