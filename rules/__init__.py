@@ -12,6 +12,7 @@ from .checkin import CLOCK_SKEW_LIMIT_S, checkin_flagged, checkin_flagged_sql, c
 from .flags import Flag, local_time
 from .geofence import distance_m, within_geofence
 from .interval import overlaps, overlaps_sql
+from .plausibility import IMPLAUSIBLE_TIME, implausible_time_flag, times_drive_state
 from .report import (NO_FLAGS_JSON, firing_flags, late_report_flag, limit_flags, not_ordered_flag,
                      report_flagged, report_flagged_sql)
 from .sector import FULL_CIRCLE_DEG, NO_WIDTH_REASON, in_sector, sector_flag, sector_has_width, sector_width
@@ -29,4 +30,5 @@ __all__ = [
     "on_site_sql", "overlaps", "overlaps_sql", "report_flagged", "report_flagged_sql", "sector_flag",
     "sector_has_width", "sector_width", "staffing_flag", "stock_flag", "stock_shortfall", "understaffed",
     "window_flags", "within_geofence", "within_on_site_horizon", "within_on_site_horizon_sql",
+    "IMPLAUSIBLE_TIME", "implausible_time_flag", "times_drive_state",
 ]

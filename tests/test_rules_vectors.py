@@ -7,6 +7,7 @@ opsserver/web/static/rules.js; these vectors are what keeps those checks and the
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,17 @@ def test_understaffed(case):
     assert rules.understaffed(case["certified_on_site"], case["min_crew"]) is case["understaffed"]
     flag = rules.staffing_flag(case["certified_on_site"], case["min_crew"])
     assert (flag is not None and flag.code == "understaffed") is case["understaffed"]
+
+
+@cases("plausibility", "implausible_time")
+def test_implausible_time(case):
+    received = datetime(2026, 7, 18, 13, 5, tzinfo=UTC)
+    flag = rules.implausible_time_flag(received + timedelta(seconds=case["start_s"]),
+                                       received + timedelta(seconds=case["end_s"]), received, "Asia/Shanghai")
+    parts = [p["text"] for p in flag.params["parts"]] if flag else []
+    assert parts == case["parts"]
+    assert flag is None or (flag.code == rules.IMPLAUSIBLE_TIME and flag.reason)
+    assert rules.times_drive_state([flag.as_dict()] if flag else []) is (flag is None)
 
 
 def test_the_vectors_cover_the_edges():

@@ -126,7 +126,9 @@ def record_report(work: UnitOfWork, who: Principal, round_id: int, data: dict,
         reporter_certificate_expires=member.certificate_expires if member else None, fired=fired,
         stock=facts.stock_at(point.id), tz_name=zone_name())
     flags += [f for f in (rules.late_report_flag(received, r.closed_at, zone_name()),
-                          rules.not_ordered_flag(point.code, r.id, facts.is_ordered(conn, r.id, point.id))) if f]
+                          rules.not_ordered_flag(point.code, r.id, facts.is_ordered(conn, r.id, point.id)),
+                          rules.implausible_time_flag(data["started_at"], data["ended_at"], received, zone_name()))
+              if f]
     rep = SimpleNamespace(
         id=report_id, round_id=r.id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,
         started_at=data["started_at"], ended_at=data["ended_at"], azimuth_deg=data["azimuth_deg"],

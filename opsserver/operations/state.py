@@ -56,6 +56,7 @@ class PointInRound:
     state: str = "ordered"
     open_window: object = None
     flags: list = field(default_factory=list)  # of the point's reports in this round, decoded once
+    timed_reports: list = field(default_factory=list)  # the reports whose times drive the state (plausible ones)
 
 
 def derive_state(pr: PointInRound, at: datetime) -> str:
@@ -65,11 +66,14 @@ def derive_state(pr: PointInRound, at: datetime) -> str:
         return "stood_down"
     if rp.declined_at is not None and rp.declined_at <= at:
         return "declined"
-    if not pr.reports and not pr.requests:  # most points of a big round: only the crew decides
+    # A report flagged implausible_time (ending tomorrow, 30 hours long) is kept and flagged, but its times
+    # say nothing about the point now: it neither makes the point firing nor done.
+    reports = pr.timed_reports
+    if not reports and not pr.requests:  # most points of a big round: only the crew decides
         return "ordered" if rules.understaffed(pr.certified_on_site, pr.point.min_crew) else "manned"
-    if any(x.started_at <= at <= x.ended_at for x in pr.reports):
+    if any(x.started_at <= at <= x.ended_at for x in reports):
         return "firing"
-    last_end = max((x.ended_at for x in pr.reports), default=None)
+    last_end = max((x.ended_at for x in reports), default=None)
     # After a report only a new request (made after that firing) moves the point on again.
     requests = [q for q in pr.requests if q.created_at <= at and q.cancelled_at is None
                 and (last_end is None or q.created_at > last_end)]
@@ -79,7 +83,7 @@ def derive_state(pr: PointInRound, at: datetime) -> str:
     if any(q.decision is None or (q.decision == "approved" and q.approved_start > at and
                                   (q.terminated_at is None or q.terminated_at > at)) for q in requests):
         return "requested"
-    if pr.reports:
+    if reports:
         return "done"
     if latest is not None and latest.decision == "rejected":
         return "rejected"
@@ -129,8 +133,11 @@ def points_in_rounds(rounds: list[Round], at: datetime | None = None,
                            for point_id, people in crew.items()} for when, crew in on_site_at.items()}
     for (round_id, point_id), pr in index.items():
         when = when_by_round[round_id]
-        if pr.reports:
-            pr.flags = [f for rep in pr.reports for f in json.loads(rep.flags)]
+        for rep in pr.reports:
+            flags = json.loads(rep.flags)
+            pr.flags += flags
+            if rules.times_drive_state(flags):
+                pr.timed_reports.append(rep)
         pr.certified_on_site = certified_at[when].get(point_id, 0)
         pr.state = derive_state(pr, when)
         if pr.requests:
