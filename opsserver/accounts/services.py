@@ -209,6 +209,7 @@ def whoami(who: Principal) -> dict:
     if r is not None:
         pr = next(p for p in points_in_rounds([r], now)[r.id] if p.point.id == point.id)
         answer["round"] = {"id": r.id, "name": r.name, "purpose": r.purpose, "state": pr.state,
+                           "activated_at": r.activated_at.isoformat(),
                            "colour": colour(pr.state, bool(pr.flags)),
                            "open_window": window_view(pr.open_window)}
     return answer

@@ -14,6 +14,7 @@
   const AUTH_KEY = 'crew.auth';
   const ME_KEY = 'crew.me';
   const AMMO_KEY = 'crew.ammo';
+  const POINT_AMMO_KEY = 'crew.point-ammo';   // the types my point holds (its ledger), for the report form
 
   const load = (key) => { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } };
   const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
@@ -33,7 +34,9 @@
 
   async function api(path, options = {}) {
     const a = auth();
-    const headers = Object.assign({ Accept: 'application/json' }, options.headers || {});
+    // the server's human texts (reasons, messages) in the page's language; the codes stay
+    const headers = Object.assign({ Accept: 'application/json', 'Accept-Language': C.LANG === 'en' ? 'en' : 'zh-CN' },
+      options.headers || {});
     if (a && !options.noAuth) headers.Authorization = `Bearer ${a.token}`;
     if (options.json !== undefined) headers['Content-Type'] = 'application/json';
     const ctrl = new AbortController();
@@ -84,11 +87,18 @@
     save(ME_KEY, { me: session.me, meAt: session.meAt, clockOffsetS: session.clockOffsetS, username: auth().username });
     C.renderMe();
     api('/ammo/types').then((d) => { save(AMMO_KEY, d.items || []); C.renderAmmoRows(); }).catch(() => {});
+    if (data.point) {
+      api(`/points/${encodeURIComponent(data.point.code)}/ammo`).then((d) => {
+        save(POINT_AMMO_KEY, { point_code: data.point.code, types: Object.keys(d.stock || {}) });
+        C.renderAmmoRows();
+      }).catch(() => {});
+    }
+    if (C.pollAirspace) C.pollAirspace();
   }
 
   function serverNow() { return Date.now() - session.clockOffsetS * 1000; }
 
   Object.assign(C, {
-    AUTH_KEY, ME_KEY, AMMO_KEY, load, save, auth, HttpError, api, session, refreshMe, serverNow,
+    AUTH_KEY, ME_KEY, AMMO_KEY, POINT_AMMO_KEY, load, save, auth, HttpError, api, session, refreshMe, serverNow,
   });
 }(window.OpsCrew));

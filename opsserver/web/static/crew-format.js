@@ -16,6 +16,8 @@
   const REASONS = JSON.parse(body.dataset.reasons);
   const STATES = JSON.parse(body.dataset.states);
   const FIELDS = JSON.parse(body.dataset.fields);
+  const AMMO_NAMES = JSON.parse(body.dataset.ammoNames || '{}');
+  const LANG = body.dataset.lang === 'en' ? 'en' : 'zh';
   const TZ = body.dataset.tz || 'Asia/Shanghai';
 
   const $ = (id) => document.getElementById(id);
@@ -104,10 +106,10 @@
 
   function show(node, visible) { node.hidden = !visible; }
 
-  function flash(id, text) {
-    const m = $(id);
-    m.textContent = text;
-    show(m, true);
+  /** Put `children` in `node` in place of what it held, leaving out the missing ones (replaceChildren alone
+   *  would print a null as the text "null"). */
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false && c !== ''));
   }
 
   // --- readable problems --------------------------------------------------------------------------
@@ -117,17 +119,27 @@
     return parts.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : (FIELDS[p] || p))).join(' ');
   }
 
+  /** A server text in the page's language? (A Chinese page shows no English sentence: only its own label.) */
+  const inPageLanguage = (text) => LANG === 'en' || /[\u3400-\u9fff]/.test(text);
+
+  /** A flag or clearance reason: the page's label for its code, and the server's reason when it is in the
+   *  page's language (never a missing value printed as `null`). */
   function reasonText(r) {
     const label = REASONS[r.code];
-    return label ? `${label} — ${r.reason}` : (r.reason || r.code);
+    const why = typeof r.reason === 'string' && r.reason.trim() && inPageLanguage(r.reason) ? r.reason.trim() : '';
+    if (label && why && why !== label) return `${label} — ${why}`;
+    return label || why || String(r.code || '');
   }
+
+  /** An ammunition type's name in the page's language (as the catalogue has it when there is no translation). */
+  const ammoName = (t) => AMMO_NAMES[t.name] || t.name || t.code;
 
   /** A problem+json answer as a readable block: its detail, then one line per bad field. */
   function problemNode(problem) {
     const box = el('div', { class: 'problem' });
     const status = problem && problem.status ? ` (${problem.status})` : '';
     box.append(el('p', { class: 'problem-title', text: `${S.server_error}${status}` }));
-    if (problem && (problem.detail || problem.title)) {
+    if (problem && typeof (problem.detail || problem.title) === 'string') {
       box.append(el('p', { class: 'problem-detail', text: problem.detail || problem.title }));
     }
     const errors = (problem && problem.errors) || [];
@@ -139,7 +151,7 @@
   }
 
   Object.assign(C, {
-    body, S, REASONS, STATES, FIELDS, $, fmt, isoLocal, inputValue, phoneOffsetLabel, showTime, showSpan,
-    showDuration, countdown, el, show, flash, reasonText, problemNode,
+    body, S, REASONS, STATES, FIELDS, LANG, $, fmt, ammoName, isoLocal, inputValue, phoneOffsetLabel, showTime, showSpan,
+    showDuration, countdown, el, show, fill, reasonText, problemNode,
   });
 }());

@@ -9,8 +9,8 @@
   'use strict';
 
   const {
-    $, S, FIELDS, el, show, flash, isoLocal, inputValue, showSpan, reasonText, problemNode,
-    api, load, AMMO_KEY, HttpError, session, uuid, enqueue,
+    $, S, FIELDS, el, show, fill, isoLocal, inputValue, showSpan, reasonText, problemNode, ammoName,
+    api, load, AMMO_KEY, POINT_AMMO_KEY, HttpError, session, uuid, enqueue, confirmRecorded,
   } = C;
   const { inSector } = window.OpsRules;
 
@@ -66,8 +66,7 @@
       duration_min: duration,
     };
     if (height !== null) payload.max_height_m = height;
-    await enqueue('airspace_request', payload);
-    flash('airspace-message', S.recorded);
+    confirmRecorded('airspace-message', await enqueue('airspace_request', payload));
   }
 
   // --- aim, sector and clearance ----------------------------------------------------------------------
@@ -108,15 +107,15 @@
     const aim = aimOf(form);
     const me = session.me;
     if (!aim || !me || !me.point) { box.replaceChildren(); return; }
-    if (!navigator.onLine) { box.replaceChildren(el('p', { class: 'warn-text', text: S.clearance_offline })); return; }
+    if (!navigator.onLine) { fill(box, el('p', { class: 'warn-text', text: S.clearance_offline })); return; }
     const seq = ++clearanceSeq;
-    box.replaceChildren(el('p', { class: 'muted', text: S.checking }));
+    fill(box, el('p', { class: 'muted', text: S.checking }));
     try {
       const q = new URLSearchParams({ azimuth: aim.az, elevation: aim.elv });
       const ans = await api(`/points/${encodeURIComponent(me.point.code)}/clearance?${q}`);
       if (seq !== clearanceSeq) return;
       box.dataset.cleared = ans.cleared;
-      box.replaceChildren(
+      fill(box,
         el('p', { class: ans.cleared ? 'cleared yes' : 'cleared no', text: ans.cleared ? S.cleared_yes : S.cleared_no }),
         ans.reasons && ans.reasons.length
           ? el('ul', { class: 'flags' }, ans.reasons.map((r) => el('li', { 'data-code': r.code, text: reasonText(r) })))
@@ -125,7 +124,7 @@
     } catch (err) {
       if (seq !== clearanceSeq) return;
       delete box.dataset.cleared;
-      box.replaceChildren(err instanceof HttpError ? problemNode(err.problem)
+      fill(box, err instanceof HttpError ? problemNode(err.problem)
         : el('p', { class: 'warn-text', text: S.clearance_offline }));
     }
   }
@@ -141,17 +140,27 @@
 
   // --- the firing report ----------------------------------------------------------------------------
 
+  /** The catalogue's types that my point holds (its ledger names them), or every type when it names none. */
+  function pointTypes() {
+    const all = load(AMMO_KEY) || [];
+    const held = load(POINT_AMMO_KEY);
+    const me = session.me;
+    if (!held || !me || !me.point || held.point_code !== me.point.code || !held.types.length) return all;
+    const mine = all.filter((t) => held.types.includes(t.code));
+    return mine.length ? mine : all;
+  }
+
   function renderAmmoRows() {
     const box = $('ammo-rows');
-    const types = load(AMMO_KEY) || [];
+    const types = pointTypes();
     const kept = {};
     box.querySelectorAll('.ammo-row').forEach((row) => {
       kept[row.dataset.type] = [row.querySelector('.fired').value, row.querySelector('.duds').value];
     });
-    box.replaceChildren(...types.map((t) => {
+    fill(box, ...types.map((t) => {
       const [fired, duds] = kept[t.code] || ['', ''];
       return el('div', { class: 'ammo-row', 'data-type': t.code },
-        el('span', { class: 'ammo-name', text: t.name }),
+        el('span', { class: 'ammo-name', text: ammoName(t) }, el('span', { class: 'muted', text: ` ${t.code}` })),
         el('label', {}, FIELDS.fired,
           el('input', { type: 'number', className: 'fired', inputMode: 'numeric', min: 0, step: 1, value: fired,
             name: `fired-${t.code}` })),
@@ -206,23 +215,28 @@
       started_at: isoLocal(new Date(start.value)), ended_at: isoLocal(new Date(end.value)),
       azimuth_deg: aim.az, elevation_deg: aim.elv, ammo, cloud_type: $('rp-cloud').value || null, notes: notes || null,
     };
-    await enqueue('report', payload);
+    const item = await enqueue('report', payload);
     form.reset();
     form.querySelectorAll('.ammo-row input').forEach((i) => { i.value = ''; });
     resetTimes();
     renderSectorState();
     $('clearance-answer').replaceChildren();
-    flash('report-message', S.recorded);
+    confirmRecorded('report-message', item);
   }
 
   function resetTimes() {
-    // a firing's times to the second: a report must not seem to start before its round became active
-    // (fields the crew has not touched follow the clock, so that opening the form later gives the time then)
+    // a firing's times to the second: it ended now and began a minute before, or when the round became active
+    // if that was later (a report starting before it is refused); fields the crew has not touched follow the clock, so that opening the
+    // form later gives the time then
     const now = new Date();
-    [['as-start', false], ['rp-start', true], ['rp-end', true]].forEach(([id, seconds]) => {
+    const r = session.me && session.me.round;
+    // (in phone time, rounded up to the second the input keeps, and never after the end)
+    const active = r && r.activated_at ? Date.parse(r.activated_at) + session.clockOffsetS * 1000 + 1000 : 0;
+    const began = new Date(Math.min(now.getTime(), Math.max(now.getTime() - 60000, active)));
+    [['as-start', now, false], ['rp-start', began, true], ['rp-end', now, true]].forEach(([id, at, seconds]) => {
       const input = $(id);
       if (!input.value || input.dataset.touched !== '1') {
-        input.value = inputValue(now, seconds);
+        input.value = inputValue(at, seconds);
         delete input.dataset.touched;
       }
     });

@@ -8,7 +8,7 @@
 (function (C) {
   'use strict';
 
-  const { $, S, fmt, show, flash, isoLocal, uuid, enqueue, session } = C;
+  const { $, S, fmt, show, isoLocal, uuid, enqueue, session } = C;
   const { distanceM, withinGeofence } = window.OpsRules;
 
   const GOOD_ACCURACY_M = 50;       // a fix better than this can be sent at once
@@ -104,8 +104,9 @@
     };
     stopWatching();
     show($('checkin-panel'), false);
-    await enqueue('checkin', payload, { distance_m: distanceM(c.latitude, c.longitude, p.latitude, p.longitude) });
-    flash('home-message', S.recorded);
+    const item = await enqueue('checkin', payload,
+      { distance_m: distanceM(c.latitude, c.longitude, p.latitude, p.longitude) });
+    C.confirmRecorded('home-message', item);   // crew-screens.js, loaded after this script
   }
 
   /** Close the check-in panel without sending (and stop the GPS). */

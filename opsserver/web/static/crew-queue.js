@@ -125,6 +125,11 @@
           }
           await db.put('items', item);
         }
+        // the server's answers that follow: who is on site (a check-in) and what ATC decides (a request)
+        if (batch.some((i) => i.type === 'checkin' && i.status !== 'queued')) C.refreshMe();
+        if (batch.some((i) => i.type === 'airspace_request' && i.status !== 'queued')) {
+          C.renderQueue().then(() => C.pollAirspace());
+        }
         if (retryable) throw new Error('some items must be sent again');
         backoff = 0;
       }

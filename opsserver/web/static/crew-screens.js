@@ -1,20 +1,26 @@
 /* The crew page's screens: which one shows (the tabs), and what the home and queue screens say.
  *
- * Home: who I am, my certificate and shift, my point (sector, geofence, crew on site against its minimum,
- * judged by window.OpsRules.understaffed), the round and its open airspace window with a countdown, and the
- * phone's clock offset when it is wrong. Queue: every record on this phone with its state, the server's
- * flags or problem, and when the next try is due. The forms are crew-forms.js's.
+ * Home: who I am, my certificate and shift, whether I am on site at my point now (my phone's last check-in,
+ * then the server's answer), my point (sector, geofence, crew on site against its minimum, judged by
+ * window.OpsRules.understaffed), the round and its open airspace window with a countdown, and the phone's
+ * clock offset when it is wrong. Queue: every record on this phone with its state, the server's flags or
+ * problem, and when the next try is due. A record's confirmation stands above the tab bar and says "sent"
+ * once it was. The forms are crew-forms.js's, the airspace request's state crew-airspace.js's.
  */
 (function (C) {
   'use strict';
 
   const {
-    $, S, STATES, body, fmt, el, show, showTime, showSpan, showDuration, countdown, reasonText, problemNode,
+    $, S, STATES, body, fmt, el, show, fill, showTime, showSpan, showDuration, countdown, reasonText, problemNode,
     auth, session, serverNow, allItems, nextTryAt,
   } = C;
-  const { understaffed } = window.OpsRules;
+  const { understaffed, withinGeofence } = window.OpsRules;
 
   const CLOCK_WARN_S = 60;          // show the clock offset when it is over a minute
+  const SENT_SHOWN_MS = 8000;       // a "sent" confirmation stays this long
+
+  let lastItems = [];               // this phone's records for the signed-in account, newest first
+  const hideTimers = {};
 
   // --- the queue screen -----------------------------------------------------------------------------
 
@@ -47,6 +53,10 @@
   async function renderQueue() {
     const a = auth();
     const items = (await allItems()).filter((i) => !a || i.username === a.username).reverse();
+    lastItems = items;
+    renderConfirmations(items);
+    renderOnSite();
+    C.setLocalAirspace(items);
     const waiting = items.filter((i) => i.status === 'queued').length;
     const badge = $('pending-badge');
     badge.textContent = waiting;
@@ -78,6 +88,31 @@
     });
   }
 
+  // --- confirmations: above the tab bar, "sent" once the server has it -----------------------------
+
+  /** Confirm a record on screen `id`'s message: recorded (sending or waiting for signal), until it is sent. */
+  function confirmRecorded(id, item) {
+    const m = $(id);
+    clearTimeout(hideTimers[id]);
+    m.dataset.item = item.id;
+    m.className = 'toast';
+    m.textContent = navigator.onLine ? S.recorded_sending : S.recorded;
+    show(m, true);
+    renderConfirmations(lastItems);
+  }
+
+  function renderConfirmations(items) {
+    document.querySelectorAll('.toast[data-item]').forEach((m) => {
+      const item = items.find((i) => i.id === m.dataset.item);
+      if (!item || item.status === 'queued') return;
+      const says = { sent: S.sent_ok, flagged: S.sent_flagged, refused: S.sent_refused };
+      m.textContent = says[item.status] || S.sent_ok;
+      m.className = `toast ${item.status}`;
+      delete m.dataset.item;
+      hideTimers[m.id] = setTimeout(() => show(m, false), SENT_SHOWN_MS);
+    });
+  }
+
   /** The records waiting in the list are on their way (a sync request is starting). */
   function markSending() {
     document.querySelectorAll('#queue-list li[data-status="queued"]').forEach((li) => li.classList.add('sending'));
@@ -95,6 +130,40 @@
     show(box, true);
   }
 
+  // --- on site now: my phone's last check-in, or the server's answer when it is newer ------------------
+
+  function renderOnSite() {
+    const box = $('onsite');
+    const { me, meAt } = session;
+    const p = me && me.point;
+    if (!p) { box.replaceChildren(); delete box.dataset.onsite; return; }
+    const last = lastItems.find((i) => i.type === 'checkin' && i.status !== 'refused');
+    const fromPhone = last && (last.status === 'queued' || last.created_at > meAt);
+    let on;
+    let since = null;
+    let why = null;
+    if (fromPhone) {
+      const q = last.payload;
+      const inside = last.result && last.result.within_geofence !== undefined ? last.result.within_geofence
+        : withinGeofence((last.local || {}).distance_m, p.geofence_m);
+      on = q.point_code === p.code && q.kind === 'arrive' && inside;
+      if (on) since = q.recorded_at;
+      if (q.point_code === p.code && q.kind === 'arrive' && !inside) why = S.onsite_outside;
+      if (last.status === 'queued') why = why ? `${why} · ${S.onsite_unsent}` : S.onsite_unsent;
+    } else {
+      const mine = (p.on_site || []).find((x) => x.crew_id === me.crew_id);
+      on = !!mine;
+      if (mine) since = mine.arrived_at;
+    }
+    box.dataset.onsite = on ? 'yes' : 'no';
+    box.dataset.source = fromPhone ? 'phone' : 'server';
+    box.className = `onsite ${on ? 'yes' : 'no'}`;
+    fill(box,
+      el('b', { text: fmt(on ? S.onsite_yes : S.onsite_no, { code: p.code }) }),
+      since ? ` · ${fmt(S.onsite_since, { time: showTime(since) })}` : '',
+      why ? el('div', { class: 'small', text: why }) : '');
+  }
+
   function renderMe() {
     renderClock();
     const { me, meAt, clockOffsetS } = session;
@@ -110,7 +179,7 @@
     } else cert.textContent = crew.certificate_expires ? `${S.cert_expires} ${crew.certificate_expires}` : '';
 
     const shift = me.shift;
-    $('me-shift').replaceChildren(shift
+    fill($('me-shift'), shift
       ? el('div', { class: `shift ${shift.on_now ? 'now' : 'next'}` },
         el('b', { text: shift.on_now ? S.shift_now : S.shift_next }), ' ',
         `${shift.point_code} · ${S[shift.position] || shift.position} · ${showSpan(shift.starts_at, shift.ends_at)}`)
@@ -120,7 +189,7 @@
     $('hdr-point').textContent = p ? p.code : '';
     $('point-code').textContent = p ? p.code : '';
     $('point-name').textContent = p ? p.name : S.no_point;
-    $('point-facts').replaceChildren(...(p ? [
+    fill($('point-facts'), ...(p ? [
       el('span', { text: `${S.sector} ${p.sector_start_deg}° → ${p.sector_end_deg}° (${S.clockwise})` }),
       el('span', { text: `${S.geofence} ${Math.round(p.geofence_m)} m` }),
       el('span', { class: understaffed(p.crew_on_site, p.min_crew) ? 'short' : '', text: `${S.crew_on_site} ${p.crew_on_site} / ${p.min_crew}` }),
@@ -128,7 +197,7 @@
     ['btn-arrive', 'btn-depart'].forEach((id) => { $(id).disabled = !p; });
 
     const r = me.round;
-    $('round-info').replaceChildren(r
+    fill($('round-info'), r
       ? el('div', {}, el('span', { class: `dot ${r.colour}` }), el('b', { text: r.name }), ' · ',
         el('span', { id: 'round-state', 'data-state': r.state, text: STATES[r.state] || r.state }))
       : el('div', { class: 'muted', text: S.no_round }));
@@ -137,17 +206,28 @@
     $('report-round').textContent = roundText;
     $('report-sector').textContent = p ? `${p.sector_start_deg}° → ${p.sector_end_deg}° (${S.clockwise})` : '—';
     renderWindow();
+    renderOnSite();
+    C.renderAirspace();
     const stale = !navigator.onLine || (Date.now() - meAt > 5 * 60 * 1000);
     $('me-updated').textContent = `${S.last_update} ${showTime(new Date(meAt - clockOffsetS * 1000))}${stale ? ` · ${S.stale}` : ''}`;
   }
+
+  const FINISHED = ['done', 'declined', 'stood_down', 'rejected'];   // states with nothing left to count down
 
   function renderWindow() {
     const box = $('window-info');
     const me = session.me;
     const w = me && me.round && me.round.open_window;
-    if (!w) { box.replaceChildren(el('span', { class: 'muted', text: S.no_window })); return; }
+    if (!w) { fill(box, el('span', { class: 'muted', text: S.no_window })); box.classList.remove('ending'); return; }
     const left = (new Date(w.end).getTime() - serverNow()) / 1000;
-    box.replaceChildren(
+    if (FINISHED.includes(me.round.state)) {
+      // "done" (or stood down) beside a running countdown would say two things at once: the window, no clock
+      fill(box, el('div', { class: 'muted', text: fmt(S.window_until, { time: showTime(w.end) }) }),
+        w.reference ? el('div', { class: 'muted', text: `${S.window_ref} ${w.reference}` }) : null);
+      box.classList.remove('ending');
+      return;
+    }
+    fill(box,
       el('div', {}, showSpan(w.start, w.end)),
       el('div', { class: 'countdown' }, `${S.window_ends_in} `, el('b', { id: 'window-countdown', text: countdown(left) })),
       w.reference ? el('div', { class: 'muted', text: `${S.window_ref} ${w.reference}` }) : null);
@@ -177,9 +257,9 @@
   }
 
   function tick() {
-    if (session.me) renderWindow();
+    if (session.me) { renderWindow(); C.renderAirspace(); }
     if (nextTryAt()) renderQueue();
   }
 
-  Object.assign(C, { renderQueue, markSending, renderMe, route, renderNet, tick });
+  Object.assign(C, { renderQueue, markSending, renderMe, route, renderNet, tick, confirmRecorded });
 }(window.OpsCrew));

@@ -7,7 +7,8 @@
  */
 'use strict';
 
-const CACHE = 'crew-shell-v3';  // v2: rules.js joined the shell; v3: crew.js split into crew-*.js
+// v2: rules.js joined the shell; v3: crew.js split into crew-*.js; v4: crew-airspace.js, the night theme, the toasts
+const CACHE = 'crew-shell-v4';
 const NETWORK_TIMEOUT_MS = 4000;
 const at = (path) => new URL(path, self.location).href;   // relative to /crew/sw.js, so a URL prefix is kept
 const SHELL = at('../crew');
@@ -17,6 +18,7 @@ const ASSETS = [
   at('../static/web/crew-queue.js'),
   at('../static/web/crew-position.js'),
   at('../static/web/crew-screens.js'),
+  at('../static/web/crew-airspace.js'),
   at('../static/web/crew-forms.js'),
   at('../static/web/crew.js'),
   at('../static/web/rules.js'),

@@ -9,7 +9,8 @@
   'use strict';
 
   const {
-    $, S, body, show, problemNode, phoneOffsetLabel, AUTH_KEY, ME_KEY, load, save, auth, api, HttpError, session,
+    $, S, body, show, fill, problemNode, phoneOffsetLabel, AUTH_KEY, ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, load, save, auth,
+    api, HttpError, session,
     refreshMe, syncSoon, syncAgain, renderQueue, renderMe, renderNet, route, tick, renderAmmoRows, resetTimes,
     wireForms, startCheckin, sendCheckin, cancelCheckin, stopWatching,
   } = C;
@@ -40,7 +41,7 @@
     } catch (e) {
       if (e instanceof HttpError && e.status === 429) err.textContent = S.signin_throttled;
       else if (e instanceof HttpError && e.status === 401) err.textContent = S.signin_failed;
-      else if (e instanceof HttpError) { err.replaceChildren(problemNode(e.problem)); }
+      else if (e instanceof HttpError) { fill(err, problemNode(e.problem)); }
       else err.textContent = S.signin_offline;
       show(err, true);
       return;
@@ -57,7 +58,7 @@
 
   function signOut() {
     localStorage.removeItem(AUTH_KEY);
-    localStorage.removeItem(ME_KEY);
+    [ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY].forEach((k) => localStorage.removeItem(k));
     session.me = null;
     stopWatching();
     route();
@@ -89,6 +90,7 @@
     $('checkin-cancel').addEventListener('click', cancelCheckin);
     wireForms();
     $('btn-sync').addEventListener('click', syncAgain);
+    document.querySelectorAll('.toast').forEach((t) => t.addEventListener('click', () => show(t, false)));
     document.querySelectorAll('#tabs button').forEach((b) => b.addEventListener('click', () => {
       location.hash = b.dataset.screen;
     }));
