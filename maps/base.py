@@ -153,8 +153,9 @@ class DeferredTiles(Element):
 
 def add_frame(m: folium.Map, words: Mapping[str, str], lang: str, *, title: str,
               base_layer: Mapping | None, tile_layers: Sequence[folium.TileLayer]) -> BaseLayer | None:
-    """Title, base layer and deferred tiles on ``m`` (made by ``common.base_map``)."""
+    """Title, styles, base layer and deferred tiles on ``m`` (made by ``common.base_map``)."""
     set_page(m, title, lang)
+    _helpers(m)  # the code labels' and the replay's styles are wanted with no base layer too
     base = None
     if base_layer and base_layer.get("features"):
         base = BaseLayer(base_layer, words["base_layer"], lang)
