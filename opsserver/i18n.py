@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
+from marshmallow import fields, validate
 
 from rules import local_time
 
@@ -63,3 +64,10 @@ def format_time(value, with_date: bool = True) -> str:
     (`with_date=False`: `21:05 +08:00`); a missing time is a dash."""
     value = as_datetime(value)
     return "—" if value is None else local_time(value, current_app.config["OPS_TIMEZONE"], with_date)
+
+
+def lang_field() -> fields.String:
+    """A document's `lang` query parameter (its text in zh or en; without it, `Accept-Language` decides)."""
+    return fields.String(load_default=None, validate=validate.OneOf(LANGUAGES), metadata={
+        "description": "the language of the document's text: zh (Simplified Chinese) or en; "
+                       "default from Accept-Language, else zh"})

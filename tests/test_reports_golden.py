@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 import time_machine
+from zoneinfo import ZoneInfo
 
 ROUND_KEYS = ["round", "generated_at", "timezone", "points_ordered", "points_fired", "points", "totals",
               "ledger_consumption", "totals_match_ledger", "flags", "airspace", "response_times", "timeline",
@@ -35,6 +36,7 @@ CSV_COLUMNS = ["point_code", "point_name", "state", "ordered_at_utc", "manned_at
                "reports", "fired_total", "duds_total", "agent_g", "ammo", "flags", "windows_asked",
                "windows_approved", "windows_used", "windows_rejected", "windows_terminated",
                "request_to_decision_s", "declined_reason", "stood_down_reason"]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOG_COLUMNS = ["section", "at_utc", "at_local", "kind", "who", "detail"]
 # the drill's outcome per point (seed 7), as the report showed it before the split
 STATES = {"LH01": "done", "LH02": "done", "LH03": "done", "LH04": "done", "LH05": "rejected", "LH06": "done",
@@ -59,7 +61,8 @@ def drilled(app, runner, client):
         assert result.exit_code == 0, result.output
         resp = client.post("/api/v1/auth/token", json={"username": "auditor", "password": "auditor-demo-pass"})
         assert resp.status_code == 200, resp.json
-        yield {"Authorization": f"Bearer {resp.json['access_token']}"}
+        # The English documents, asked for explicitly (Chinese is the default: tests/test_language.py).
+        yield {"Authorization": f"Bearer {resp.json['access_token']}", "Accept-Language": "en"}
 
 
 def _ammo_cell(ammo: dict) -> str:
@@ -237,11 +240,15 @@ def test_activity_log_csv_sections_and_html(client, drilled):
         assert kinds["stood_down"] == (p["stood_down_at"] is not None)
         firings = [a[5] for a in acts if a[3] == "firing"]
         assert all(f.startswith("firing to ") and "azimuth" in f for f in firings)
-        assert sum("; FLAGS: " in f for f in firings) == len(p["flags"])
+        assert sum("; flags: " in f for f in firings) == len(p["flags"])
         html = client.get(f"/api/v1/rounds/1/points/{code}/activity-log?format=html", headers=drilled)
         assert html.status_code == 200 and html.mimetype == "text/html"
         page = _Tables()
         page.feed(html.get_data(as_text=True))
         assert page.times["activities"] == [a[1] for a in acts]
-        assert page.times["crew"] == [t for m in crew for t in (m[1], m[5].rsplit(" ", 1)[1])]
+        assert page.times["crew"][::2] == [m[1] for m in crew]
+        # the shift's end in the detail is for people: local, in the one format (2026-07-18 21:05 +08:00)
+        assert [m[5].rsplit(", shift to ", 1)[1] for m in crew] == [
+            datetime.fromisoformat(t).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M +08:00")
+            for t in page.times["crew"][1::2]]
         assert dict(page.rows) == {"crew": len(crew), "activities": len(acts)}

@@ -108,7 +108,8 @@ def test_activity_log(client, drilled):
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
     sections = Counter(r["section"] for r in rows)
     assert sections["period"] == 2 and sections["crew"] >= 1
-    assert all(r["detail"].startswith("certificate ") and r["kind"] for r in rows if r["section"] == "crew")
+    # Chinese, the default (no Accept-Language): the English documents are tests/test_reports_golden.py's
+    assert all(r["detail"].startswith("证书 ") and r["kind"] for r in rows if r["section"] == "crew")
     acts = [r for r in rows if r["section"] == "activity"]
     assert [a["at_utc"] for a in acts] == sorted(a["at_utc"] for a in acts)
     kinds = [a["kind"] for a in acts]
@@ -119,7 +120,7 @@ def test_activity_log(client, drilled):
     html = client.get(f"/api/v1/rounds/1/points/{point}/activity-log?format=html", headers=h)
     assert html.status_code == 200 and html.mimetype == "text/html"
     text = html.get_data(as_text=True)
-    assert "Operational period" in text and "+08:00" in text and "size: A4" in text
+    assert "作业时段" in text and "+08:00" in text and "size: A4" in text
     first = acts[0]
     assert f'datetime="{first["at_utc"]}"' in text and first["at_local"] in text
 

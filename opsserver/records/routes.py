@@ -11,6 +11,7 @@ from ..blueprint import Blueprint
 from ..clock import local_today
 from ..errors import ProblemError
 from ..fields import FIRST_YEAR, LAST_YEAR, Count, Day, QuerySchema, Text
+from ..i18n import lang_field
 from . import services
 
 blp = Blueprint("records", __name__, url_prefix="/api/v1",
@@ -27,6 +28,7 @@ class DailyLogQuerySchema(QuerySchema):
     date_to = Day(load_default=None, metadata={"description": "last local date (default: today); not before "
                                                               f"date_from, at most {MAX_DAYS} days after it"})
     format = Text(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+    lang = lang_field()
 
     @ma.validates_schema
     def _range(self, data, **kwargs):
@@ -42,6 +44,7 @@ class SeasonQuerySchema(QuerySchema):
     year = Count(load_default=None, validate=ma.validate.Range(min=FIRST_YEAR, max=LAST_YEAR),
                  metadata={"description": "calendar year in local time (default: this year)"})
     format = Text(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+    lang = lang_field()
 
 
 def _csv(body: str, name: str) -> Response:

@@ -19,13 +19,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..ammo.models import AmmoType
 from ..audit import csvsafe
 from ..audit.services import format_time
 from ..extensions import db
+from ..i18n import format_time as people_time
 from ..operations.models import PURPOSES, FiringReport, ReportAmmo, Round
+from ..reasons import code_label, flag_text
 from ..registry.models import Point
 
 
@@ -93,7 +96,7 @@ def daily_log(date_from: date, date_to: date, point_code: str | None = None) -> 
         row = rows.setdefault((day, f["point_code"]), {
             "date": day.isoformat(), "point_code": f["point_code"], "point_name": f["point_name"],
             "equipment": f["equipment"], "operations": [], "_seconds": 0.0, "agents": defaultdict(float),
-            "ammo": defaultdict(lambda: {"fired": 0, "duds": 0}), "cloud_types": [], "remarks": []})
+            "ammo": defaultdict(lambda: {"fired": 0, "duds": 0}), "cloud_types": [], "flags": [], "remarks": []})
         row["operations"].append({"report_id": r.id, "round_id": r.round_id, "round_name": f["round_name"],
                                   "purpose": f["purpose"], "started_at": r.started_at, "ended_at": r.ended_at,
                                   "hours": _hours(_seconds(r))})
@@ -105,7 +108,9 @@ def daily_log(date_from: date, date_to: date, point_code: str | None = None) -> 
         if r.cloud_type and r.cloud_type not in row["cloud_types"]:
             row["cloud_types"].append(r.cloud_type)
         for flag in json.loads(r.flags or "[]"):
-            remark = f"{flag['code']}: {flag.get('reason', '')}".rstrip(": ")
+            if flag["code"] not in row["flags"]:
+                row["flags"].append(flag["code"])
+            remark = _("%(label)s: %(reason)s", label=code_label(flag["code"]), reason=flag_text(flag))
             if remark not in row["remarks"]:
                 row["remarks"].append(remark)
         if r.notes and r.notes not in row["remarks"]:
@@ -134,23 +139,20 @@ DAILY_LOG_COLUMNS = ["date", "point_code", "point_name", "operations", "hours_of
                      "ammunition_fired", "cloud_types", "remarks"]
 
 
-def _local(value: datetime, tz: ZoneInfo) -> str:
-    return value.astimezone(tz).isoformat(timespec="seconds")
-
-
 def daily_log_csv(log: dict) -> str:
-    """The daily log for people: each operation as local start/end with offset (ISO 8601 interval)."""
-    tz = ZoneInfo(log["timezone"])
+    """The daily log for people: each operation as its local start – end with offset (the one format), remarks in
+    the reader's language; the column names stay stable codes."""
     buffer = io.StringIO()
     writer = csvsafe.writer(buffer, lineterminator="\n")
     writer.writerow(DAILY_LOG_COLUMNS)
     for row in log["items"]:
         writer.writerow([
             row["date"], row["point_code"], row["point_name"],
-            "; ".join(f"{_local(op['started_at'], tz)}/{_local(op['ended_at'], tz)}" for op in row["operations"]),
+            "; ".join(f"{people_time(op['started_at'])} – {people_time(op['ended_at'])}" for op in row["operations"]),
             f"{row['hours']:.2f}",
             "; ".join(f"{agent} {g:g}" for agent, g in row["agents"].items()),
-            "; ".join(f"{code} {v['fired']} (duds {v['duds']})" for code, v in row["ammo"].items()),
+            "; ".join(_("%(type)s %(fired)s (duds %(duds)s)", type=code, fired=v["fired"], duds=v["duds"])
+                      for code, v in row["ammo"].items()),
             "; ".join(row["cloud_types"]),
             "; ".join(row["remarks"]),
         ])
@@ -206,7 +208,7 @@ def season_summary_csv(summary: dict) -> str:
     writer.writerow(["month", *(f"days_{p}" for p in summary["purposes"]), "days_any", "ground_apparatus_hours",
                      "operations", *(f"agent_{a}_g" for a in summary["agents"])])
     for label, row in [*((f"{summary['year']}-{m['month']:02d}", m) for m in summary["months"]),
-                       ("total", summary["totals"])]:
+                       (_("total"), summary["totals"])]:
         writer.writerow([label, *(row["modification_days"][p] for p in summary["purposes"]),
                          row["modification_days_any"], f"{row['ground_apparatus_hours']:.2f}", row["operations"],
                          *(f"{row['agent_g'][a]:g}" for a in summary["agents"])])

@@ -6,6 +6,7 @@ never see the database.
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..ammo.models import AmmoType, LedgerEntry
@@ -16,8 +17,13 @@ from ..operations.models import AirspaceRequest, FiringReport, Round
 from ..operations.reports import report_lines, report_view
 from ..operations.rounds import get_round
 from ..operations.state import PointInRound, colour, points_in_rounds, round_view
+from ..reasons import code_label
 from ..registry.models import Point
-from .times import iso
+from .times import iso, local
+
+
+REJECTION_REASONS = {"airspace_busy": "airspace busy", "civil_flight": "civil flight",
+                     "military_flight": "military flight", "other": "other reason"}  # msgids (as _labels.html)
 
 
 def _plain(view: dict) -> dict:
@@ -56,20 +62,24 @@ def round_data_of(r: Round, states: list[PointInRound]) -> dict:
 
 def _request_events(q: dict) -> list[dict]:
     events = [{"at": q["created_at"], "type": "airspace", "point_code": q["point_code"],
-               "label": f"airspace requested {q['window_start'][11:16]}–{q['window_end'][11:16]} UTC"}]
+               "label": _("airspace requested %(start)s – %(end)s", start=local(q["window_start"]),
+                          end=local(q["window_end"]))}]
     if q.get("decided_at"):
         events.append({"at": q["decided_at"], "type": "decision", "point_code": q["point_code"],
-                       "label": f"{q['decision']} {q.get('reference') or q.get('reason') or ''}".strip()})
+                       "label": _("approved, ref %(reference)s", reference=q.get("reference") or "—")
+                       if q["decision"] == "approved" else _("rejected: %(reason)s", reason=_(
+                           REJECTION_REASONS.get(q.get("reason"), "other reason")))})
     if q.get("terminated_at"):
         events.append({"at": q["terminated_at"], "type": "terminated", "point_code": q["point_code"],
-                       "label": "window terminated"})
+                       "label": _("window terminated: stop firing")})
     return events
 
 
 def _report_event(rep: dict) -> dict:
     fired = sum(line["fired"] for line in rep["ammo"])
     return {"at": rep["started_at"], "type": "report", "point_code": rep["point_code"],
-            "label": f"fired {fired} at {rep['azimuth_deg']:g}°", "flagged": bool(rep["flags"])}
+            "label": _("fired %(fired)s at %(azimuth)s°", fired=fired, azimuth=f"{rep['azimuth_deg']:g}"),
+            "flagged": bool(rep["flags"])}
 
 
 def _checkin_events(data: dict) -> list[dict]:
@@ -86,7 +96,8 @@ def _checkin_events(data: dict) -> list[dict]:
         stmt = stmt.where(c.recorded_at <= end)
     return [{"at": row.recorded_at.isoformat(), "type": "checkin", "point_code": row.code,
              "latitude": row.latitude, "longitude": row.longitude,
-             "label": f"crew {row.kind}" + ("" if row.within_geofence else " (outside geofence)")}
+             "label": _("crew %(kind)s", kind=code_label(row.kind))
+             + ("" if row.within_geofence else _(" (outside the geofence)"))}
             for row in db.session.execute(stmt)]
 
 
@@ -100,19 +111,19 @@ def round_events(data: dict) -> list[dict]:
 
 def lifecycle_events(r: Round, states: list[PointInRound]) -> list[dict]:
     """The round's own events (ordered, activated, closed) and its points' declines and stand-downs."""
-    events = [{"at": iso(r.created_at), "type": "round", "point_code": None, "label": "round ordered"}]
+    events = [{"at": iso(r.created_at), "type": "round", "point_code": None, "label": _("round ordered")}]
     if r.activated_at:
-        events.append({"at": iso(r.activated_at), "type": "round", "point_code": None, "label": "round activated"})
+        events.append({"at": iso(r.activated_at), "type": "round", "point_code": None, "label": _("round activated")})
     if r.closed_at:
-        events.append({"at": iso(r.closed_at), "type": "round", "point_code": None, "label": "round closed"})
+        events.append({"at": iso(r.closed_at), "type": "round", "point_code": None, "label": _("round closed")})
     for pr in states:
         x = pr.round_point
         if x.declined_at:
             events.append({"at": iso(x.declined_at), "type": "declined", "point_code": pr.point.code,
-                           "label": f"declined: {x.declined_reason}"})
+                           "label": _("declined: %(reason)s", reason=x.declined_reason)})
         if x.stood_down_at:
             events.append({"at": iso(x.stood_down_at), "type": "stood_down", "point_code": pr.point.code,
-                           "label": f"stood down: {x.stood_down_reason}"})
+                           "label": _("stood down: %(reason)s", reason=x.stood_down_reason)})
     return events
 
 

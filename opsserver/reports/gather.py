@@ -24,12 +24,9 @@ from ..operations.state import points_in_rounds
 from ..reasons import code_label, flag_text, join_texts
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
-from .facts import ammo_types, ledger_consumption, lifecycle_events, round_data_of, round_events
+from .facts import REJECTION_REASONS, ammo_types, ledger_consumption, lifecycle_events, round_data_of, round_events
 from .replay import manned_times
 from .times import as_datetime, iso, local, seconds_between
-
-REJECTION_REASONS = {"airspace_busy": "airspace busy", "civil_flight": "civil flight",
-                     "military_flight": "military flight", "other": "other reason"}  # msgids (site's _labels.html)
 
 # --- the round report ----------------------------------------------------------------------------
 
@@ -116,7 +113,7 @@ def _totals(points: list[dict], types: dict) -> dict[str, dict]:
 def _flags(states: list, reports_of: dict[str, list[dict]]) -> list[dict]:
     """Every flag of every report of an ordered point, with its report, point, start and reason."""
     return [{"report_id": rep["id"], "point_code": rep["point_code"], "started_at": rep["started_at"],
-             "code": f["code"], "label": code_label(f["code"]), "reason": flag_text(f)}
+             "code": f["code"], "reason": flag_text(f)}
             for pr in states for rep in reports_of[pr.point.code] for f in rep["flags"]]
 
 

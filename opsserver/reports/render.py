@@ -1,17 +1,23 @@
 """The gathered round report and activity log written out: CSV (the one formula-safe writer), JSON and HTML.
 
 Machine formats keep UTC ISO 8601 (CSV ``*_utc`` columns); text for people shows local time with its
-offset (config ``OPS_TIMEZONE``). The HTML round report carries its charts and the round map.
+offset (config ``OPS_TIMEZONE``) in the reader's language (session or ``?lang=``, opsserver.i18n); the CSVs'
+column names and code columns (state, kind, flags) stay stable codes, their text columns follow the language.
+The HTML round report carries its charts and the round map.
 """
 
 import io
 import json
 
 from flask import current_app, render_template
+from flask_babel import gettext as _
 
 import maps
 
 from ..audit import csvsafe
+from ..i18n import current_lang
+from ..reasons import code_label
+from ..registry.basemap import base_layer_for
 from .times import local
 
 POINT_COLUMNS = ["point_code", "point_name", "state", "ordered_at_utc", "manned_at_utc", "order_to_manned_s",
@@ -64,7 +70,8 @@ def round_map_html(rep: dict) -> str:
     """The round map (maps.build_round_map), rendered to a full HTML document."""
     cfg = current_app.config
     m = maps.build_round_map(rep["_map_data"], tiles=cfg["OPS_MAP_TILES"], tiles_key=cfg.get("OPS_MAP_TILES_KEY"),
-                             lang="en", tz=cfg["OPS_TIMEZONE"])
+                             lang=current_lang(), tz=cfg["OPS_TIMEZONE"],
+                             base_layer=base_layer_for(cfg["OPS_MAP_REGION"]))
     return m.get_root().render()
 
 
@@ -72,7 +79,8 @@ def report_html(rep: dict) -> str:
     """The printable round report: summary, totals, both charts, the map in a frame, points, flags, timeline."""
     from . import charts  # lazy: matplotlib takes most of a second to import, and only this page draws
 
-    return render_template("reports/round_report.html", rep=rep, local=local, ammo_chart=charts.ammo_chart(rep),
+    return render_template("reports/round_report.html", rep=rep, local=local, lang=current_lang(),
+                           code_label=code_label, ammo_chart=charts.ammo_chart(rep),
                            windows_chart=charts.windows_chart(rep), map_html=round_map_html(rep))
 
 
@@ -83,7 +91,8 @@ def activity_log_csv(log: dict) -> str:
             ["period", p["start"], local(p["start"]), "start", log["point"]["code"], log["round"]["name"]],
             ["period", p["end"], local(p["end"]), "end" if not p["open"] else "now", log["point"]["code"], ""]]
     rows += [["crew", m["shift_start"], local(m["shift_start"]), m["position"], m["name"],
-              f"certificate {m['certificate_no']} (expires {m['certificate_expires']}), shift to {m['shift_end']}"]
+              _("certificate %(number)s (expires %(expires)s), shift to %(end)s", number=m["certificate_no"],
+                expires=m["certificate_expires"], end=local(m["shift_end"]))]
              for m in log["crew"]]
     rows += [["activity", a["at"], local(a["at"]), a["kind"], a["who"], a["detail"]] for a in log["activities"]]
     return _csv(rows)
@@ -91,4 +100,4 @@ def activity_log_csv(log: dict) -> str:
 
 def activity_log_html(log: dict) -> str:
     """The printable ICS-214-style activity log."""
-    return render_template("reports/activity_log.html", log=log, local=local)
+    return render_template("reports/activity_log.html", log=log, local=local, lang=current_lang())

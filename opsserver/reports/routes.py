@@ -7,6 +7,7 @@ from marshmallow import validate as V
 from ..accounts.auth import roles_required
 from ..blueprint import Blueprint
 from ..fields import QuerySchema, Text
+from ..i18n import lang_field
 from ..serving.security import allow_inline_scripts
 from . import gather, render
 
@@ -18,10 +19,12 @@ READERS = ("commander", "auditor", "admin")
 
 class ReportQuerySchema(QuerySchema):
     format = Text(load_default="json", validate=V.OneOf(("json", "csv", "html")))
+    lang = lang_field()
 
 
 class LogQuerySchema(QuerySchema):
     format = Text(load_default="csv", validate=V.OneOf(("csv", "html")))
+    lang = lang_field()
 
 
 def _attachment(body: str, mimetype: str, name: str) -> Response:

@@ -8,6 +8,7 @@ import orjson
 from flask import current_app, request
 
 from ..database.utc import now_utc
+from ..i18n import current_lang
 from . import services
 
 # The last body built per feed, keyed by its version: wall screens and maps poll the same feed every
@@ -40,7 +41,8 @@ def feed_answer(build, mimetype: str):
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = current_app.response_class(status=304)
     else:
-        key = f"{mimetype}:{current_app.config['SQLALCHEMY_DATABASE_URI']}"
+        # The flags' reasons are in the reader's language: one body per version and language.
+        key = f"{mimetype}:{current_lang()}:{current_app.config['SQLALCHEMY_DATABASE_URI']}"
         cached = _built.get(key)
         if cached is None or cached[0] != version or not current_app.config["OPS_STATUS_MEMO"]:
             with gc_paused():
@@ -50,6 +52,7 @@ def feed_answer(build, mimetype: str):
         resp = current_app.response_class(cached[1], mimetype=mimetype)
     resp.headers["ETag"] = etag
     resp.headers["Cache-Control"] = "no-cache"
+    resp.vary.add("Accept-Language")  # the flags' reasons follow it on the API
     return resp
 
 
