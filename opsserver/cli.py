@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 import maps
+import rules
 
 from .accounts.services import create_account, update_account
 from .audit import checkpoints, exports
@@ -88,7 +89,9 @@ def seed_synthetic(points, crew, rounds, reports_per_round, audit_events, active
 def drill(close):
     """Play a demo round: arrivals, requests, approvals and a rejection, firings (some flagged)."""
     result = run_drill(close=close)
-    click.echo(f"round {result['round_id']}: {result['reports']} reports, {result['flagged_reports']} flagged")
+    first, last = (rules.local_time(t, current_app.config["OPS_TIMEZONE"]) for t in result["night"])
+    click.echo(f"round {result['round_id']}: played the night of {first} to {last}; "
+               f"{result['reports']} reports, {result['flagged_reports']} flagged")
     for code, state in sorted(result["states"].items()):
         click.echo(f"  {code}  {state}")
 

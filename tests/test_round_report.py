@@ -22,15 +22,15 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 def drilled(app, runner, client):
     """The demo seeded and drilled (one round, 18 points); tokens for the auditor, commander and a crew member.
 
-    The drill plays its round now, and the demo's shifts are tonight's (18:00–06:00 local): only at
-    night are the crew on shift for the round. So the whole test runs at 21:00 local tonight, the
-    clock ticking, whatever the hour it is started at.
+    The drill plays the last night that has passed (20:00 to 04:40 local, on its own shifts); the whole
+    test runs at 10:00 local the morning after tonight, the clock ticking, whatever the hour it is
+    started at, so the crew who arrived last night still count as on site (24 h).
     """
     from opsserver.demo.seed import tonight
 
     with app.app_context():
         night_start, _ = tonight()
-    with time_machine.travel(night_start + timedelta(hours=3), tick=True):
+    with time_machine.travel(night_start + timedelta(hours=16), tick=True):
         app.config["OPS_MAP_TILES"] = "none"  # no tile server in the test: the map must not reach the internet
         assert runner.invoke(args=["ops", "seed-demo"]).exit_code == 0
         result = runner.invoke(args=["ops", "drill"])

@@ -1,14 +1,33 @@
 """The UTC datetime column type, `now_utc` and `as_utc`: aware times in, aware UTC times out."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# Set only by `played_at` (the drill replays a past night through the services); never in a request.
+_PLAYED_AT: ContextVar[datetime | None] = ContextVar("played_at", default=None)
+
 
 def now_utc() -> datetime:
-    """The current time, timezone-aware in UTC (used as a callable column default)."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware in UTC (used as a callable column default); inside `played_at`,
+    the time played."""
+    played = _PLAYED_AT.get()
+    return datetime.now(UTC) if played is None else played
+
+
+@contextmanager
+def played_at(at: datetime) -> Iterator[None]:
+    """Within the block (this thread or task only), `now_utc()` is `at`: the demo drill plays a night that
+    has passed through the same services as the API, each step stamped with its time of that night."""
+    token = _PLAYED_AT.set(as_utc(at))
+    try:
+        yield
+    finally:
+        _PLAYED_AT.reset(token)
 
 
 def as_utc(value: datetime) -> datetime:
