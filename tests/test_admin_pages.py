@@ -346,7 +346,7 @@ def _drop_guards(app):
 def test_verify_shows_ok_and_then_the_broken_event_after_tampering(app, ops_world):
     client = signed_in(app.test_client(), "auditor")
     page = page_text(client.get("/audit/verify"))
-    result = re.search(r'<div class="result (\w+)" id="verify-result".*?</div>', page, re.S).group(0)
+    result = re.search(r'<div class="verify-result result (\w+)" id="verify-result".*?</div>', page, re.S).group(0)
     assert 'data-ok="true"' in result and "日志完整，未被篡改。" in result
     with app.app_context():
         count = db.session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
@@ -356,10 +356,27 @@ def test_verify_shows_ok_and_then_the_broken_event_after_tampering(app, ops_worl
         db.session.execute(text("UPDATE audit_events SET payload = '{\"name\":\"forged\"}' WHERE seq = 3"))
         db.session.commit()
     page = page_text(client.get("/audit/verify"))
-    result = re.search(r'<div class="result (\w+)" id="verify-result".*?</div>', page, re.S).group(0)
+    result = re.search(r'<div class="verify-result result (\w+)" id="verify-result".*?</div>', page, re.S).group(0)
     assert 'data-ok="false"' in result and "日志已损坏" in result
     assert '<dd class="first-bad">3</dd>' in result
+    assert "记录内容被修改：哈希不再相符。" in result  # why, in the reader's language
     assert "最近的签名检查点" in page
+
+
+def test_verify_on_the_page_finds_the_newest_events_deleted_behind_the_apps_back(app, ops_world):
+    """An export signs a checkpoint of the head; deleting the newest events afterwards is named by the page."""
+    client = signed_in(app.test_client(), "admin")
+    links = export_links(page_text(client.get("/audit")))
+    client.get(links["jsonl"][0]).get_data()  # signs a checkpoint at the head
+    _drop_guards(app)
+    with app.app_context():
+        head = db.session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+        db.session.execute(text("DELETE FROM audit_events WHERE seq >= :s"), {"s": head - 1})
+        db.session.commit()
+    page = page_text(client.get("/audit/verify?lang=en"))
+    result = re.search(r'<div class="verify-result result (\w+)" id="verify-result".*?</div>', page, re.S).group(0)
+    assert 'data-ok="false"' in result and "The log is broken" in result
+    assert f"covers {head} events, the log holds {head - 2}" in result
 
 
 def test_pages_follow_the_readers_language(app, ops_world):

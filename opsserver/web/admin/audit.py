@@ -2,11 +2,13 @@
 their signed manifests with the same filters, served with the page's session and streamed as the API streams
 them; and the chain's verification with its result shown."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from flask import Response, abort, current_app, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ...audit import checkpoints, exports, services
@@ -20,6 +22,36 @@ from .forms import AuditFilterForm
 AUDIT_ROLES = ("auditor", "admin")
 RECENT = 200  # events shown on the page; the exports hold all of them
 FORMAT_FILES = {"csv": "csv", "jsonl": "jsonl", "geojson": "json"}
+# The verification's reasons (audit/services.py writes them in English for the API and the CLI), in the reader's
+# language; each pattern's groups fill its text.
+VERIFY_REASONS = [
+    (re.compile(r"sequence gap: expected (?P<expected>\d+), found (?P<found>\d+)"),
+     _l("Events are missing: expected event %(expected)s, found %(found)s.")),
+    (re.compile(r"prev_hash does not match the previous event's hash"),
+     _l("The link to the previous event is broken (prev_hash differs from its hash).")),
+    (re.compile(r"hash does not match the event's content"),
+     _l("The event's content was changed: its hash no longer matches.")),
+    (re.compile(r"line (?P<line>\d+) of the checkpoint file is not a checkpoint.*"),
+     _l("Line %(line)s of the checkpoint file is not a checkpoint: the file was damaged.")),
+    (re.compile(r"the checkpoint signed at .* does not carry a valid signature.*"),
+     _l("A checkpoint does not carry a valid signature of this server's key.")),
+    (re.compile(r"the checkpoint signed at .* covers (?P<length>\d+) events; the log holds (?P<count>\d+).*"),
+     _l("The signed checkpoint covers %(length)s events, the log holds %(count)s: events it covers are missing.")),
+    (re.compile(r"event (?P<seq>\d+) differs from the one the checkpoint signed at .*"),
+     _l("Event %(seq)s differs from the one the signed checkpoint covers: events up to it were changed, removed "
+        "or re-chained.")),
+]
+
+
+def verify_reason(reason: str | None) -> str | None:
+    """Why verification failed, in the reader's language (the service's English text when no pattern knows it)."""
+    if reason is None:
+        return None
+    for pattern, text in VERIFY_REASONS:
+        found = pattern.fullmatch(reason)
+        if found:
+            return str(text) % found.groupdict()
+    return reason
 
 
 def _aware(local: datetime | None) -> datetime | None:
@@ -64,7 +96,8 @@ def _page(verification: dict | None = None):
     total = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
     return render_template("admin/audit.html", form=form, events=_recent(filters, actor, action), links=links,
                            upto=upto, total=total, shown_max=RECENT, verification=verification, signed=signed,
-                           filter_args=request.args.to_dict())
+                           filter_args=request.args.to_dict(),
+                           reason=verify_reason(verification["reason"]) if verification else None)
 
 
 @bp.get("/audit")

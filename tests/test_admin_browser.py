@@ -1,0 +1,54 @@
+"""The audit page's verify button in Debian's Chromium against a real server: the chain verifies, then a row is
+changed behind the app's back and the same click names the broken event; no console error on the way.
+Screenshots go to test-artifacts/admin/ (not committed)."""
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from opsserver.extensions import db
+
+from .helpers import live as harness
+from .test_admin_pages import _drop_guards
+
+pytestmark = harness.needs_chromium
+
+browser = harness.browser  # the project's Chromium fixture
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "admin"
+
+
+def test_the_verify_button_shows_ok_then_the_first_bad_event(app, ops_world, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with harness.serving(app) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        context.set_default_timeout(15000)
+        page = context.new_page()
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", "auditor")
+        page.fill("input[name=password]", "password-auditor")
+        with page.expect_navigation(wait_until="load"):
+            page.locator("form.login-form button[type=submit]").click()
+        page.goto("about:blank")  # the dashboard the login opens is another page's: watch from the audit page on
+        errors = harness.script_errors(page)
+        page.goto(f"{url}/audit?point_code=LH01")
+        with page.expect_navigation(wait_until="load"):
+            page.locator("form.verify button[type=submit]").click()
+        result = page.locator("#verify-result")
+        assert result.get_attribute("data-ok") == "true", result.inner_text()
+        assert "日志完整，未被篡改。" in result.inner_text()
+        assert page.input_value("input[name=point_code]") == "LH01"  # the filter survives the click
+        page.screenshot(path=str(SHOTS / "audit-verified.png"), full_page=True)
+        _drop_guards(app)
+        with app.app_context():
+            db.session.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2"))
+            db.session.commit()
+        # The same button again, on the page it opened: a second verification from the server, not a jump
+        # within the page (an action with a #fragment made the second click a fragment navigation).
+        with page.expect_navigation(wait_until="load"):
+            page.locator("form.verify button[type=submit]").click()
+        result = page.locator("#verify-result")
+        assert result.get_attribute("data-ok") == "false"
+        assert page.inner_text("#verify-result .first-bad") == "2"
+        page.screenshot(path=str(SHOTS / "audit-broken.png"), full_page=True)
+        assert errors == []
+        context.close()
