@@ -2,6 +2,7 @@
 each script, stylesheet and icon the page names is in crew-sw.js's precache list and is served, and no crew
 script in static/ is left out of the page."""
 
+import hashlib
 import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -31,3 +32,17 @@ def test_every_crew_script_is_on_the_page():
     page_scripts = re.findall(r"filename='(crew[\w-]*\.js)'", (STATIC.parent / "templates" / "crew.html").read_text())
     on_disk = {p.name for p in STATIC.glob("crew*.js")} - {"crew-sw.js"}
     assert set(page_scripts) == on_disk
+
+
+# The cache's name goes with the list it keeps: the phone installs a changed service worker into a cache of a
+# new name and drops the old one, so a file taken off the list is not kept (and served) for ever. A new list
+# needs a new name here and in crew-sw.js.
+SHELL_LISTS = {"crew-shell-v4": "e7e0cbfb8329b829"}
+
+
+def test_a_new_shell_list_has_a_new_cache_name():
+    source = (STATIC / "crew-sw.js").read_text(encoding="utf-8")
+    name = re.search(r"const CACHE = '([^']+)'", source).group(1)
+    digest = hashlib.sha256("\n".join(sorted(precached())).encode()).hexdigest()[:16]
+    assert SHELL_LISTS.get(name) == digest, (
+        f"the service worker's list changed: give CACHE in crew-sw.js a new name and record {name!r}: {digest!r}")

@@ -63,14 +63,15 @@
     return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${off}`;
   }
 
-  /** A span of time, compactly: 11-29 18:00 → 11-30 06:00 +08:00 (the date left out when it is today's). */
+  /** A span of time in the one format, the end's date and offset left out when they are the start's:
+   *  2026-11-29 18:00 → 22:30 +08:00, or 2026-11-29 18:00 +08:00 → 2026-11-30 06:00 +08:00. */
   function showSpan(from, to) {
-    const a = showTime(from).split(' ');
-    const b = showTime(to).split(' ');
-    if (a.length < 3 || b.length < 3) return `${showTime(from)} → ${showTime(to)}`;
-    const today = showTime(new Date()).split(' ')[0];
-    const day = (d) => (d === today ? '' : `${d.slice(5)} `);
-    return `${day(a[0])}${a[1]} → ${day(b[0])}${b[1]} ${b[2]}`;
+    const a = showTime(from);
+    const b = showTime(to);
+    const [ad, at, ao] = a.split(' ');
+    const [bd, bt, bo] = b.split(' ');
+    if (!ao || !bo) return `${a} → ${b}`;
+    return ad === bd && ao === bo ? `${ad} ${at} → ${bt} ${bo}` : `${a} → ${b}`;
   }
 
   function showDuration(totalSeconds) {

@@ -17,7 +17,8 @@
   const { understaffed, withinGeofence } = window.OpsRules;
 
   const CLOCK_WARN_S = 60;          // show the clock offset when it is over a minute
-  const SENT_SHOWN_MS = 8000;       // a "sent" confirmation stays this long
+  const SENT_SHOWN_MS = 6000;       // a "sent" confirmation stays this long
+  const QUEUED_SHOWN_MS = 12000;    // a "recorded" one too (the records say it waits); it comes back as "sent"
 
   let lastItems = [];               // this phone's records for the signed-in account, newest first
   const hideTimers = {};
@@ -98,6 +99,7 @@
     m.className = 'toast';
     m.textContent = navigator.onLine ? S.recorded_sending : S.recorded;
     show(m, true);
+    hideTimers[id] = setTimeout(() => show(m, false), QUEUED_SHOWN_MS);
     renderConfirmations(lastItems);
   }
 
@@ -109,6 +111,8 @@
       m.textContent = says[item.status] || S.sent_ok;
       m.className = `toast ${item.status}`;
       delete m.dataset.item;
+      show(m, true);
+      clearTimeout(hideTimers[m.id]);
       hideTimers[m.id] = setTimeout(() => show(m, false), SENT_SHOWN_MS);
     });
   }
