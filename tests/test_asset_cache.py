@@ -6,8 +6,10 @@ import re
 import shutil
 from pathlib import Path
 
+import brotli
+
 from opsserver import create_app
-from opsserver.web.assets import IMMUTABLE, content_version
+from opsserver.web.assets import BROTLI_QUALITY, IMMUTABLE, content_version
 
 from .helpers.pages import sign_in
 
@@ -74,3 +76,17 @@ def test_vendor_urls_follow_what_npm_installed(db_url, tmp_path):
     assert before != after
     assert client.get(after).headers["Cache-Control"] == IMMUTABLE
     assert "immutable" not in client.get(before).headers["Cache-Control"]
+
+
+def test_static_and_vendor_files_are_compressed_once_at_brotlis_best(client):
+    for url, path in (("/static/web/crew-forms.js", ROOT / "opsserver/web/static/crew-forms.js"),
+                      ("/vendor/leaflet/dist/leaflet.js", ROOT / "node_modules/leaflet/dist/leaflet.js")):
+        first = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+        assert first.headers["Content-Encoding"] == "br" and first.headers["ETag"].endswith(':br"')
+        assert brotli.decompress(first.data) == path.read_bytes()
+        assert len(first.data) <= len(brotli.compress(path.read_bytes(), quality=BROTLI_QUALITY))
+        again = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304
+    # A client without brotli gets what Flask-Compress makes.
+    plain_zstd = client.get("/static/web/crew-forms.js", headers={"Accept-Encoding": "zstd"})
+    assert plain_zstd.headers["Content-Encoding"] == "zstd"
