@@ -203,6 +203,19 @@ def test_create_a_point(app, ops_world):
     assert 'id="point-LH30"' in page_text(client.get("/admin/points"))
 
 
+def test_the_demo_lists_its_18_points_and_no_password_field_takes_the_browsers_saved_one(app, runner):
+    assert runner.invoke(args=["ops", "seed-demo"]).exit_code == 0
+    client = app.test_client()
+    with app.app_context():
+        admin = db.session.execute(select(Account.username).where(Account.role == "admin")).scalars().first()
+    post_form(client, "/login", "/login", {"username": admin, "password": "admin-demo-pass"})
+    page = page_text(client.get("/admin/points"))
+    assert len(re.findall(r'<tr id="point-LH\d+"', page)) == 18
+    accounts = page_text(client.get("/admin/accounts"))
+    fields = re.findall(r'<input[^>]*type="password"[^>]*>', accounts)
+    assert fields and all('autocomplete="new-password"' in f for f in fields)
+
+
 def test_the_points_page_shows_the_live_state(app, ops_world):
     ops_world.activate()
     client = signed_in(app.test_client(), "admin")

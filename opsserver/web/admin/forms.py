@@ -30,8 +30,9 @@ def choices(pairs) -> list[SelectChoice]:
 class AccountCreateForm(FlaskForm):
     """A new account; a crew account names its crew member."""
 
-    username = StringField(_l("Username"))
-    password = PasswordField(_l("Password"))
+    # Never the browser's saved sign-in: an admin's own password autofilled here would become someone else's.
+    username = StringField(_l("Username"), render_kw={"autocomplete": "off"})
+    password = PasswordField(_l("Password"), render_kw={"autocomplete": "new-password"})
     role = SelectField(_l("Role"), choices=_choices(ROLES, ROLE_NAMES))
     crew_id = SelectField(_l("Crew member"), choices=[BLANK], validate_choice=False)
 
@@ -41,7 +42,7 @@ class AccountChangeForm(FlaskForm):
 
     role = SelectField(_l("Role"), choices=_choices(ROLES, ROLE_NAMES))
     crew_id = SelectField(_l("Crew member"), choices=[BLANK], validate_choice=False)
-    password = PasswordField(_l("New password"))
+    password = PasswordField(_l("New password"), render_kw={"autocomplete": "new-password"})
 
 
 class AccountActiveForm(FlaskForm):
