@@ -247,3 +247,36 @@ def luminance(css: str) -> float:
 def contrast(fg: str, bg: str) -> float:
     a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
     return (a + 0.05) / (b + 0.05)
+
+
+
+@pytest.fixture
+def windowed(app, runner):
+    """The demo served with an approved window open at LH01 (ATC-LH-0042)."""
+    yield from crewphone.serve(app, runner, window=True)
+
+
+def test_done_never_stands_next_to_a_running_countdown(browser, windowed):
+    """Once LH01 has reported its firing the point is done: its still-open window is shown with its end, and
+    no countdown runs beside "done"."""
+    live = windowed
+    page = crewphone.new_phone(browser, live)
+    try:
+        sign_in(page, live)
+        page.wait_for_selector("#window-countdown")
+        activated = datetime.fromisoformat(live.api("get", f"/api/v1/rounds/{live.round_id}")["activated_at"])
+        live.api("post", f"/api/v1/rounds/{live.round_id}/reports", who="crew-lh01", body={
+            "id": "0b6f5c1e-5a43-4c3e-9a55-3f1d2b7c9e01", "point_code": "LH01",
+            "started_at": (activated + timedelta(milliseconds=500)).isoformat(),
+            "ended_at": (now_utc() - timedelta(milliseconds=500)).isoformat(),
+            "azimuth_deg": 250, "elevation_deg": 60, "ammo": [{"type": "RKT-AGI", "fired": 2, "duds": 0}]})
+        page.reload()
+        wait_until(page, "document.getElementById('round-state') && "
+                         "document.getElementById('round-state').dataset.state === 'done'")
+        assert page.locator("#window-countdown").count() == 0
+        assert "窗口开放至" in page.inner_text("#window-info") and "ATC-LH-0042" in page.inner_text("#window-info")
+        assert_no_null(page, "home, done")
+        shot(page, "28-home-done")
+    finally:
+        page.context.close()
+    assert not page.errors, page.errors
