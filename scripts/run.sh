@@ -15,15 +15,21 @@ export OPS_SESSION_COOKIE_SECURE="${OPS_SESSION_COOKIE_SECURE:-0}"
 HOST="${OPS_HOST:-127.0.0.1}"; PORT="${OPS_PORT:-5000}"; APP_PORT="${OPS_APP_PORT:-$((PORT + 1))}"
 cat <<TXT
 
-  Sign in          http://$HOST:$PORT/login             (commander, auditor or admin; crew accounts go to /crew)
+  Sign in          http://$HOST:$PORT/login                 (commander, auditor, admin; crew accounts go to /crew)
   Dashboard        http://$HOST:$PORT/
+  Rounds           http://$HOST:$PORT/rounds                (each round: its points, airspace, reports, orders,
+                   http://$HOST:$PORT/rounds/1               its report and activity logs: after ops drill, below)
+  Alerts           http://$HOST:$PORT/alerts
   Live map         http://$HOST:$PORT/maps/status
-  Crew phone page  http://$HOST:$PORT/crew                 (sign in as crew-lh01 … crew-lh18)
-  Round maps       http://$HOST:$PORT/maps/rounds/1      …/maps/rounds/1/replay  (after: .venv/bin/flask --app wsgi ops drill)
+  Round maps       http://$HOST:$PORT/maps/rounds/1  http://$HOST:$PORT/maps/rounds/1/replay
+  Audit log        http://$HOST:$PORT/audit                 (auditor, admin: export, manifest, verification)
+  Admin            http://$HOST:$PORT/admin/accounts  /admin/points  /admin/crew  /admin/ammo
+  Crew phone page  http://$HOST:$PORT/crew                  (sign in as crew-lh01 … crew-lh18)
   API docs         http://$HOST:$PORT/api/docs
   OpenAPI          http://$HOST:$PORT/api/openapi.json
   Health           http://$HOST:$PORT/healthz  http://$HOST:$PORT/readyz
 
+  A round to look at: .venv/bin/flask --app wsgi ops drill   (then round 1 above)
   Demo logins (the page at /login, or POST /api/v1/auth/token):
     admin / admin-demo-pass        commander / commander-demo-pass
     auditor / auditor-demo-pass    crew-lh01 … crew-lh18 / crew-demo-pass
