@@ -97,9 +97,9 @@ def test_body_just_under_one_mib_is_read(world, rows):
 
 # --- routing errors -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/api/v1/nowhere", "/api/v2/points", "/no/such/page", "/api/v1/points/LH01/extra"])
+@pytest.mark.parametrize("path", ["/api/v1/nowhere", "/api/v2/points", "/api/v1/points/LH01/extra"])
 def test_unknown_url_is_404_problem(client, path):
-    """An unknown URL is a 404 problem."""
+    """An unknown URL under /api is a 404 problem (an unknown page is an HTML page: tests/test_site.py)."""
     assert_problem(client.get(path), 404)
 
 
@@ -134,8 +134,8 @@ def test_every_werkzeug_http_exception_is_a_problem(app, client, status):
     def fail():
         abort(status)
 
-    app.add_url_rule(f"/fail/{status}", f"fail_{status}", fail)
-    body = assert_problem(client.get(f"/fail/{status}"), status)
+    app.add_url_rule(f"/api/fail/{status}", f"fail_{status}", fail)  # pages get HTML (tests/test_site.py)
+    body = assert_problem(client.get(f"/api/fail/{status}"), status)
     assert body["title"]
 
 
@@ -152,11 +152,11 @@ def test_a_field_error_is_placed_where_the_request_carried_the_field(app, client
     def refuse(code):
         raise field_error(request.args["field"], "refused")
 
-    app.add_url_rule("/refuse/<code>", "refuse", refuse)
+    app.add_url_rule("/api/refuse/<code>", "refuse", refuse)
     for query, headers, location in [("field=code", {}, "path"), ("field=name&name=x", {}, "query"),
                                      ("field=Idempotency-Key", {"Idempotency-Key": "k"}, "headers"),
                                      ("field=ammo.0.type", {}, "json")]:
-        body = assert_problem(client.get(f"/refuse/x?{query}", headers=headers), 422)
+        body = assert_problem(client.get(f"/api/refuse/x?{query}", headers=headers), 422)
         assert body["errors"][0]["location"] == location, query
 
 
@@ -164,8 +164,8 @@ def test_a_field_error_is_placed_where_the_request_carried_the_field(app, client
 
 def test_unexpected_exception_is_a_500_problem_without_traceback(app, client):
     """An exception nobody handles is a 500 problem that says nothing of the code."""
-    app.add_url_rule("/boom", "boom", lambda: 1 / 0)
-    resp = client.get("/boom")
+    app.add_url_rule("/api/boom", "boom", lambda: 1 / 0)
+    resp = client.get("/api/boom")
     body = assert_problem(resp, 500)
     assert body["errors"] == []
     assert_no_traceback(resp)

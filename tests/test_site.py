@@ -207,3 +207,23 @@ def test_api_and_feeds_keep_problem_json(demo):
     token = demo.post("/api/v1/auth/token", json={"username": "commander", "password": "commander-demo-pass"})
     resp = demo.get("/api/v1/rounds/999", headers={"Authorization": f"Bearer {token.json['access_token']}"})
     assert resp.status_code == 404 and resp.mimetype == "application/problem+json"
+
+
+def test_an_unexpected_error_on_a_page_is_an_html_500(app, client):
+    """An exception nobody handles on a page is an HTML 500 page that says nothing of the code; under /api it
+    stays a problem document."""
+    app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+    app.add_url_rule("/api/boom", "api_boom", lambda: 1 / 0)
+    resp = client.get("/boom?lang=en")
+    assert resp.status_code == 500 and resp.mimetype == "text/html"
+    assert "Server error" in _text(resp) and "ZeroDivisionError" not in _text(resp) and "Traceback" not in _text(resp)
+    assert client.get("/api/boom").mimetype == "application/problem+json"
+
+
+def test_files_and_oversized_requests_keep_problem_json(client):
+    """Files the pages load (a missing one) and a request too long to read are refused as problem documents,
+    as the front refuses them, whatever the path."""
+    assert client.get("/vendor/left-pad/index.js").mimetype == "application/problem+json"
+    assert client.get("/static/web/nothing.css").mimetype == "application/problem+json"
+    resp = client.get("/rounds?x=" + "y" * 4100)
+    assert resp.status_code == 414 and resp.mimetype == "application/problem+json"

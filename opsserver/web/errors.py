@@ -8,9 +8,11 @@ from flask_babel import gettext as _
 
 log = logging.getLogger(__name__)
 
-# Paths answered for scripts, not people: they keep problem+json.
-SCRIPT_PREFIXES = ("/api/", "/healthz", "/readyz")
+# Paths answered for scripts, not people: they keep problem+json (the API, the files pages load, the probes).
+SCRIPT_PREFIXES = ("/api/", "/static/", "/vendor/", "/healthz", "/readyz")
 SCRIPT_SUFFIXES = (".json", ".geojson")
+# A request too large to read is refused as the front (nginx) refuses it, whatever its path: a problem document.
+TOO_LARGE = (413, 414, 431)
 
 
 def is_page_request() -> bool:
@@ -33,7 +35,7 @@ def _texts(status: int) -> tuple[str, str]:
 
 def page_error(status: int, headers: dict | None = None):
     """The HTML answer for an error on a page, or None for a script's path (the caller answers a problem)."""
-    if not is_page_request():
+    if status in TOO_LARGE or not is_page_request():
         return None
     if status >= 500:
         # Whatever broke may have been the database: draw the bar only from a sign-in already looked up.
