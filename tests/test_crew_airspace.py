@@ -103,18 +103,19 @@ def test_an_approval_reaches_the_phone_within_seconds(phone, live):
     assert_no_null(page, "home with an open window")
 
 
-def test_a_rejection_shows_its_reason_in_the_crews_language(phone, live):
+@pytest.mark.parametrize("lang, rejected, reason", [("zh", "已拒绝", "民航飞行"), ("en", "Rejected", "civil flight")])
+def test_a_rejection_shows_its_reason_in_the_crews_language(phone, live, lang, rejected, reason):
     page = phone
-    sign_in(page, live)
+    sign_in(page, live, lang=lang)
     req = ask_for_airspace(page, live)
     live.api("post", f"/api/v1/airspace/{req['id']}/decision",
              body={"decision": "rejected", "reason": "civil_flight", "reason_detail": "CCA1234 过境"})
     page.wait_for_selector('#airspace-status[data-status="rejected"]', timeout=DECISION_MS)
     text = page.inner_text("#airspace-status")
-    assert "已拒绝" in text and "民航" in text and "CCA1234 过境" in text
+    assert rejected in text and reason in text and "CCA1234 过境" in text  # the commander's words as typed
     assert "civil_flight" not in text
     assert_no_null(page, "airspace rejected")
-    shot(page, "22-airspace-rejected")
+    shot(page, f"22-airspace-rejected-{lang}")
 
 
 def test_queued_with_no_signal_then_pending(phone, live):
