@@ -226,3 +226,12 @@ def test_configured_tiles_wait_for_the_page_and_are_never_in_its_first_script():
     assert 'addEventListener("load", probe)' in base_js and "img.onload = add" in base_js
     for kind, m in _maps().items():  # the default: none
         assert not of_type(m, DeferredTiles) and "OpsBase.tiles(" not in m.get_root().render(), kind
+
+
+def test_the_10k_point_map_with_the_base_layer_stays_under_3_mb(base):
+    """The size bound of tests/test_maps.py (3 MB at 10,000 points) holds with the base layer: 2.98 MB measured."""
+    features = [feature(f"P{i:05d}", f"Point {i}", 20 + (i % 100) * 0.2, 100 + (i // 100) * 0.2, "idle", "grey")
+                for i in range(10_000)]
+    html = build_status_map({"type": "FeatureCollection", "features": features}, base_layer=base).get_root().render()
+    assert "OpsBase.outlines(" in html
+    assert len(html.encode()) < 3_000_000
