@@ -22,6 +22,7 @@ from .forms import AuditFilterForm
 AUDIT_ROLES = ("auditor", "admin")
 RECENT = 200  # events shown on the page; the exports hold all of them
 FORMAT_FILES = {"csv": "csv", "jsonl": "jsonl", "geojson": "json"}
+FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSONL", "geojson": "GeoJSON"}  # as everyone writes them
 # The verification's reasons (audit/services.py writes them in English for the API and the CLI), in the reader's
 # language; each pattern's groups fill its text.
 VERIFY_REASONS = [
@@ -90,7 +91,7 @@ def _page(verification: dict | None = None):
     actor, action = (form.actor.data or "").strip(), (form.action.data or "").strip()
     upto = exports.chain_length()  # one cut for every link, so each file and its manifest describe the same bytes
     query = _query(filters, upto)
-    links = [{"format": fmt, "file": url_for("admin.audit_export", format=fmt, **query),
+    links = [{"format": fmt, "label": FORMAT_NAMES[fmt], "file": url_for("admin.audit_export", format=fmt, **query),
               "manifest": url_for("admin.audit_manifest", format=fmt, **query)} for fmt in exports.FORMATS]
     signed = db.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
     total = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
