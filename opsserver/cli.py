@@ -34,14 +34,18 @@ def ops():
 
 
 @ops.command("init-db")
+@click.option("--demo", is_flag=True, help="Then load the Luohe demo, as seed-demo does (one start-up for both).")
+@click.pass_context
 @with_appcontext
-def init_db():
+def init_db(ctx, demo):
     """Create or upgrade the schema (applies the migrations); make the audit signing key when absent."""
     upgrade(directory=MIGRATIONS_DIR)
     click.echo("database schema is up to date")
     path, made = checkpoints.ensure_key()
     click.echo(f"{'made the' if made else 'kept the'} audit signing key {path} (keep it secret; "
                f"its public key: ops audit-public-key)")
+    if demo:
+        ctx.invoke(seed_demo_command)
 
 
 @ops.command("seed-demo")

@@ -10,8 +10,7 @@ fi
 export FLASK_APP=wsgi
 # Served over plain HTTP on this machine: let the browser send the session cookie without TLS.
 export OPS_SESSION_COOKIE_SECURE="${OPS_SESSION_COOKIE_SECURE:-0}"
-.venv/bin/flask ops init-db
-.venv/bin/flask ops seed-demo
+.venv/bin/flask ops init-db --demo  # the schema, then the demo (once loaded, nothing to do), in one start-up
 HOST="${OPS_HOST:-127.0.0.1}"; PORT="${OPS_PORT:-5000}"; APP_PORT="${OPS_APP_PORT:-$((PORT + 1))}"
 cat <<TXT
 

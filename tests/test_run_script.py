@@ -1,5 +1,5 @@
-"""`scripts/run.sh` prints where everything is: every page of the navigation bar, the sign-in and crew pages,
-the API's description and the health probes."""
+"""`scripts/run.sh` prints where everything is (every page of the navigation bar, the sign-in and crew pages,
+the API's description and the health probes), and prepares the database in one start-up."""
 
 import re
 from pathlib import Path
@@ -24,3 +24,12 @@ def test_the_run_command_prints_every_page(app):
                   "/readyz"}
     assert len(pages) >= 12
     assert sorted(pages - printed_paths()) == []
+
+
+def test_init_db_with_the_demo_is_one_start_up(runner):
+    """run.sh's one command: the schema, then the demo; run again, nothing more is loaded."""
+    first = runner.invoke(args=["ops", "init-db", "--demo"])
+    assert first.exit_code == 0, first.output
+    assert "database schema is up to date" in first.output and "loaded 18 points" in first.output
+    again = runner.invoke(args=["ops", "init-db", "--demo"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
