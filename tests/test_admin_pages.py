@@ -338,6 +338,18 @@ def test_the_export_links_download_the_apis_bytes_and_manifest(app, ops_world, q
         assert jsonl and all("LH01" in line for line in jsonl)
 
 
+def test_a_filter_the_export_refuses_is_shown_on_the_form_and_no_link_carries_it(app, ops_world):
+    client = signed_in(app.test_client(), "auditor")
+    for query in ("point_code=X", "point_code=LH01&round_id=abc"):
+        resp = client.get(f"/audit?{query}")
+        page = page_text(resp)
+        assert resp.status_code == 200 and 'aria-invalid="true"' in page, query
+        for file_url, manifest_url in export_links(page).values():
+            assert "point_code" not in file_url and client.get(manifest_url).status_code == 200
+    # the export's schema's rule for a point code, in Chinese
+    assert "长度须为 2 到 20 个字符。" in page_text(client.get("/audit?point_code=X"))
+
+
 def test_the_audit_list_filters_by_actor_and_action(app, ops_world):
     client = signed_in(app.test_client(), "admin")
     page = page_text(client.get("/audit?actor=commander&action=ammo.receipt"))

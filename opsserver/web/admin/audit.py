@@ -16,7 +16,7 @@ from ...audit.models import AuditCheckpoint, AuditEvent
 from ...audit.schemas import ExportQuerySchema
 from ...extensions import db
 from ..auth import page_roles_required
-from .common import bp
+from .common import bp, schema_load
 from .forms import AuditFilterForm
 
 AUDIT_ROLES = ("auditor", "admin")
@@ -79,18 +79,21 @@ def _recent(filters: dict, actor: str | None, action: str | None) -> list[dict]:
     return [services.event_dict(row) for row in rows]
 
 
-def _query(filters: dict, upto: int) -> dict:
-    """The export's query string: the API's parameters (times with their offset) and the cut."""
-    return {**{k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items()}, "upto_seq": upto}
+def _as_query(filters: dict) -> dict[str, str]:
+    """The filters as the API's export reads them from a query string (times with their offset)."""
+    return {k: v.isoformat() if isinstance(v, datetime) else str(v) for k, v in filters.items()}
 
 
 def _page(verification: dict | None = None):
     form = AuditFilterForm(formdata=request.args)
     form.validate()
     filters = _filters(form) if not form.errors else {}
+    # The export's own schema says which filters it takes, so that no link on the page leads to a refusal.
+    if filters and schema_load(form, ExportQuerySchema(), _as_query(filters)) is None:
+        filters = {}
     actor, action = (form.actor.data or "").strip(), (form.action.data or "").strip()
     upto = exports.chain_length()  # one cut for every link, so each file and its manifest describe the same bytes
-    query = _query(filters, upto)
+    query = {**_as_query(filters), "upto_seq": upto}
     links = [{"format": fmt, "label": FORMAT_NAMES[fmt], "file": url_for("admin.audit_export", format=fmt, **query),
               "manifest": url_for("admin.audit_manifest", format=fmt, **query)} for fmt in exports.FORMATS]
     signed = db.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
