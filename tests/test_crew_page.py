@@ -324,3 +324,17 @@ def test_pages_run_under_their_policy_without_a_violation(browser, live, path, r
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_first_load_downloads_each_file_once(phone, live):
+    """The service worker keeps the versions the page loaded (from the browser's cache), so a phone on a
+    field network does not download the shell's files twice on its first visit."""
+    page = phone
+    page.goto(f"{live.url}/crew")
+    page.wait_for_selector("#screen-signin:not([hidden])")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    assets = page.eval_on_selector_all("script[src], link[rel=stylesheet], link[rel=icon]",
+                                       "els => els.map(e => new URL(e.src || e.href).pathname)")
+    assert len(assets) >= 10
+    twice = {path: n for path in assets if (n := live.recorder.hits(path)) != 1}
+    assert twice == {}, twice

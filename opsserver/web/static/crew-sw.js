@@ -1,6 +1,7 @@
 /* The crew page's service worker (served as /crew/sw.js, scope /crew).
  *
- * It keeps the page shell and its assets in a cache so that the page opens with no signal. Network first:
+ * It keeps the page shell and its assets in a cache so that the page opens with no signal (the assets fetched
+ * at the versioned URLs the page names, which the browser holds already). Network first:
  * with a signal the phone always gets the current page (and its language); with none, or when the network
  * does not answer within a few seconds, the cached copy. The API is never cached: the page keeps its own
  * queue in IndexedDB and sends it through /api/v1/sync.
@@ -29,10 +30,29 @@ const ASSETS = [
   at('manifest.webmanifest'),
 ];
 
+/** The shell and its assets into the cache, each under its path (as the fetch handler looks them up). An asset
+ *  is fetched at the URL the page names (`?v=<hash>`: the page's own load left it in the HTTP cache, so the
+ *  phone does not download it twice on a field network), or at its plain path when the page does not name it. */
+async function precache() {
+  const cache = await caches.open(CACHE);
+  const shell = await fetch(SHELL, { credentials: 'same-origin' });
+  if (!shell.ok) throw new Error(`${SHELL}: ${shell.status}`);
+  const html = await shell.clone().text();
+  await cache.put(SHELL, shell);
+  const named = new Map();
+  for (const m of html.matchAll(/(?:src|href)="([^"]+)"/g)) {
+    const url = new URL(m[1].replace(/&amp;/g, '&'), SHELL);
+    if (ASSETS.includes(url.origin + url.pathname)) named.set(url.origin + url.pathname, url.href);
+  }
+  await Promise.all(ASSETS.map(async (path) => {
+    const resp = await fetch(named.get(path) || path, { credentials: 'same-origin' });
+    if (!resp.ok) throw new Error(`${path}: ${resp.status}`);
+    await cache.put(path, resp);
+  }));
+}
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE)
-    .then((cache) => cache.addAll([SHELL, ...ASSETS]))
-    .then(() => self.skipWaiting()));
+  event.waitUntil(precache().then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
