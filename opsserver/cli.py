@@ -12,7 +12,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-import maps
 import rules
 
 from .accounts.services import create_account, update_account
@@ -24,8 +23,7 @@ from .demo.drill import run_drill
 from .demo.seed import seed_demo
 from .demo.synthetic import add_filler_events, load_synthetic
 from .errors import ProblemError
-from .reports.facts import round_data, round_events
-from .web.archive import archive_document, inline_assets
+from .web.archive import round_archive
 
 
 @click.group()
@@ -107,16 +105,12 @@ def drill(close):
 @click.option("--lang", default="zh", type=click.Choice(["zh", "en"]))
 @with_appcontext
 def archive_round(round_id, out_path, lang):
-    """Write a round's map and replay as one self-contained HTML file (no server, no internet needed)."""
-    data = round_data(round_id)
-    options = {"tiles": None, "lang": lang, "tz": current_app.config["OPS_TIMEZONE"]}
-    node_modules = Path(current_app.config["OPS_VENDOR_DIR"])
-    pages = [(label, inline_assets(m.get_root().render(), node_modules)) for label, m in [
-        ("map", maps.build_round_map(data, **options)),
-        ("replay", maps.build_replay_map(data, round_events(data), **options))]]
-    summary = json.dumps({"round": data["round"], "reports": len(data["reports"]),
-                          "airspace_requests": len(data["airspace"])}, ensure_ascii=False, indent=2)
-    document = archive_document(f"Round {round_id}: {data['round']['name']}", summary, pages)
+    """Write a round's map, what happened and its replay as one self-contained HTML file in the language
+    chosen (no server, no internet needed); it opens on the map."""
+    try:
+        document = round_archive(round_id, lang)
+    except ProblemError as err:
+        raise click.ClickException(err.detail) from None
     Path(out_path).write_text(document, encoding="utf-8")
     click.echo(f"wrote {out_path} ({len(document.encode()) // 1024} KiB)")
 

@@ -1,16 +1,25 @@
-"""The round archive file inlines only the maps' own vendor files, and no vendor path leaves node_modules."""
+"""The round archive file opens on the round's map, in the language chosen, with no network request; it
+inlines only the maps' own vendor files, and no vendor path leaves node_modules."""
 
 import base64
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from opsserver.database.utc import now_utc
 from opsserver.web.archive import inline_assets, vendor_file
 
+from .helpers import live
 from .helpers.problems import assert_problem
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# What a person must not see: a JSON object or its keys, and the round report's raw field names.
+RAW = re.compile(r'[{\[]\s*"|"\w+"\s*:|\b(?:round_id|point_code|started_at|azimuth_deg|null)\b')
 
 _DATA_URI = re.compile(r"url\(data:[^;,)]*;base64,([A-Za-z0-9+/=]+)\)")
 
@@ -105,3 +114,71 @@ def test_vendor_route_refuses_a_link_out_of_node_modules(app, client, tmp_path):
     (root / "left-pad").mkdir()
     (root / "left-pad" / "index.js").write_text("pad")
     assert_problem(client.get("/vendor/leaflet/dist/..%2f..%2fleft-pad/index.js"), 404)
+
+
+@pytest.fixture
+def archived(app, runner, tmp_path):
+    """The demo drilled (last night, closed before dawn) and its round archived in Chinese and in English."""
+    morning = now_utc().astimezone(ZoneInfo("Asia/Shanghai")).replace(hour=10, minute=0, second=0, microsecond=0)
+    with time_machine.travel(morning, tick=True):
+        assert runner.invoke(args=["ops", "seed-demo"]).exit_code == 0
+        result = runner.invoke(args=["ops", "drill", "--close"])
+        assert result.exit_code == 0, result.output
+        files = {}
+        for lang in ("zh", "en"):
+            files[lang] = tmp_path / f"round-{lang}.html"
+            result = runner.invoke(args=["ops", "archive-round", "1", "--out", str(files[lang]), "--lang", lang])
+            assert result.exit_code == 0, result.output
+        yield files
+
+
+@live.needs_chromium
+def test_the_archive_opens_on_the_map_offline_in_its_language(archived):
+    """Opened from disk with the network off: the first thing under the title is the round's map, drawn
+    (points, sectors, arrows, the county outlines); then the summary tables; no raw JSON is shown (the data
+    is in a script element for machines); not one request leaves the file; and the text is the language
+    chosen."""
+    expected = {"zh": ("作业轮次", "已完成", "概况"), "en": ("Round", "done", "Summary")}
+    with live.chromium() as browser:
+        for lang, path in archived.items():
+            context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+            requests = []
+            context.on("request", lambda r: requests.append(r.url))
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            errors = live.script_errors(page)
+            page.goto(path.as_uri(), wait_until="load")
+            # The map comes first, filling most of the first screen.
+            first = page.locator("body > section").first
+            assert first.get_attribute("id") == "map"
+            box = first.locator("iframe").bounding_box()
+            assert box["y"] < 200 and box["height"] > 500
+            frame = page.frame_locator("#map iframe")
+            frame.locator(".leaflet-container").wait_for()
+            assert frame.locator(".leaflet-interactive").count() > 18  # points, sectors, arrows, outlines
+            # Fitted to the round's points: the whole city in view, not a street.
+            inner = first.locator("iframe").element_handle().content_frame()
+            inner.wait_for_function("() => Object.keys(window).some(k => k.startsWith('map_') && "
+                                    "window[k].getZoom && window[k].getZoom() >= 8 && window[k].getZoom() <= 12)")
+            page.frame_locator("#replay iframe").locator(".leaflet-container").wait_for()
+            # What a person reads: tables, no JSON, in the chosen language.
+            shown = page.inner_text("body")
+            assert not RAW.search(shown), RAW.search(shown)
+            assert page.locator("pre").count() == 0
+            assert page.locator("#archive-points tbody tr").count() == 18
+            assert page.locator("#archive-reports tbody tr").count() == 8
+            for word in expected[lang]:
+                assert word in shown, (lang, word)
+            if lang == "zh":
+                assert not re.search(r"\b(?:Summary|Firing reports|Planned|done|manned)\b", shown)
+            # The data for machines: the round, its points, reports and airspace, as JSON.
+            data = json.loads(page.locator("script#round-data").text_content())
+            assert data["round"]["id"] == 1 and len(data["reports"]) == 8 and len(data["points"]) == 18
+            # Nothing left the file: only itself, its srcdoc frames and data: URIs were loaded.
+            assert [u for u in requests if not u.startswith(("file:", "data:", "about:"))] == [], requests
+            assert errors == []
+            if lang == "zh":
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "archive-round.png"))
+                (ARTIFACTS / "archive-round.html").write_bytes(path.read_bytes())
+            context.close()

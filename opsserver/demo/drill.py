@@ -8,6 +8,7 @@ requests never answered), the firings run from about 21:30 to 01:00 and include 
 (outside the sector, over height, short of stock, past a terminated window), and `--close` closes the
 round at 04:40, before dawn.
 
+Its texts are Chinese, like the rest of the Luohe demo, and say they are a demonstration (演示).
 Each step runs at its time of that night (database.utc.played_at), so every record and audit event
 carries the time it would have had; all of them lie before now, so nothing is in the future and no
 report is late or implausible. The night's shifts are planned first, like a dispatcher's afternoon.
@@ -130,9 +131,9 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
 
     def order_round() -> None:
         made["round"] = create_round(boss.username, {
-            "name": f"Drill {rules.local_time(t0, tz)[:16]}", "purpose": "rain_enhancement",
+            "name": f"演练 {rules.local_time(t0, tz)[:16]}", "purpose": "rain_enhancement",
             "planned_start": minutes(30), "planned_end": minutes(510), "point_codes": [p.code for p in points],
-            "notes": "DEMO drill played by `ops drill`"}).id
+            "notes": "演示数据：由 ops drill 生成（DEMO）"}).id
 
     night.at(t0, order_round)
     night.at(minutes(5), lambda: activate_round(boss.username, made["round"]))
@@ -158,9 +159,9 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
 
             night.at(minutes(leaves_at + rng.uniform(0, 8)), arrive)
     night.at(minutes(40), lambda: decline_point(crew_of[declines.id] or boss, made["round"], declines.code,
-                                                "DEMO: launcher fault"))
+                                                "演示：发射架故障"))
     night.at(minutes(100), lambda: stand_down_point(boss.username, made["round"], stood_down.code,
-                                                    "DEMO: released by the commander"))
+                                                    "演示：指挥员解除"))
 
     requesting = points[:14]
     rejected, pending = points[4], points[12:14]
@@ -183,18 +184,20 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
             continue
         if p is rejected:
             night.at(minutes(decided), lambda p=p: decide(boss.username, made[p.code], {
-                "decision": "rejected", "reason": "civil_flight", "reason_detail": "DEMO: scheduled flight crossing"}))
+                "decision": "rejected", "reason": "civil_flight", "reason_detail": "演示：航班过境"}))
             continue
 
-        def approve(i=i, p=p, decided=decided) -> None:
+        opens = max(decided, asked + 10)  # the window asked for, or from the answer when that comes later
+
+        def approve(i=i, p=p, opens=opens) -> None:
             windows[p.code] = decide(boss.username, made[p.code], {
-                "decision": "approved", "approved_start": minutes(decided), "approved_end": minutes(decided + 45),
+                "decision": "approved", "approved_start": minutes(opens), "approved_end": minutes(opens + 40),
                 "reference": f"ATC-DEMO-{i + 1:03d}"})
 
         night.at(minutes(decided), approve)
         if p not in firing:
             continue  # the cloud had moved on: the window closes unused
-        start = decided + rng.uniform(4, 15)
+        start = opens + rng.uniform(4, 15)
         end = start + (8 if p is terminated else rng.uniform(3, 12))
         if p is terminated:  # "stop firing now" two minutes in; the crew's last salvo is past it
             night.at(minutes(start + 2), lambda p=p: terminate(boss.username, windows[p.code]["id"]))
@@ -209,8 +212,8 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
                     "ended_at": minutes(end), "azimuth_deg": _mid_sector(p), "elevation_deg": 55.0,
                     "height_m": p.max_height_m + 500 if p is points[3] else p.max_height_m - 1000, "range_km": None,
                     "ammo": [{"type": code, "fired": fired, "duds": 1 if fired > 10 else 0}],
-                    "cloud_type": "Ns", "weather_before": "DEMO: overcast, light rain",
-                    "weather_after": "DEMO: moderate rain", "notes": "DEMO drill"}
+                    "cloud_type": "Ns", "weather_before": "演示：阴，小雨",
+                    "weather_after": "演示：中雨", "notes": "演示演练"}
             if p is points[6]:
                 data["azimuth_deg"] = (p.sector_end_deg + 25) % 360
             who = crew_of[p.id] or boss

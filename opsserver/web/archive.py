@@ -1,16 +1,28 @@
 """A round's map and replay as one self-contained HTML file for the audit record.
 
-The maps load their scripts, stylesheets and fonts from /vendor (npm packages in node_modules); an
-archive must open years later with no server and no internet, so every such file is inlined: scripts
-and stylesheets as elements, the fonts and images a stylesheet refers to as data: URIs.
+The file opens on the round's map, then tells what happened (points, firing reports, airspace) in the
+language chosen, then the replay; the round's data rides along for machines in a JSON element that is
+not shown. The maps load their scripts, stylesheets and fonts from /vendor (npm packages in
+node_modules); an archive must open years later with no server and no internet, so every such file is
+inlined: scripts and stylesheets as elements, the fonts and images a stylesheet refers to as data: URIs.
 """
 
 import base64
-import html
 import mimetypes
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+import maps
+from maps.labels import labels_for
+
+from ..database.utc import now_utc
+from ..registry.basemap import base_layer_for
+from ..reports import facts
 
 _VENDOR = "/vendor/"
 _CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:|https?:|#|//)([^'\")?#]+)([?#][^'\")]*)?['\"]?\s*\)")
@@ -111,17 +123,25 @@ def inline_assets(page: str, node_modules: Path) -> str:
     return "".join(parts)
 
 
-def archive_document(title: str, summary: str, pages: list[tuple[str, str]]) -> str:
-    """One HTML file holding each (heading, self-contained page) in its own frame."""
-    frames = "\n".join(
-        f'<section><h2>{html.escape(heading)}</h2>'
-        f'<iframe sandbox="allow-scripts" srcdoc="{html.escape(page, quote=True)}"></iframe></section>'
-        for heading, page in pages)
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body {{ font: 15px/1.4 sans-serif; margin: 16px; }}
-iframe {{ width: 100%; height: 80vh; border: 1px solid #999; }}
-pre {{ background: #f4f4f4; padding: 8px; }}</style></head>
-<body><h1>{html.escape(title)}</h1><pre>{html.escape(summary)}</pre>
-{frames}
-</body></html>"""
+def round_archive(round_id: int, lang: str) -> str:
+    """The round's archive file in `lang` (zh or en): self-contained, opening on the round's map."""
+    cfg = current_app.config
+    node_modules = Path(cfg["OPS_VENDOR_DIR"])
+    with force_locale(lang):  # the reasons, labels and times the round's data and the page carry
+        data = facts.round_data(round_id)
+        # No tiles: the region's outlines and names (the offline base layer) are drawn from the file itself.
+        options = {"tiles": "none", "lang": lang, "tz": cfg["OPS_TIMEZONE"],
+                   "base_layer": base_layer_for(cfg["OPS_MAP_REGION"])}
+        map_page, replay_page = (inline_assets(m.get_root().render(), node_modules) for m in (
+            maps.build_round_map(data, **options), maps.build_replay_map(data, facts.round_events(data), **options)))
+        reports_by_point: dict[str, list] = {}
+        flags_by_point: dict[str, list] = {}
+        for r in data["reports"]:
+            reports_by_point.setdefault(r["point_code"], []).append(r)
+            codes = flags_by_point.setdefault(r["point_code"], [])
+            codes += [f["code"] for f in r["flags"] if f["code"] not in codes]
+        title = _("Round %(id)s: %(name)s", id=round_id, name=data["round"]["name"])
+        return current_app.jinja_env.get_template("archive.html").render(
+            title=title, lang=lang, round=data["round"], points=data["points"], reports=data["reports"],
+            airspace=data["airspace"], reports_by_point=reports_by_point, flags_by_point=flags_by_point,
+            words=labels_for(lang), map_page=map_page, replay_page=replay_page, data=data, generated_at=now_utc())
