@@ -25,6 +25,7 @@ phone = crewphone.phone
 VIEWPORT = crewphone.PHONE["viewport"]
 TZ = ZoneInfo("Asia/Shanghai")  # the operations time zone the phone shows
 DECISION_MS = 5000  # the bound: the phone shows the commander's decision within 5 s
+TERMINATION_MS = 8000  # an approved window is asked after every 5 s: its early end shows within about that
 
 
 @pytest.fixture
@@ -101,6 +102,14 @@ def test_an_approval_reaches_the_phone_within_seconds(phone, live):
     wait_until(page, "document.getElementById('round-state').dataset.state === 'cleared'", timeout=DECISION_MS)
     assert "ATC-LH-0077" in page.inner_text("#window-info")
     assert_no_null(page, "home with an open window")
+
+    # "stop firing now": the commander ends the window early; the phone stops counting down within seconds
+    live.api("post", f"/api/v1/airspace/{req['id']}/terminate")
+    page.wait_for_selector('#home-airspace[data-status="terminated"]', timeout=TERMINATION_MS)
+    assert "停止作业" in page.inner_text("#home-airspace")
+    wait_until(page, "!document.getElementById('window-countdown')", timeout=TERMINATION_MS)
+    assert_no_null(page, "home, window terminated")
+    shot(page, "21-home-terminated")
 
 
 @pytest.mark.parametrize("lang, rejected, reason", [("zh", "已拒绝", "民航飞行"), ("en", "Rejected", "civil flight")])

@@ -4,8 +4,8 @@
  * window, which the home screen shows already, on the home screen): queued (on this phone, not sent yet),
  * pending (sent, waiting for ATC), approved (the window, ATC's reference and a countdown to its start or end),
  * rejected (the reason in the page's language), ended early or withdrawn. It asks GET /api/v1/airspace
- * (round_id and point_code filters) every few seconds while a request is pending and the page is seen, less
- * often while a window is approved, and backs off when there is no answer. The last answer is kept in
+ * (round_id and point_code filters) every few seconds while a request is pending, or approved and not ended
+ * (an early termination means "stop firing now"), and the page is seen; it backs off when there is no answer. The last answer is kept in
  * localStorage so that the page opens with no signal showing what it last knew.
  */
 (function (C) {
@@ -18,7 +18,7 @@
 
   const AIRSPACE_KEY = 'crew.airspace';
   const PENDING_POLL_MS = 2500;     // a decision shows within seconds
-  const APPROVED_POLL_MS = 15000;   // an early termination ("stop firing") shows soon
+  const APPROVED_POLL_MS = 5000;    // an early termination ("stop firing now") shows within seconds too
   const MAX_POLL_MS = 60000;        // the longest wait after failed tries
 
   let known = load(AIRSPACE_KEY);   // {round_id, point_code, items, at}: the server's last answer
