@@ -284,7 +284,7 @@ def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="none
     TimedGeoJson(
         {"type": "FeatureCollection", "features": features},
         period="PT1M", duration=None, add_last_point=False, auto_play=False, loop=False,
-        transition_time=300, date_options="YYYY-MM-DD HH:mm:ss Z", time_slider_drag_update=True,
+        transition_time=300, time_slider_drag_update=True, tz=tz,
     ).add_to(m)
     Legend(words["legend_events"],
            [(words[f"event_{k}"], c) for k, c in EVENT_COLOURS.items()]

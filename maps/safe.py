@@ -159,13 +159,13 @@ class TimedGeoJson(TimestampedGeoJson):
     """``TimestampedGeoJson`` whose features travel in the page's data element (folium writes them into
     its script as they are); each feature's ``popup``/``tooltip`` property is HTML content."""
 
-    # folium 0.20.0's template as it is, less the ``console.log`` it runs for every date the slider shows.
+    # folium 0.20.0's template, less the ``console.log`` it ran for every date the slider shows, and with the
+    # date in the map's zone and the one time format (OpsBase.time, js/base.js) instead of the browser's zone.
     _template = Template("""
         {% macro script(this, kwargs) %}
             L.Control.TimeDimensionCustom = L.Control.TimeDimension.extend({
                 _getDisplayDateFormat: function(date){
-                    var newdate = new moment(date);
-                    return newdate.format("{{this.date_options}}");
+                    return OpsBase.time(date, {{ this.tz|tojson }});
                 }
             });
             {{this._parent.get_name()}}.timeDimension = L.timeDimension(
@@ -222,6 +222,10 @@ class TimedGeoJson(TimestampedGeoJson):
             ).addTo({{this._parent.get_name()}});
         {% endmacro %}
     """)
+
+    def __init__(self, data, *, tz: str, **options):
+        super().__init__(data, **options)
+        self.tz = tz  # the zone its slider shows times in
 
     def render(self, **kwargs):
         data, key = self.data, self.get_name()

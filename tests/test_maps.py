@@ -18,7 +18,7 @@ from geographiclib.geodesic import Geodesic
 from maps import (OfflineMap, UnlocalizedAssetError, build_replay_map, build_round_map, build_status_map, localize,
                   range_ring, sector_polygon)
 from maps.assets import NODE_MODULES, missing_vendor_files, npm_packages
-from maps.base import CREWS_PANE, POINTS_PANE, DeferredTiles
+from maps.base import BASE_JS, CREWS_PANE, POINTS_PANE, DeferredTiles
 from maps.common import COLOUR_HEX, OSM_TILES, Legend, tile_layers
 from maps.rounds import FIRING_COLOUR, FLAGGED_COLOUR
 from maps.status import CREW_COLOUR, CREW_OUTSIDE_COLOUR, POINT_RADIUS, StatusScript
@@ -255,7 +255,8 @@ def browser_popups(m, features) -> list[str]:
     html = m.get_root().render()
     helpers = of_type(m, StatusScript)[0].get_name()
     script = re.search(r"<script>\s*(var " + helpers + r" = .*?)</script>", html, re.S).group(1)
-    code = (f"Date.now = () => {FIXTURE_NOW_MS};\n{script}\n"
+    assert BASE_JS in html  # the page's OpsBase, whose time format the popups use
+    code = (f"Date.now = () => {FIXTURE_NOW_MS};\n{BASE_JS}\n{script}\n"
             f"console.log(JSON.stringify({json.dumps(features)}.map({helpers}.popup)));")
     out = subprocess.run(["node", "-e", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr

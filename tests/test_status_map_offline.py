@@ -6,7 +6,7 @@
 - Tiles configured but unreachable: the load event does not wait for them (no tile is asked for before
   it), one probe tile is asked for after it, fails, and the map stays on the base layer; reachable, the
   tiles come after the load event and the outlines lose their land fill.
-- The replay's speed label starts right of its icon.
+- The replay's speed label starts right of its icon; its slider shows the map's zone in the one format.
 No timed assert: the load event's promptness is shown by what was (not) asked for before it.
 """
 
@@ -150,8 +150,9 @@ SPEED = """() => {
 }"""
 
 
-def test_the_replays_speed_label_is_clear_of_its_icon(browser, served):
-    """The speed control's icon used to sit over the start of its label ("⏱3fps")."""
+def test_the_replays_speed_label_is_clear_of_its_icon_and_its_time_local(browser, served):
+    """The speed control's icon used to sit over the start of its label ("⏱3fps"); the slider showed the
+    browser's zone with seconds ("2025-07-01 11:02:00 +00:00")."""
     app, url = served
     html = build_replay_map(round_fixture(), EVENTS).get_root().render()
     context = browser.new_context(viewport={"width": 1200, "height": 800})
@@ -164,6 +165,8 @@ def test_the_replays_speed_label_is_clear_of_its_icon(browser, served):
         page.wait_for_function("() => document.querySelector('.timecontrol-speed .speed').textContent.length > 0")
         speed = page.evaluate(SPEED)
         assert speed["textLeft"] >= speed["iconRight"], speed
+        # the slider's time in the map's zone and the one format (the browser here runs in UTC)
+        assert page.inner_text(".timecontrol-date").strip() == "2025-07-01 19:02 +08:00"
         assert errors == [], errors
     finally:
         context.close()

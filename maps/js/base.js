@@ -6,6 +6,7 @@
 var OpsBase = (function () {
     "use strict";
     var LINE = "#5b5b66", LAND = "#fbfaf5";
+    var formats = {};
 
     function escapeText(s) {
         var div = document.createElement("div");
@@ -85,5 +86,20 @@ var OpsBase = (function () {
         if (document.readyState === "complete") { setTimeout(probe, 0); } else { window.addEventListener("load", probe); }
     }
 
-    return {outlines: outlines, tiles: tiles};
+    /* "2025-07-01 21:40 +08:00" (or "21:40 +08:00" with withDate false): the time ``value`` (ISO text, a Date or
+       milliseconds) in the zone ``tz`` with its offset, the one format of every page; "" when it is no time. */
+    function time(value, tz, withDate) {
+        var d = value instanceof Date ? value : new Date(value);
+        if (value == null || value === "" || isNaN(d.getTime())) { return ""; }
+        var key = tz + (withDate === false ? "|clock" : "|dated");
+        var options = {timeZone: tz, hourCycle: "h23", hour: "2-digit", minute: "2-digit", timeZoneName: "longOffset"};
+        if (withDate !== false) { options.year = "numeric"; options.month = "2-digit"; options.day = "2-digit"; }
+        formats[key] = formats[key] || new Intl.DateTimeFormat("en-GB", options);
+        var parts = {};
+        formats[key].formatToParts(d).forEach(function (x) { parts[x.type] = x.value; });
+        var hm = parts.hour + ":" + parts.minute + " " + ((parts.timeZoneName || "").replace("GMT", "") || "+00:00");
+        return withDate === false ? hm : parts.year + "-" + parts.month + "-" + parts.day + " " + hm;
+    }
+
+    return {outlines: outlines, tiles: tiles, time: time};
 })();

@@ -12,26 +12,14 @@
     "use strict";
     var COLOURS = C.colours, URGENCY = C.urgency, W = C.words, TZ = C.tz, RADIUS = C.radius, PANE = C.pane;
     var ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;", "`": "&#96;"};
-    var CLOCK = {timeZone: TZ, hourCycle: "h23", hour: "2-digit", minute: "2-digit", timeZoneName: "longOffset"};
-    var DATED = {timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-                 minute: "2-digit", timeZoneName: "longOffset"};
-    var clock = null, dated = null;
     function hex(c) { return COLOURS[c] || c || COLOURS.grey; }
     function esc(v) {
         return String(v == null ? "" : v).replace(/[&<>"'`]/g, function (ch) { return ESCAPES[ch]; });
     }
-    /* "2025-07-01 21:40 +08:00" (or "21:40 +08:00"): local time in the map's zone with its offset. */
+    /* "2025-07-01 21:40 +08:00" (or "21:40 +08:00"), escaped: OpsBase.time in the map's zone. */
     function time(iso, withDate) {
         if (!iso) { return ""; }
-        var d = new Date(iso);
-        if (isNaN(d.getTime())) { return esc(iso); }
-        clock = clock || new Intl.DateTimeFormat("en-GB", CLOCK);
-        dated = dated || new Intl.DateTimeFormat("en-GB", DATED);
-        var parts = {};
-        (withDate === false ? clock : dated).formatToParts(d).forEach(function (x) { parts[x.type] = x.value; });
-        var offset = (parts.timeZoneName || "").replace("GMT", "") || "+00:00";
-        var hm = parts.hour + ":" + parts.minute + " " + offset;
-        return esc(withDate === false ? hm : parts.year + "-" + parts.month + "-" + parts.day + " " + hm);
+        return esc(OpsBase.time(iso, TZ, withDate) || iso);
     }
     /* The time left until endIso, counted when the popup opens ("1 h 05 min", "12 min"; null once ended). */
     function left(endIso) {
