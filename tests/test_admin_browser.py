@@ -52,3 +52,39 @@ def test_the_verify_button_shows_ok_then_the_first_bad_event(app, ops_world, bro
         page.screenshot(path=str(SHOTS / "audit-broken.png"), full_page=True)
         assert errors == []
         context.close()
+
+
+def test_an_admin_opens_each_admin_page_from_the_bar_and_disables_an_account_by_clicking(app, ops_world, browser):
+    """From the bar, by clicking only: each admin page loads without a console error or failed request (a
+    screenshot of each); the disable button of crew2 ends its token at once and the page confirms it."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with harness.serving(app) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        context.set_default_timeout(15000)
+        page = context.new_page()
+        page.goto(f"{url}/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "password-admin")
+        with page.expect_navigation(wait_until="load"):
+            page.locator("form.login-form button[type=submit]").click()
+        page.goto(f"{url}/audit")
+        errors = harness.script_errors(page)
+        failed = []
+        page.on("response", lambda resp: failed.append(f"{resp.url} {resp.status}") if resp.status >= 400 else None)
+        for label, name in (("账户", "accounts"), ("作业点", "points"), ("作业人员", "crew"), ("弹药", "ammo"),
+                            ("审计日志", "audit")):
+            with page.expect_navigation(wait_until="load"):
+                page.locator("nav.site a", has_text=label).first.click()
+            assert page.locator("main h2").count() == 1, name
+            page.screenshot(path=str(SHOTS / f"admin-{name}.png"), full_page=True)
+        with page.expect_navigation(wait_until="load"):
+            page.locator("nav.site a", has_text="账户").first.click()
+        me = {"Authorization": f"Bearer {ops_world.tokens['crew2']}"}
+        assert ops_world.client.get("/api/v1/me", headers=me).status_code == 200
+        with page.expect_navigation(wait_until="load"):
+            page.locator("#account-crew2 form.toggle button").click()
+        assert "账户 crew2 已停用" in page.inner_text("p.flash")
+        assert ops_world.client.get("/api/v1/me", headers=me).status_code == 401
+        page.screenshot(path=str(SHOTS / "admin-accounts-disabled.png"), full_page=True)
+        assert errors == [] and failed == []
+        context.close()

@@ -74,7 +74,7 @@ def test_create_an_account_writes_it_and_its_audit_event(app, ops_world):
                       "crew_id": str(ops_world.crew["bo"])})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/admin/accounts")
     page = page_text(client.get("/admin/accounts"))
-    assert "账号 crew3 已创建。" in page  # the confirmation, in the reader's language (Chinese by default)
+    assert "账户 crew3 已创建。" in page  # the confirmation, in the reader's language (Chinese by default)
     with app.app_context():
         account = db.session.execute(select(Account).where(Account.username == "crew3")).scalar_one()
         assert (account.role, account.crew_id, account.active) == ("crew", ops_world.crew["bo"], True)
@@ -118,7 +118,7 @@ def test_disabling_an_account_stops_its_token_at_once_and_enabling_lets_it_sign_
     me = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/me", headers=me).status_code == 200
     resp = post_form(client, "/admin/accounts", "/admin/accounts/crew2/active", {"active": "0"}, follow=True)
-    assert "账号 crew2 已停用" in page_text(resp)
+    assert "账户 crew2 已停用" in page_text(resp)
     assert client.get("/api/v1/me", headers=me).status_code == 401  # the next request, no wait
     event = last_event(app, "account.update")
     payload = json.loads(event.payload)
