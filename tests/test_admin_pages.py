@@ -284,7 +284,7 @@ def test_ammo_type_and_movements_write_the_ledger_and_their_events(app, ops_worl
     ({"kind": "adjustment", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "-2"}, "盘点调整必须填写原因。"),
     ({"kind": "receipt", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "0"}, "必须是正整数。"),
     ({"kind": "receipt", "point_code": "LH01", "ammo_type": "NOPE", "quantity": "3"}, "没有这种弹药类型。"),
-    ({"kind": "return", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "500"}, "LH01 holds 20"),
+    ({"kind": "return", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "500"}, "LH01 现有 20 发 RKT-AGI：退库 500 超出库存。"),
 ])
 def test_a_bad_movement_writes_nothing(app, ops_world, rows, body, message):
     client = signed_in(app.test_client(), "commander")

@@ -32,6 +32,7 @@ _AT_LEAST = re.compile(r"Must be greater than (or equal to )?(?P<min>\S+)\.")
 _AT_MOST = re.compile(r"Must be less than (or equal to )?(?P<max>\S+)\.")
 _LENGTH = re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.")
 _LONGER = re.compile(r"Longer than maximum length (?P<max>\d+)\.")
+_HOLDS = re.compile(r"(?P<point>\S+) holds (?P<held>-?\d+) (?P<type>\S+); cannot (?P<kind>\w+) (?P<qty>\d+)\.")
 _FIXED = {
     "Missing data for required field.": _l("This field is required."),
     "Not a valid number.": _l("Not a number."),
@@ -67,6 +68,10 @@ def localized(message: str) -> str:
         found = pattern.fullmatch(message)
         if found:
             return str(text) % found.groupdict()
+    held = _HOLDS.fullmatch(message)
+    if held:
+        return _("%(point)s holds %(held)s %(type)s: %(kind)s of %(qty)s is more than that.",
+                 **{**held.groupdict(), "kind": MOVEMENT_NAMES.get(held["kind"], held["kind"])})
     if message.startswith("Must be one of:"):
         return _("Choose one of the values offered.")
     if message.startswith("No crew member with id"):
