@@ -35,6 +35,7 @@ from .web.admin import bp as admin_bp
 from .web.auth import CookieSessionInterface
 from .web.errors import page_error
 from .web.rounds import bp as rounds_bp
+from .web.dashboard import bp as dashboard_bp
 from .web.routes import bp as web_bp
 
 # The API's blueprints, in the order the OpenAPI document lists them.
@@ -114,8 +115,9 @@ def register_blueprints(app: Flask) -> None:
     for blp in API_BLUEPRINTS:
         api.register_blueprint(blp)
     app.register_blueprint(web_bp)
-    app.register_blueprint(admin_bp)
+    app.register_blueprint(dashboard_bp)
     init_asset_urls(app)  # the pages' asset URLs carry their version (cached for a year)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(serving_bp)
 

@@ -1,6 +1,8 @@
 """The round report's two charts, drawn from the gathered report as inline SVG.
 
-Imported only when an HTML report is rendered: matplotlib takes most of a second to import.
+Imported only when an HTML report is rendered: matplotlib takes most of a second to import. The labels are in
+the reader's language; the SVG keeps its text as text (not outlines), so the browser draws Chinese in its own
+fonts and the text can be read, searched and checked.
 """
 
 import io
@@ -8,14 +10,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import matplotlib.dates as mdates
+from flask_babel import gettext as _
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from .times import as_datetime
 
 
+# Chinese labels: measured with a CJK font where the default has no glyph (drawn by the browser's fonts).
+FONTS = {"font.sans-serif": ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei"]}
+
+
 def _svg(fig) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with rc_context({"svg.fonttype": "none", **FONTS}):  # text as <text>, in the page's fonts
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
@@ -31,8 +40,8 @@ def ammo_chart(rep: dict) -> str:
         values = [p["ammo"].get(k, {}).get("fired", 0) for p in rep["points"]]
         ax.bar(codes, values, bottom=bottom, label=k)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_ylabel("units fired")
-    ax.set_title("Ammunition fired per point")
+    ax.set_ylabel(_("units fired"))
+    ax.set_title(_("Ammunition fired per point"))
     ax.tick_params(axis="x", labelrotation=60, labelsize=7)
     if kinds:
         ax.legend(fontsize=7)
@@ -82,9 +91,9 @@ def windows_chart(rep: dict) -> str:
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
     offset = datetime.now(tz).strftime("%z")
-    ax.set_xlabel(f"local time (UTC{offset[:3]}:{offset[3:]}); green: approved window, orange ×: terminated, "
-                  f"▼ firing (purple: flagged)", fontsize=7)
-    ax.set_title("Airspace windows against firings")
+    ax.set_xlabel(_("local time (UTC%(offset)s); green: approved window, orange ×: terminated, ▼ firing "
+                    "(purple: flagged)", offset=f"{offset[:3]}:{offset[3:]}"), fontsize=7)
+    ax.set_title(_("Airspace windows against firings"))
     ax.grid(axis="x", alpha=0.3)
     fig.set_layout_engine("tight")
     return _svg(fig)
