@@ -43,6 +43,10 @@ MESSAGES = {
     "insufficient_stock.none": _l("the ledger shows no ammunition at this point"),
     "late_report": _l("received %(received_at)s, after the round closed at %(closed_at)s"),
     "not_ordered": _l("%(point)s was not ordered in round %(round)s"),
+    "implausible_time.ends_after_receipt": _l("ends %(ended_at)s, %(minutes)s min after the server received it at "
+                                              "%(received_at)s"),
+    "implausible_time.too_long": _l("lasts %(hours)s h (%(started_at)s to %(ended_at)s), longer than a firing can "
+                                    "(%(max_hours)s h at most)"),
     # check-in flags
     "outside_geofence": _l("%(kind)s reported %(distance)s m from the point, outside its %(geofence)s m geofence"),
     "off_shift": _l("no shift at this point covers the time of this check-in"),
