@@ -66,6 +66,7 @@ def test_nav_shows_who_language_and_sign_out(demo):
     assert "commander (指挥员)" in page or "commander (" in page
     assert 'href="/rounds/1?x=1&amp;lang=en"' in page
     assert 'action="/logout"' in page
+    assert re.search(r'<a href="/rounds" class="on"', page)  # a round's page is under Rounds in the bar
     en = _text(demo.get("/rounds/1?lang=en"))
     assert "Round" in en and "Airspace requests" in en
 

@@ -21,11 +21,16 @@ class NavEntry:
     endpoint: str
     label: object  # a lazy translation, read in the reader's language when the bar is drawn
     roles: tuple[str, ...]
+    section: str | None = None  # a blueprint whose every page is under this entry (a round's pages under Rounds)
+
+    def current(self) -> bool:
+        """Whether the page being drawn is this entry's (or one of its section's)."""
+        return request.endpoint == self.endpoint or (self.section is not None and request.blueprint == self.section)
 
 
 NAV = (
     NavEntry("web.index", _l("Dashboard"), PAGE_ROLES),
-    NavEntry("rounds.index", _l("Rounds"), PAGE_ROLES),
+    NavEntry("rounds.index", _l("Rounds"), PAGE_ROLES, section="rounds"),
     NavEntry("web.status_map", _l("Live map"), PAGE_ROLES),
     NavEntry("web.alerts_page", _l("Alerts"), PAGE_ROLES),
     NavEntry("admin.audit", _l("Audit log"), AUDIT_ROLES),
