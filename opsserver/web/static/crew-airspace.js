@@ -144,10 +144,20 @@
 
   const statusKey = () => { const row = latest(); return row ? `${row.server ? row.server.id : row.item.id}:${stateOf(row)}` : ''; };
 
-  /** Ask the server now for my point's requests in this round (when signed in, online and seen). */
-  async function pollAirspace() {
+  /** Is there anything to ask about? Not when the server's last answer for this round is here, nothing is
+   *  pending or open, and /me shows no request at the point (one may come from the command centre). */
+  function worthAsking(ctx) {
+    const fresh = known && known.round_id === ctx.round && known.point_code === ctx.point;
+    const row = latest();
+    const state = row && stateOf(row);
+    return !fresh || ['pending', 'approved'].includes(state) || ['requested', 'cleared'].includes(session.me.round.state);
+  }
+
+  /** Ask the server now for my point's requests in this round (when signed in, online and seen); `soft`:
+   *  only when there is something to ask about (each /me answer asks so). */
+  async function pollAirspace(soft) {
     const ctx = here();
-    if (!ctx || !auth() || polling) return;
+    if (!ctx || !auth() || polling || (soft === true && !worthAsking(ctx))) return;
     if (!navigator.onLine || document.visibilityState !== 'visible') { schedule(); return; }
     polling = true;
     const before = statusKey();

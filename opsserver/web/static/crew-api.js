@@ -93,7 +93,7 @@
         C.renderAmmoRows();
       }).catch(() => {});
     }
-    if (C.pollAirspace) C.pollAirspace();
+    if (C.pollAirspace) C.pollAirspace(true);
   }
 
   function serverNow() { return Date.now() - session.clockOffsetS * 1000; }
