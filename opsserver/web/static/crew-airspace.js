@@ -71,7 +71,7 @@
     const r = row.server || {};
     const out = [el('div', { class: 'as-head' }, el('b', { text: S[`as_${state}`] || state }))];
     if (state === 'queued') out.push(el('div', { class: 'muted', text: S.as_queued_note }));
-    if (['queued', 'pending', 'refused', 'cancelled'].includes(state)) {
+    if (['queued', 'pending', 'rejected', 'refused', 'cancelled'].includes(state)) {
       out.push(el('div', { class: 'as-asked', text: `${S.as_asked} ${asked(row)}` }));
     }
     if (state === 'refused' && row.item.problem) out.push(problemNode(row.item.problem));
