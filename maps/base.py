@@ -33,7 +33,7 @@ CREWS_PANE, POINTS_PANE = "opsCrews", "opsPoints"
 PANES = ((BASE_PANE, 250, False), (PLACES_PANE, 260, False), (CREWS_PANE, 420, True), (POINTS_PANE, 440, True))
 
 PAGE_STYLE = """<style>
-.leaflet-container { background: #e9eef2; }
+div.leaflet-container { background: #e9eef2; }  /* after leaflet.css or not: outside the region */
 .ops-place span { font: 600 13px/1.2 sans-serif; color: #4a4a55; white-space: nowrap;
                   text-shadow: 0 0 3px #fff, 0 0 3px #fff; transform: translate(-50%, -50%); display: inline-block; }
 .ops-place-region span { font-size: 16px; letter-spacing: .08em; color: #2f2f38; }

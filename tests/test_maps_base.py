@@ -223,7 +223,7 @@ def test_configured_tiles_wait_for_the_page_and_are_never_in_its_first_script():
         assert deferred.layers[0]["options"]["maxZoom"] == 19 and "attribution" in deferred.layers[0]["options"]
         assert "OpsBase.tiles(" in html, kind
     base_js = (MAPS_JS / "base.js").read_text(encoding="utf-8")
-    assert 'addEventListener("load", probe)' in base_js and "img.onload = add" in base_js
+    assert 'addEventListener("load", later)' in base_js and "img.onload = add" in base_js
     for kind, m in _maps().items():  # the default: none
         assert not of_type(m, DeferredTiles) and "OpsBase.tiles(" not in m.get_root().render(), kind
 

@@ -83,7 +83,9 @@ var OpsBase = (function () {
             img.onload = add;
             img.src = tileUrl(layers[0], map);
         }
-        if (document.readyState === "complete") { setTimeout(probe, 0); } else { window.addEventListener("load", probe); }
+        // After the load event has run to its end, not inside it.
+        function later() { setTimeout(probe, 0); }
+        if (document.readyState === "complete") { later(); } else { window.addEventListener("load", later); }
     }
 
     /* "2025-07-01 21:40 +08:00" (or "21:40 +08:00" with withDate false): the time ``value`` (ISO text, a Date or
