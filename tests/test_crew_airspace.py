@@ -290,3 +290,43 @@ def test_done_never_stands_next_to_a_running_countdown(browser, windowed):
     finally:
         page.context.close()
     assert not page.errors, page.errors
+
+
+# Codes and typed data a Chinese screen may show in Latin letters: point and type codes, the account, the
+# ATC reference, units and the phone's offset label.
+LATIN_ALLOWED = re.compile(r"LH\d\d|RKT-AGI|SHELL-37|crew-lh\d\d|ATC-LH-\d+|UTC|"
+                           r"\b(EN|m|km|s|min|h|Cb|Cu con|Ns|As|Sc|St)\b")
+TYPED_CHINESE = ("夜间增雨", "源汇区问十作业点", "龙保国", "中文")  # the demo's names (data) and the language switch
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_screen_reads_in_one_language(browser, windowed, lang):
+    """Each screen of a signed-in phone, after a check-in and the clearance question: a Chinese screen has no
+    English word (codes and units aside), an English one no Chinese (the demo's typed names aside)."""
+    live = windowed
+    page = crewphone.new_phone(browser, live)
+    try:
+        sign_in(page, live, lang=lang)
+        check_in(page, "arrive")
+        page.click("#checkin-send")
+        page.wait_for_selector('#onsite[data-onsite="yes"][data-source="server"]')
+        go(page, "report")
+        page.fill("#rp-azimuth", "100")
+        page.fill("#rp-elevation", "60")
+        page.click("#btn-clearance")
+        page.wait_for_selector('#clearance-answer[data-cleared="false"]')
+        page.click("#rp-more summary")
+        for screen in ("report", "home", "airspace", "queue"):
+            go(page, screen)
+            text = page.inner_text("main") + "\n" + page.inner_text("#tabs")
+            assert_no_null(page, screen)
+            if lang == "zh":
+                left = re.findall(r"[A-Za-z]{2,}", LATIN_ALLOWED.sub("", text))
+                assert not left, (screen, left, text)
+            else:
+                for name in TYPED_CHINESE:
+                    text = text.replace(name, "")
+                assert not re.search(r"[\u3400-\u9fff]", text), (screen, text)
+    finally:
+        page.context.close()
+    assert not page.errors, page.errors
