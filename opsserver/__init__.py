@@ -63,6 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """The database, migrations, sessions, the API, JSON limits, logging, security headers, login limits, babel,
     compression."""
+    # First, so that its after-request hook runs last: every other one (the page policy hashes the page's inline
+    # scripts) reads the body uncompressed.
+    compress.init_app(app)
     db.init_app(app)
     app.teardown_appcontext(close_unit_of_work)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
@@ -79,7 +82,6 @@ def register_extensions(app: Flask) -> None:
                                        app.config["OPS_FORWARDED_ALLOW_IPS"])
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["OPS_TIMEZONE"],
                    default_translation_directories=str(Path(__file__).resolve().parent / "translations"))
-    compress.init_app(app)
 
 
 class TrustedProxyFix:

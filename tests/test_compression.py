@@ -1,9 +1,12 @@
 """Compressed answers (Flask-Compress): text is compressed as the client accepts, images are not, streams
 stay streams, and the status feed's and the static files' 304s still answer."""
 
+import re
+
 import brotli
 
 from opsserver import create_app
+from opsserver.serving.security import page_policy
 
 BR = {"Accept-Encoding": "br"}
 
@@ -64,3 +67,17 @@ def test_compression_can_be_off(db_url):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "COMPRESS_REGISTER": False})
     resp = app.test_client().get("/crew", headers=BR)
     assert resp.status_code == 200 and "Content-Encoding" not in resp.headers
+
+
+def test_a_compressed_map_page_keeps_the_hashes_of_its_inline_scripts(client, world):
+    """The page policy allows a map's inline scripts by their hashes, taken from the body before it is
+    compressed (taken after, it named none and the browser ran no map script)."""
+    headers = world.headers("commander")
+    plain = client.get("/maps/status", headers=headers)
+    packed = client.get("/maps/status", headers={**headers, **BR})
+    assert packed.headers["Content-Encoding"] == "br"
+    hashes = set(re.findall(r"'sha256-[^']+'", packed.headers["Content-Security-Policy"]))
+    # folium names its elements at random: each render has its own scripts, so each its own hashes.
+    expected = set(re.findall(r"'sha256-[^']+'", page_policy(brotli.decompress(packed.data), [])))
+    assert len(expected) > 2 and hashes == expected
+    assert "'sha256-" in plain.headers["Content-Security-Policy"]
