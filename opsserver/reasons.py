@@ -142,5 +142,6 @@ def join_texts(texts) -> str:
 
 
 def localized_flags(flags: list[dict]) -> list[dict]:
-    """Flags as served: `{code, reason}`, the reason in the reader's language (the code stays)."""
-    return [{"code": f["code"], "reason": flag_text(f)} for f in flags]
+    """Flags as served: `{code, reason, label}`, the reason and the code's short name (`label`) in the reader's
+    language; the code stays (what scripts and filters key on)."""
+    return [{"code": f["code"], "reason": flag_text(f), "label": code_label(f["code"])} for f in flags]
