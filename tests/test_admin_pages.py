@@ -138,6 +138,16 @@ def test_the_last_admin_cannot_be_disabled_from_the_page(app, ops_world, rows):
     assert rows() == before
 
 
+def test_a_change_to_an_account_that_is_gone_is_a_404_and_a_crew_role_needs_its_member(app, ops_world, rows):
+    client = signed_in(app.test_client(), "admin")
+    token = csrf_token(client, "/admin/accounts")
+    before = rows()
+    assert client.post("/admin/accounts/nobody", data={"role": "admin", "csrf_token": token}).status_code == 404
+    resp = client.post("/admin/accounts/crew1", data={"role": "crew", "crew_id": "", "csrf_token": token})
+    assert resp.status_code == 422 and "作业人员账户必须关联一名作业人员。" in page_text(resp)
+    assert rows() == before
+
+
 def test_change_an_accounts_role_and_password(app, ops_world):
     client = signed_in(app.test_client(), "admin")
     resp = post_form(client, "/admin/accounts", "/admin/accounts/auditor",
@@ -250,6 +260,9 @@ def test_a_bad_crew_form_writes_nothing(app, ops_world, rows):
     page = page_text(resp)
     assert resp.status_code == 422
     assert "不是有效的电话号码。" in page and "不是有效日期。" in page
+    resp = client.post("/admin/crew", data={"name": "Fang", "phone": "13900000001", "certificate_no": "CERT-fang",
+                                             "certificate_expires": "1999-12-31", "csrf_token": token})
+    assert resp.status_code == 422 and "须在 2000 年到 2100 年之间。" in page_text(resp)
     assert rows() == before
 
 
@@ -284,7 +297,8 @@ def test_ammo_type_and_movements_write_the_ledger_and_their_events(app, ops_worl
     ({"kind": "adjustment", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "-2"}, "盘点调整必须填写原因。"),
     ({"kind": "receipt", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "0"}, "必须是正整数。"),
     ({"kind": "receipt", "point_code": "LH01", "ammo_type": "NOPE", "quantity": "3"}, "没有这种弹药类型。"),
-    ({"kind": "return", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "500"}, "LH01 现有 20 发 RKT-AGI：退库 500 超出库存。"),
+    ({"kind": "return", "point_code": "LH01", "ammo_type": "RKT-AGI", "quantity": "500"},
+     "LH01 现有 20 发 RKT-AGI：退库 500 超出库存。"),
 ])
 def test_a_bad_movement_writes_nothing(app, ops_world, rows, body, message):
     client = signed_in(app.test_client(), "commander")

@@ -32,6 +32,7 @@ _AT_LEAST = re.compile(r"Must be greater than (or equal to )?(?P<min>\S+)\.")
 _AT_MOST = re.compile(r"Must be less than (or equal to )?(?P<max>\S+)\.")
 _LENGTH = re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.")
 _LONGER = re.compile(r"Longer than maximum length (?P<max>\d+)\.")
+_YEARS = re.compile(r"Must be between the years (?P<min>\d+) and (?P<max>\d+)\.")
 _HOLDS = re.compile(r"(?P<point>\S+) holds (?P<held>-?\d+) (?P<type>\S+); cannot (?P<kind>\w+) (?P<qty>\d+)\.")
 _FIXED = {
     "Missing data for required field.": _l("This field is required."),
@@ -51,6 +52,7 @@ _FIXED = {
     "Only a transfer goes to another point.": _l("Only a transfer goes to another point."),
     "A transfer goes to another point.": _l("A transfer goes to another point."),
     "already exists": _l("This already exists."),
+    "A crew account must be linked to a crew member.": _l("A crew account must be linked to a crew member."),
     "the last active admin": _l("The last active admin cannot be disabled or given another role."),
     rules.NO_WIDTH_REASON: _l("The safe sector needs a width: its start and end must differ (0 and 360 for every "
                               "direction)."),
@@ -64,7 +66,8 @@ def localized(message: str) -> str:
     for pattern, text in ((_BETWEEN, _l("Must be between %(min)s and %(max)s.")),
                           (_AT_LEAST, _l("Must be at least %(min)s.")), (_AT_MOST, _l("Must be at most %(max)s.")),
                           (_LENGTH, _l("Must be %(min)s to %(max)s characters long.")),
-                          (_LONGER, _l("At most %(max)s characters."))):
+                          (_LONGER, _l("At most %(max)s characters.")),
+                          (_YEARS, _l("Must be in the years %(min)s to %(max)s."))):
         found = pattern.fullmatch(message)
         if found:
             return str(text) % found.groupdict()
@@ -118,6 +121,8 @@ def run_service(form, call):
         return call()
     except ProblemError as err:
         db.session.rollback()  # end the refused command's transaction (and release the write lock) here
+        if err.status == 404:  # the record the form is about is gone (a stale page): the site's 404 page
+            raise
         fields = {e["field"]: [e["detail"]] for e in err.errors if e.get("field")}
         put_errors(form, fields or {"_schema": [err.detail]})
         if err.status == 409 and not fields:
