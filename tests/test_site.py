@@ -65,6 +65,8 @@ def test_nav_shows_who_language_and_sign_out(demo):
     page = _text(demo.get("/rounds/1?x=1"))
     assert "commander (指挥员)" in page or "commander (" in page
     assert 'href="/rounds/1?x=1&amp;lang=en"' in page
+    odd = demo.get("/rounds/1?round_id=2&_external=1&lang=zh")  # names url_for takes itself: not a 500
+    assert odd.status_code == 200 and 'href="/rounds/1?lang=en"' in _text(odd)
     assert 'action="/logout"' in page
     assert re.search(r'<a href="/rounds" class="on"', page)  # a round's page is under Rounds in the bar
     en = _text(demo.get("/rounds/1?lang=en"))

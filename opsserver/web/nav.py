@@ -51,9 +51,13 @@ def nav_for(role: str | None) -> list[NavEntry]:
 
 def lang_url(lang: str) -> str:
     """This page again with `?lang=` set (its other query parameters kept)."""
-    args = request.args.to_dict(flat=False)
+    if not request.endpoint:  # an error page for an unknown address: the same address again
+        return f"?lang={lang}"
+    path_args = request.view_args or {}
+    # A query parameter named like a path part or one of url_for's own (_external…) is dropped, not a 500.
+    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k not in path_args and not k.startswith("_")}
     args["lang"] = [lang]
-    return url_for(request.endpoint, **(request.view_args or {}), **args) if request.endpoint else f"?lang={lang}"
+    return url_for(request.endpoint, **path_args, **args)
 
 
 def layout_context() -> dict:
