@@ -7,8 +7,12 @@ from zoneinfo import ZoneInfo
 import time_machine
 from sqlalchemy import text
 
+import maps.rounds
+from maps.labels import labels_for
+
 from opsserver.database.utc import now_utc
 from opsserver.extensions import db
+from opsserver.reports.facts import round_data, round_events
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -102,6 +106,12 @@ def test_the_drill_spreads_over_a_night_that_has_passed(app, runner, client):
             timeline = client.get(f"/api/v1/rounds/{round_id}/report", headers=h).json["timeline"]
             times = [parse(e["at"]) for e in timeline]
             assert max(times) <= now and max(times) - min(times) > timedelta(hours=8)
+            # The replay's timed features (what its slider steps through) span the night too.
+            with app.app_context():
+                data = round_data(round_id)
+                features = maps.rounds.replay_features(data, round_events(data), labels_for("zh"))
+            stamps = sorted(parse(f["properties"]["time"]) for f in features)
+            assert stamps[-1] - stamps[0] > timedelta(hours=6) and stamps[-1] < now
 
 
 def test_migrations_match_the_models(app):
