@@ -8,7 +8,7 @@ from .helpers.pages import sign_in
 
 def crew_cells(page: str) -> dict[str, str]:
     """Each point's crew cell class on the dashboard, by point code."""
-    return dict(re.findall(r'<tr data-code="(\w+)">.*?<td class="(crew[^"]*)"', page, re.S))
+    return dict(re.findall(r'<tr data-code="(\w+)"[^>]*>.*?<td class="(crew[^"]*)"', page, re.S))
 
 
 def test_dashboard_marks_the_point_below_its_minimum_crew(ops_world):
