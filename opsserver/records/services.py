@@ -208,7 +208,7 @@ def season_summary_csv(summary: dict) -> str:
     writer.writerow(["month", *(f"days_{p}" for p in summary["purposes"]), "days_any", "ground_apparatus_hours",
                      "operations", *(f"agent_{a}_g" for a in summary["agents"])])
     for label, row in [*((f"{summary['year']}-{m['month']:02d}", m) for m in summary["months"]),
-                       (_("total"), summary["totals"])]:
+                       ("total", summary["totals"])]:  # a key, like the month labels
         writer.writerow([label, *(row["modification_days"][p] for p in summary["purposes"]),
                          row["modification_days_any"], f"{row['ground_apparatus_hours']:.2f}", row["operations"],
                          *(f"{row['agent_g'][a]:g}" for a in summary["agents"])])
