@@ -170,6 +170,7 @@ def round_view(r: Round, points: list[PointInRound] | None = None) -> dict:
             "point_code": pr.point.code, "point_name": pr.point.name, "state": pr.state,
             "colour": colour(pr.state, bool(pr.flags)), "crew_on_site": pr.certified_on_site,
             "min_crew": pr.point.min_crew, "ordered_at": pr.round_point.ordered_at,
+            "below_min_crew": rules.understaffed(pr.certified_on_site, pr.point.min_crew),
             "declined_at": pr.round_point.declined_at, "declined_reason": pr.round_point.declined_reason,
             "stood_down_at": pr.round_point.stood_down_at, "stood_down_reason": pr.round_point.stood_down_reason,
             "open_window": window_view(pr.open_window), "reports": len(pr.reports),
