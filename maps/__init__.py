@@ -1,7 +1,8 @@
 """Folium maps of the field operations, built from plain data: no Flask, no database.
 
-Routes fetch the data (the status feed, a round's points, reports, airspace requests and events),
-call a builder and render ``m.get_root().render()``. Every script and stylesheet the maps load is
+Routes fetch the data (the status feed, a round's points, reports, airspace requests and events, and
+the region's outlines for ``base_layer``), call a builder and render ``m.get_root().render()``; the map
+reads the same with no tiles and no internet (``maps.base``). Every script and stylesheet the maps load is
 served by the app from npm packages (see ``maps.assets``), never from a CDN. Text from the data
 (names, references, reasons) reaches the page's scripts only as script-safe JSON, and popups and
 tooltips are built from it as text in the browser (see ``maps.safe``).

@@ -121,7 +121,9 @@ def base_map(bounds: list[list[float]] | None, tiles, *, words: Mapping[str, str
         fit = [list(fit[0]), list(fit[1])]
         if fit[0] == fit[1]:
             fit = [[fit[0][0] - 0.05, fit[0][1] - 0.05], [fit[1][0] + 0.05, fit[1][1] + 0.05]]
-        m.fit_bounds(fit, padding=FIT_PADDING)
+        view = folium.map.FitBounds(fit, padding=FIT_PADDING)
+        view.options["animate"] = False  # the first view, not a zoom animation from the centre's default zoom
+        view.add_to(m)
     return m
 
 

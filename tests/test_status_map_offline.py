@@ -11,6 +11,7 @@ No timed assert: the load event's promptness is shown by what was (not) asked fo
 """
 
 import base64
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from .test_maps import EVENTS, round_fixture
 pytestmark = live.needs_chromium
 browser = live.browser
 WAIT_MS = 15000
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "maps"  # not committed (.gitignore)
 TILES = "/offline-tiles/{z}/{x}/{y}.png"  # same origin (the page's CSP allows it); the browser test answers it
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
 COUNTIES_ZH = {"漯河市", "源汇区", "郾城区", "召陵区", "舞阳县", "临颍县"}
@@ -108,6 +110,8 @@ def test_status_map_offline_loads_clean_with_outlines_names_and_codes(browser, s
         assert drawn["unfinished"] == []  # nothing pending after load
         assert watch.errors == [] and watch.failed == [], (watch.errors, watch.failed)
         assert all(u.startswith(url) for u in watch.events), watch.events  # nothing from elsewhere
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "status-offline.png"))
     finally:
         context.close()
 
@@ -177,6 +181,8 @@ def test_the_replays_speed_label_is_clear_of_its_icon_and_its_time_local(browser
         assert speed["textLeft"] >= speed["iconRight"], speed
         # the slider's time in the map's zone and the one format (the browser here runs in UTC)
         assert page.inner_text(".timecontrol-date").strip() == "2025-07-01 19:02 +08:00"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "replay.png"))
         assert errors == [], errors
     finally:
         context.close()
