@@ -1,7 +1,10 @@
 """The command centre as one site: the navigation bar per role, the rounds and alerts pages, the round report
 and activity log with the page session, HTML error pages for pages (problem+json for the API), crew → /crew."""
 
+import base64
+import json
 import re
+from datetime import datetime, timezone
 
 import pytest
 from flask import url_for
@@ -84,11 +87,12 @@ def test_every_page_renders_for_each_allowed_role(demo, who):
         assert resp.mimetype == "text/html"
 
 
-def test_crew_session_is_refused_with_an_html_page(demo):
-    """A crew account's session gets an HTML 403 on the command centre's pages, with a way to its own page."""
-    _sign_in(demo, "crew-lh01")
+def test_crew_sign_in_is_refused_with_an_html_page(demo):
+    """A crew account's sign-in gets an HTML 403 on the command centre's pages, with a way to its own page."""
+    token = demo.post("/api/v1/auth/token", json={"username": "crew-lh01", "password": "crew-demo-pass"})
+    auth = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
     for url in ("/rounds", "/rounds/1", "/alerts", "/rounds/1/report"):
-        resp = demo.get(url)
+        resp = demo.get(url, headers=auth)
         assert resp.status_code == 403 and resp.mimetype == "text/html", url
         assert 'href="/crew"' in _text(resp)
 
@@ -99,6 +103,30 @@ def test_crew_signing_in_goes_to_the_crew_page(demo):
                                                  "csrf_token": csrf_token(demo)})
     assert resp.status_code == 302 and resp.headers["Location"] == "/crew"
     assert demo.get("/crew").status_code == 200
+
+
+def test_crew_signing_in_hands_the_crew_page_its_token(demo):
+    """The crew page talks to the API with a bearer token: the login's session is exchanged for one, handed to
+    /crew alone in a short-lived cookie; the session itself opens nothing afterwards."""
+    demo.post("/login", data={"username": "crew-lh01", "password": "crew-demo-pass", "csrf_token": csrf_token(demo)})
+    cookie = demo.get_cookie("crew_handover", path="/crew")
+    assert cookie is not None and cookie.path == "/crew" and not cookie.http_only and cookie.same_site == "Strict"
+    assert 0 < (cookie.expires - datetime.now(timezone.utc)).total_seconds() <= 120
+    ticket = json.loads(base64.urlsafe_b64decode(cookie.value + "=" * (-len(cookie.value) % 4)))
+    me = demo.get("/api/v1/me", headers={"Authorization": f"Bearer {ticket['access_token']}"})
+    assert me.status_code == 200 and me.get_json()["username"] == ticket["username"] == "crew-lh01"
+    demo.delete_cookie("crew_handover", path="/crew")
+    assert demo.get("/rounds").status_code == 302  # no page session is left behind
+    actions = [e["action"] for e in _audit_events(demo)]
+    assert actions[-2:] == ["auth.login", "auth.handover"]
+
+
+def _audit_events(client) -> list[dict]:
+    auditor = client.application.test_client()
+    token = auditor.post("/api/v1/auth/token", json={"username": "auditor", "password": PASSWORDS["auditor"]})
+    events = auditor.get("/api/v1/audit/events?limit=500",
+                         headers={"Authorization": f"Bearer {token.get_json()['access_token']}"}).get_json()["items"]
+    return [e for e in events if e["actor"] == "crew-lh01"]
 
 
 def test_round_list_newest_first_with_state_times_and_counts(demo, runner):
@@ -205,8 +233,9 @@ def test_api_and_feeds_keep_problem_json(demo):
     assert demo.get("/api/v1/no-such").mimetype == "application/problem+json"
     assert demo.get("/api/v1/rounds/999", headers={"Authorization": "Bearer nope"}).mimetype == \
         "application/problem+json"
-    _sign_in(demo, "crew-lh01")
-    assert demo.get("/maps/status.geojson").mimetype == "application/problem+json"
+    crew = demo.post("/api/v1/auth/token", json={"username": "crew-lh01", "password": "crew-demo-pass"})
+    resp = demo.get("/maps/status.geojson", headers={"Authorization": f"Bearer {crew.json['access_token']}"})
+    assert resp.status_code == 403 and resp.mimetype == "application/problem+json"
     token = demo.post("/api/v1/auth/token", json={"username": "commander", "password": "commander-demo-pass"})
     resp = demo.get("/api/v1/rounds/999", headers={"Authorization": f"Bearer {token.json['access_token']}"})
     assert resp.status_code == 404 and resp.mimetype == "application/problem+json"

@@ -160,15 +160,40 @@ def login(username: str, password: str, remote_addr: str | None, kind: str = "be
         audit.append("anonymous", "auth.login_failed", "account", username, {"remote_addr": remote_addr})
         db.session.commit()
         raise ProblemError(401, "Unknown username or wrong password.", type_="bad-credentials")
+    raw, token = _issue(account, kind, now)
+    audit.append(account.username, "auth.login", "account", account.id,
+                 {"token_id": token.id, "kind": kind, "expires_at": token.expires_at, "remote_addr": remote_addr})
+    db.session.commit()
+    return raw, token, account
+
+
+def _issue(account: Account, kind: str, now) -> tuple[str, Token]:
+    """A new token of `kind` for the account (in the caller's transaction); the raw value is shown once."""
     raw = secrets.token_urlsafe(32)
     token = Token(token_hash=hash_token(raw), account_id=account.id, kind=kind,
                   expires_at=now + current_app.config["OPS_TOKEN_TTL"])
     db.session.add(token)
     db.session.flush()
-    audit.append(account.username, "auth.login", "account", account.id,
-                 {"token_id": token.id, "kind": kind, "expires_at": token.expires_at, "remote_addr": remote_addr})
+    return raw, token
+
+
+def hand_over_to_phone(account: Account, raw_sid: str) -> tuple[str, Token] | None:
+    """A crew account signed in at /login: its page session becomes a bearer token for the crew page, which
+    talks to the API with one; the session is revoked in the same transaction. None when it has ended."""
+    begin_write(db.session)
+    now = now_utc()
+    session_token = db.session.execute(select(Token).where(
+        Token.token_hash == hash_token(raw_sid), Token.kind == "session", Token.account_id == account.id,
+        Token.revoked_at.is_(None), Token.expires_at > now)).scalar_one_or_none()
+    if session_token is None:
+        db.session.rollback()
+        return None
+    session_token.revoked_at = now
+    raw, token = _issue(account, "bearer", now)
+    audit.append(account.username, "auth.handover", "account", account.id,
+                 {"session_token_id": session_token.id, "token_id": token.id, "expires_at": token.expires_at})
     db.session.commit()
-    return raw, token, account
+    return raw, token
 
 
 def logout(who: Principal, raw_token: str, kind: str = "bearer") -> None:

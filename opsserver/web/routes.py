@@ -1,5 +1,7 @@
 """Pages (the command-centre dashboard and the Folium maps) and the locally served front-end assets."""
 
+import base64
+import json
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, session,
@@ -13,6 +15,7 @@ from ..errors import ProblemError
 from ..i18n import current_lang, format_time, remember_language, select_locale
 from ..reasons import code_label, flag_text
 from ..reports import facts
+from ..registry.basemap import base_layer_for
 from ..serving.security import allow_inline_scripts
 from ..status import services as status
 from ..status.feed import feed_answer, geojson_body
@@ -37,6 +40,7 @@ VENDOR_PACKAGES = {
     "idb", "geographiclib-geodesic",
 }
 bp.before_app_request(remember_language)
+HANDOVER_COOKIE = "crew_handover"
 bp.app_context_processor(layout_context)  # every page's layout: the navigation bar, who, the language switch
 bp.add_app_template_filter(format_time, "localtime")  # the one time format (opsserver.i18n)
 bp.add_app_template_global(code_label, "code_label")  # a flag's or alert's code as words (opsserver.reasons)
@@ -47,7 +51,7 @@ def _map_options() -> dict:
     cfg = current_app.config
     return {"tiles": cfg["OPS_MAP_TILES"], "tiles_key": cfg.get("OPS_MAP_TILES_KEY"),
             "vendor_url": versioned_vendor_url(),  # /vendor/~<version>, cached for a year (web/assets.py)
-            "lang": current_lang(), "tz": cfg["OPS_TIMEZONE"]}
+            "lang": current_lang(), "tz": cfg["OPS_TIMEZONE"], "base_layer": base_layer_for(cfg["OPS_MAP_REGION"])}
 
 
 def _html(m, links: list[tuple[str, str]]) -> str:
@@ -73,10 +77,28 @@ def login():
             session["sid"] = sid  # the server-side session's id; only its hash is stored
             session["lang"] = lang
             if account.role == "crew":  # the crew's page is theirs, the command centre's are not
-                return redirect(url_for("web.crew_page"))
+                return _crew_handover(account, sid)
             # Only a path on this site: an open redirect would hand the session to someone else's page.
             return redirect(safe_next(request.args.get("next")) or url_for("web.index"))
     return render_template("login.html", form=form, error=error), 401 if error else 200
+
+
+def _crew_handover(account, sid: str):
+    """To /crew, signed in there: the crew page talks to the API with a bearer token, not the session, so the
+    session is exchanged for one, handed to the page in a cookie only /crew sees, for two minutes, which the
+    page reads once and deletes (crew.js takeHandover)."""
+    session.pop("sid", None)
+    resp = redirect(url_for("web.crew_page"))
+    handed = accounts.hand_over_to_phone(account, sid)
+    if handed is None:  # the session ended in between: the crew page asks for the password
+        return resp
+    raw, token = handed
+    ticket = json.dumps({"access_token": raw, "username": account.username, "role": account.role,
+                         "expires_at": token.expires_at.isoformat()}).encode()
+    resp.set_cookie(HANDOVER_COOKIE, base64.urlsafe_b64encode(ticket).decode().rstrip("="), max_age=120,
+                    path=url_for("web.crew_page"), secure=current_app.config["SESSION_COOKIE_SECURE"],
+                    httponly=False, samesite="Strict")
+    return resp
 
 
 @bp.post("/logout")

@@ -66,9 +66,24 @@
 
   C.sessionExpired = sessionExpired;   // crew-api.js calls it on a 401
 
+  /** A crew account signed in at /login: the server handed its sign-in over as a bearer token in a short-lived
+   * cookie for this page (web/routes.py login); keep it as a sign-in here would, and drop the cookie. */
+  function takeHandover() {
+    const m = document.cookie.match(/(?:^|;\s*)crew_handover=([A-Za-z0-9_-]+)/);
+    if (!m) return;
+    document.cookie = 'crew_handover=; Max-Age=0; Path=/crew; SameSite=Strict';
+    let t;
+    try { t = JSON.parse(atob(m[1].replace(/-/g, '+').replace(/_/g, '/'))); } catch (e) { return; }
+    if (!t || !t.access_token) return;
+    const cached = load(ME_KEY);
+    if (!cached || cached.username !== t.username) { session.me = null; localStorage.removeItem(ME_KEY); }
+    save(AUTH_KEY, { token: t.access_token, expires_at: t.expires_at, username: t.username, role: t.role });
+  }
+
   // --- start ------------------------------------------------------------------------------------
 
   function start() {
+    takeHandover();
     const cached = load(ME_KEY);
     const a = auth();
     if (cached && a && cached.username === a.username) {
