@@ -425,3 +425,16 @@ def test_pages_follow_the_readers_language(app, ops_world):
     resp = post_form(client, "/admin/ammo", "/admin/ammo/types",
                      {"code": "X1", "name": "x", "agent": "AgI", "agent_g_per_unit": "-1"})
     assert "Must be between 0 and 100000." in page_text(resp)
+
+
+def test_the_language_switch_on_a_refused_form_leads_to_a_page(app, ops_world):
+    """A refused form answers at its POST-only address; the bar's language switch there leads back to the page
+    the form was on (not a 405 at the form's address)."""
+    client = signed_in(app.test_client(), "admin")
+    token = csrf_token(client, "/admin/accounts")
+    resp = client.post("/admin/accounts/crew1", data={"role": "crew", "crew_id": "", "csrf_token": token},
+                       headers={"Referer": "http://localhost/admin/accounts"})
+    assert resp.status_code == 422
+    switch = re.search(r'<a href="([^"]+)" class="lang[^"]*" lang="en">', page_text(resp)).group(1)
+    assert switch == "/admin/accounts?lang=en"
+    assert client.get(switch).status_code == 200

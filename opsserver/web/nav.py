@@ -2,13 +2,15 @@
 layout needs (who is signed in, the sign-out form, the language switch that keeps the page)."""
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 
 from ..i18n import current_lang
 
-from .auth import PAGE_ROLES, CsrfForm, page_principal
+from .auth import PAGE_ROLES, CsrfForm, page_principal, safe_next
 
 AUDIT_ROLES = ("auditor", "admin")
 ADMIN = ("admin",)
@@ -57,7 +59,21 @@ def lang_url(lang: str) -> str:
     # A query parameter named like a path part or one of url_for's own (_external…) is dropped, not a 500.
     args = {k: v for k, v in request.args.to_dict(flat=False).items() if k not in path_args and not k.startswith("_")}
     args["lang"] = [lang]
-    return url_for(request.endpoint, **path_args, **args)
+    url = url_for(request.endpoint, **path_args, **args)
+    if request.method == "GET" or _answers_get(url.split("?", 1)[0]):
+        return url
+    # A refused form's answer at a POST-only address: the page the form was on, else the dashboard.
+    back = urlsplit(request.referrer or "")
+    page = safe_next(back.path) if back.netloc == request.host else None
+    return f"{page or url_for('web.index')}?lang={lang}"
+
+
+def _answers_get(path: str) -> bool:
+    try:
+        current_app.url_map.bind(request.host).match(path, method="GET")
+    except HTTPException:  # 405 (POST only) or 404
+        return False
+    return True
 
 
 def layout_context() -> dict:
