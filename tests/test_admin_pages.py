@@ -54,11 +54,14 @@ def test_each_page_renders_for_its_roles_and_refuses_the_others(app, ops_world, 
             assert '<nav' in page_text(resp) and "</html>" in page_text(resp)
 
 
-def test_a_crew_session_reaches_no_admin_page(app, ops_world):
+def test_a_crew_sign_in_reaches_no_admin_page(app, ops_world):
     client = app.test_client()
-    assert sign_in(client, "crew1", "password-crew1").status_code == 302
+    assert sign_in(client, "crew1", "password-crew1").status_code == 302  # to /crew, handed a token, no session
     for url in PAGES:
-        assert client.get(url).status_code == 403, url
+        assert client.get(url).status_code == 302, url  # to /login
+    token = client.post("/api/v1/auth/token", json={"username": "crew1", "password": "password-crew1"})
+    for url in PAGES:
+        assert client.get(url, headers={"Authorization": f"Bearer {token.json['access_token']}"}).status_code == 403
 
 
 def test_without_a_session_the_pages_send_to_the_login(client, ops_world):
