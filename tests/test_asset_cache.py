@@ -9,6 +9,7 @@ from pathlib import Path
 import brotli
 
 from opsserver import create_app
+from opsserver.web import assets
 from opsserver.web.assets import BROTLI_QUALITY, IMMUTABLE, content_version
 
 from .helpers.pages import sign_in
@@ -90,3 +91,13 @@ def test_static_and_vendor_files_are_compressed_once_at_brotlis_best(client):
     # A client without brotli gets what Flask-Compress makes.
     plain_zstd = client.get("/static/web/crew-forms.js", headers={"Accept-Encoding": "zstd"})
     assert plain_zstd.headers["Content-Encoding"] == "zstd"
+
+
+def test_many_urls_of_one_file_are_compressed_once(client):
+    """Any version in the path serves the file: the kept brotli body is the file's, not the URL's (else any
+    number of made-up URLs would each cost a compression and its memory)."""
+    before = len(assets._compressed)
+    for n in range(5):
+        resp = client.get(f"/vendor/~made-up-{n}/leaflet/dist/leaflet.js", headers={"Accept-Encoding": "br"})
+        assert resp.status_code == 200 and "immutable" not in resp.headers["Cache-Control"]
+    assert len(assets._compressed) - before <= 1

@@ -12,7 +12,7 @@ named with their version, so a browser keeps them for a year and still fetches a
 An answer to a URL whose version is the current one is ``Cache-Control: public, max-age=31536000, immutable``;
 any other (no version, an old one) keeps its short lifetime.
 
-These files are also compressed once, with brotli at quality 10, and kept per file and ETag (a file changed
+These files are also compressed once, with brotli at quality 10, and kept per file ETag (a file changed
 on disk has a new ETag): 15% fewer bytes than compressing each answer quickly (zstd at level 3) for the
 maps' and the crew page's files, for about one second of CPU per worker, once (docs/performance.md).
 """
@@ -32,8 +32,9 @@ BROTLI_QUALITY = 10  # 11 saves 2% more for three times the CPU
 VERSIONED_VENDOR_RULE = "/vendor/~<version>/<package>/<path:filename>"
 # (size, mtime) and hash of each file hashed so far: a file is read again only when it changed.
 _hashes: dict[str, tuple[tuple[int, int], str]] = {}
-# Per URL path: the file's ETag and its brotli body.
-_compressed: dict[str, tuple[str, bytes]] = {}
+# Per file, by its ETag (send_file's: the file's mtime, size and normalised name), its brotli body. Keyed by
+# the file, not the URL: any number of URLs (`/vendor/~<anything>/…`, `./` in a path) name one file.
+_compressed: dict[str, bytes] = {}
 
 
 def content_version(path: str | Path | None) -> str | None:
@@ -113,13 +114,12 @@ def _compressed_once(response):
             or not current_app.config["COMPRESS_REGISTER"]
             or response.mimetype not in current_app.config["COMPRESS_MIMETYPES"]):
         return response
-    kept = _compressed.get(request.path)
-    if kept is None or kept[0] != etag:
-        kept = _compressed[request.path] = (etag, brotli.compress(b"".join(response.iter_encoded()),
-                                                                  quality=BROTLI_QUALITY))
+    kept = _compressed.get(etag)
+    if kept is None:
+        kept = _compressed[etag] = brotli.compress(b"".join(response.iter_encoded()), quality=BROTLI_QUALITY)
     response.close()  # the file it would have streamed
     response.direct_passthrough = False
-    response.set_data(kept[1])
+    response.set_data(kept)
     response.headers["Content-Encoding"] = "br"
     response.vary.add("Accept-Encoding")
     response.set_etag(f"{etag}:br")  # what Flask-Compress names an encoded answer's ETag too
