@@ -67,7 +67,8 @@ class Config:
     COMPRESS_MIMETYPES = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
                           "application/javascript", "application/json", "application/geo+json",
                           "application/problem+json", "application/jsonl", "application/manifest+json", "image/svg+xml"]
-    COMPRESS_STREAMING_ENDPOINT_CONDITIONAL = ["web.static", "web.vendor"]
+    COMPRESS_STREAMING_ENDPOINT_CONDITIONAL = ["web.static", "web.vendor", "web.crew_service_worker",
+                                               "web.crew_manifest"]
     # One JSON line per request (request id, method, path, status, duration, user) on stderr.
     OPS_REQUEST_LOG = os.environ.get("OPS_REQUEST_LOG", "1") == "1"
 

@@ -4,6 +4,7 @@ stay streams, and the status feed's and the static files' 304s still answer."""
 import re
 
 import brotli
+import pytest
 
 from opsserver import create_app
 from opsserver.serving.security import page_policy
@@ -36,10 +37,13 @@ def test_the_status_feed_still_answers_304_to_its_etag(client, world):
     assert again.status_code == 304 and again.data == b""
 
 
-def test_static_files_keep_their_304(client):
-    first = client.get("/static/web/crew-forms.js", headers=BR)
+@pytest.mark.parametrize("url", ["/static/web/crew-forms.js", "/crew/sw.js"])
+def test_files_keep_their_304(client, url):
+    """A file's compressed answer names its encoding in its ETag, and asked with that ETag it is a 304
+    (the phone checks its service worker on every visit)."""
+    first = client.get(url, headers=BR)
     assert first.status_code == 200 and first.headers["Content-Encoding"] == "br"
-    again = client.get("/static/web/crew-forms.js", headers={**BR, "If-None-Match": first.headers["ETag"]})
+    again = client.get(url, headers={**BR, "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
 
 
