@@ -17,18 +17,20 @@ from matplotlib.figure import Figure
 from .times import as_datetime
 
 
-# Chinese labels: measured with a CJK font where the default has no glyph (drawn by the browser's fonts).
-FONTS = {"font.sans-serif": ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei"]}
+# Text kept as <text> (drawn in the page's fonts); Chinese measured with a CJK font where the default has no glyph
+# (a family list: matplotlib falls back glyph by glyph along it). Texts take the family when they are made, so
+# each chart is drawn inside these settings.
+CHART_RC = {"svg.fonttype": "none", "font.family": ["DejaVu Sans", "Noto Sans CJK SC", "WenQuanYi Zen Hei"]}
 
 
 def _svg(fig) -> str:
     buf = io.StringIO()
-    with rc_context({"svg.fonttype": "none", **FONTS}):  # text as <text>, in the page's fonts
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
 
+@rc_context(CHART_RC)
 def ammo_chart(rep: dict) -> str:
     """Ammunition fired per point: a stacked bar per type, as inline SVG."""
     codes = [p["point_code"] for p in rep["points"]]
@@ -77,6 +79,7 @@ def _draw_firings(ax, reports: list[dict], row: dict[str, int]) -> None:
         ax.scatter(xs, ys, c=flagged, marker="v", s=28, zorder=3)
 
 
+@rc_context(CHART_RC)
 def windows_chart(rep: dict) -> str:
     """Each point's approved windows (approved start → effective end) against its firings, as inline SVG."""
     tz = ZoneInfo(rep["timezone"])
