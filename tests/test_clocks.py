@@ -27,8 +27,9 @@ def report_body(started: datetime) -> dict:
 
 
 @pytest.mark.parametrize("zone, local_first_two", [
-    ("Asia/Shanghai", ["2026-10-25 08:30:00 +08:00", "2026-10-25 09:30:00 +08:00"]),
-    ("Europe/Berlin", ["2026-10-25 02:30:00 +02:00", "2026-10-25 02:30:00 +01:00"]),
+    # the one time format people read (minutes, with the offset): the offset tells the fold's two 02:30 apart
+    ("Asia/Shanghai", ["2026-10-25 08:30 +08:00", "2026-10-25 09:30 +08:00"]),
+    ("Europe/Berlin", ["2026-10-25 02:30 +02:00", "2026-10-25 02:30 +01:00"]),
 ])
 def test_late_out_of_order_reports_from_skewed_phones_land_in_time_order(app, ops_world, zone, local_first_two):
     app.config["OPS_TIMEZONE"] = zone

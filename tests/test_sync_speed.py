@@ -92,7 +92,8 @@ def arrival_item(w, crew_key: str, at) -> dict:
 
 
 def sync(w, items, who: str = "crew1") -> list[dict]:
-    resp = w.post(who, "/api/v1/sync", {"items": items})
+    # the flags' reasons read below in English (the default is the reader's Chinese)
+    resp = w.client.post("/api/v1/sync", json={"items": items}, headers=w.headers(who, **{"Accept-Language": "en"}))
     assert resp.status_code == 200, resp.json
     return resp.json["items"]
 

@@ -24,8 +24,9 @@ class CheckinCreateSchema(ma.Schema):
 
 
 class FlagSchema(ma.Schema):
-    code = ma.fields.String()
-    reason = ma.fields.String()
+    code = ma.fields.String(metadata={"description": "stable code (outside_geofence, understaffed, …)"})
+    reason = ma.fields.String(metadata={"description": "why, in the reader's language (Accept-Language, else zh)"})
+    label = ma.fields.String(metadata={"description": "the code's short name in the reader's language"})
 
 
 class CheckinSchema(ma.Schema):
