@@ -62,7 +62,7 @@ def _totals(fired: Mapping[str, list[int]]) -> list[tuple[str, int, int]]:
 def _flags_html(flags: Sequence[Mapping], words: Mapping[str, str]) -> str:
     if not flags:
         return ""
-    items = "".join(f"<li><b>{esc(f.get('code'))}</b>: {esc(f.get('reason'))}</li>" for f in flags)
+    items = "".join(f"<li><b>{esc(f.get('label') or f.get('code'))}</b>: {esc(f.get('reason'))}</li>" for f in flags)
     return (f'<div style="color:{FLAGGED_COLOUR}"><b>{esc(words["flags"])}</b>'
             f'<ul style="margin:0;padding-left:1.1em">{items}</ul></div>')
 

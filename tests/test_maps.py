@@ -372,6 +372,16 @@ def test_maps_import_neither_flask_nor_the_database():
 
 # --- round and replay maps -------------------------------------------------------------------------
 
+def test_a_firings_flags_are_named_by_their_label_not_their_code():
+    """The server gives each flag its code's short name in the reader's language (`label`): the popup shows it."""
+    data = round_fixture()
+    data["reports"][2]["flags"] = [{"code": "outside_sector", "label": "超出安全射界", "reason": "方位角 200°…"}]
+    m = build_round_map(data, tiles=None, lang="en")  # the layers' names in English, the texts as served
+    arrow = of_type(group(m, "Firings"), folium.PolyLine, exact=True)[2]
+    text = popup_html(arrow)
+    assert "<b>超出安全射界</b>" in text and "outside_sector" not in text
+
+
 def test_round_map_one_arrow_per_report_flagged_ones_marked():
     data = round_fixture()
     m = build_round_map(data, tiles=None, lang="en")

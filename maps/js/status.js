@@ -94,7 +94,7 @@
         var flags = p.flags || [];
         if (flags.length) {
             rows += row(W.flags, "<ul style=\"margin:0;padding-left:1.1em;color:" + esc(COLOURS.purple) + "\">" +
-                flags.map(function (x) { return "<li><b>" + esc(x.code) + "</b>: " + esc(x.reason) + "</li>"; })
+                flags.map(function (x) { return "<li><b>" + esc(x.label || x.code) + "</b>: " + esc(x.reason) + "</li>"; })
                     .join("") + "</ul>");
         }
         var alerts = p.alerts || [];
