@@ -126,11 +126,12 @@ def code_label(code: str) -> str:
 def flag_text(flag: dict) -> str:
     """A flag's reason in the reader's language: from its `params`, else (stored before params) as stored."""
     params = flag.get("params")
-    if params is None:  # a reason with no values (off_shift) is stored without params: its message needs none
-        try:
-            return message(flag["code"]) if flag["code"] in MESSAGES else flag.get("reason") or code_label(flag["code"])
-        except KeyError:  # stored before params: its message needs values it does not carry
-            return flag.get("reason") or code_label(flag["code"])
+    if params is None:
+        # A reason with no values (off_shift) is stored without params: its message needs none. Any other is
+        # as stored (before params), or already in the reader's words (a served flag passed on).
+        if flag["code"] in MESSAGES and "%(" not in str(MESSAGES[flag["code"]]):
+            return message(flag["code"])
+        return flag.get("reason") or code_label(flag["code"])
     parts = params.get("parts")
     if parts is not None:
         return join_texts(message(p["text"], p) for p in parts if p.get("text") in MESSAGES) \

@@ -7,6 +7,7 @@ from opsserver import create_app
 from opsserver.extensions import db
 
 from .helpers.database import fresh_database, row_counts, template_database
+from .helpers.live import NO_CHROMIUM
 from .helpers.servers import redis_server
 from .helpers.world import OpsWorld, World, make_ops_world, make_world
 
@@ -75,3 +76,12 @@ def redis_url(tmp_path):
     with redis_server(tmp_path) as url:
         yield url
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that drives Debian's Chromium (it takes the `browser` fixture, or is marked needs_chromium) is
+    marked `browser`, so a run can pick them: .ci/run drives the browser once, on SQLite."""
+    for item in items:
+        needs = any(m.kwargs.get("reason") == NO_CHROMIUM for m in item.iter_markers("skipif"))
+        if needs or "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -194,7 +194,10 @@ def test_flagged_report_is_an_alert(ops_world):
     a = only(of(alerts(w), "flagged_report"))
     assert_names_point(a, "LH01")
     assert a["severity"] == "critical"
-    assert "airspace" in a["message"] and "200" in a["message"]
+    # the reasons in the reader's language (Chinese by default), each of them, with its values
+    assert "没有已批准的空域窗口" in a["message"] and "200" in a["message"]
+    english = w.client.get("/api/v1/alerts", headers=w.headers("commander", **{"Accept-Language": "en"})).json
+    assert "no approved airspace window" in only(of(english["items"], "flagged_report"))["message"]
     assert resp.json["id"] in a["id"] or resp.json["id"][:8] in a["message"]
 
 
