@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
+from flask import Response, current_app
 from sqlalchemy import Select, and_, or_, select
 
 from ..canonical import canonical_json, format_time
@@ -27,6 +28,8 @@ from .models import AuditEvent
 from .services import event_dict
 
 FORMATS = {"jsonl": "application/jsonl", "csv": "text/csv", "geojson": "application/geo+json"}
+FILE_SUFFIXES = {"jsonl": "jsonl", "csv": "csv", "geojson": "json"}
+UPTO_HEADER = "Audit-Upto-Seq"  # the export's cut: its manifest is asked for with this upto_seq
 CSV_COLUMNS = ["seq", "at", "actor", "action", "entity", "entity_id", "payload", "prev_hash", "hash"]
 
 # What belongs to a round and where a point is are known by the features above the audit log, which
@@ -248,3 +251,17 @@ def verify_jsonl(lines: Iterable[str], manifest_doc: dict | None = None, public_
         return {**result, "ok": False, "complete": False, "reason": "; ".join(problems)}
     # Signed, and the file the manifest describes: complete, filtered or not.
     return {**result, "complete": True, "checkpoint": manifest_doc["checkpoint"]}
+
+
+def export_answer(filters: dict, fmt: str, upto: int) -> Response:
+    """The export up to the cut `upto`, streamed as an attachment: the API's and the audit page's one answer."""
+    app = current_app._get_current_object()
+
+    def stream():
+        # A generator outlives the view: it runs in its own app context with its own session.
+        with app.app_context():
+            yield from render(iter_export(**filters, upto_seq=upto, decode=fmt != "csv"), fmt)
+
+    name = f"audit-{fmt}.{FILE_SUFFIXES[fmt]}"
+    return Response(stream(), mimetype=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', UPTO_HEADER: str(upto)})

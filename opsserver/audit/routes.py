@@ -1,6 +1,5 @@
 """Endpoints for reading and verifying the audit log."""
 
-from flask import Response, current_app
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -35,7 +34,7 @@ class EventsResource(MethodView):
         return page
 
 
-UPTO_HEADER = "Audit-Upto-Seq"
+UPTO_HEADER = exports.UPTO_HEADER
 
 
 def _split(query: dict) -> tuple[str, int | None, dict]:
@@ -75,16 +74,7 @@ class ExportResource(MethodView):
         except checkpoints.ChainContradictsCheckpoint as err:
             # No export vouched for by a checkpoint over a broken chain: verification names what is wrong.
             raise ProblemError(409, f"{err}; nothing was signed.", type_="audit-chain-contradicts-checkpoint") from err
-        app = current_app._get_current_object()
-
-        def stream():
-            # A generator outlives the view: it runs in its own app context with its own session.
-            with app.app_context():
-                yield from exports.render(exports.iter_export(**filters, upto_seq=upto, decode=fmt != "csv"), fmt)
-
-        name = f"audit-{fmt}.{ 'json' if fmt == 'geojson' else fmt}"
-        return Response(stream(), mimetype=exports.FORMATS[fmt],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"', UPTO_HEADER: str(upto)})
+        return exports.export_answer(filters, fmt, upto)
 
 
 @blp.route("/export/manifest")

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -21,7 +21,6 @@ from .forms import AuditFilterForm
 
 AUDIT_ROLES = ("auditor", "admin")
 RECENT = 200  # events shown on the page; the exports hold all of them
-FORMAT_FILES = {"csv": "csv", "jsonl": "jsonl", "geojson": "json"}
 FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSONL", "geojson": "GeoJSON"}  # as everyone writes them
 # The verification's reasons (audit/services.py writes them in English for the API and the CLI), in the reader's
 # language; each pattern's groups fill its text.
@@ -139,16 +138,7 @@ def audit_export():
         checkpoints.sign_at()
     except checkpoints.ChainContradictsCheckpoint:
         abort(409)  # nothing vouched for over a broken chain: the verify button says what is wrong
-    app = current_app._get_current_object()
-
-    def stream():
-        # A generator outlives the view: it runs in its own app context with its own session.
-        with app.app_context():
-            yield from exports.render(exports.iter_export(**filters, upto_seq=upto, decode=fmt != "csv"), fmt)
-
-    name = f"audit-{fmt}.{FORMAT_FILES[fmt]}"
-    return Response(stream(), mimetype=exports.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Audit-Upto-Seq": str(upto)})
+    return exports.export_answer(filters, fmt, upto)
 
 
 @bp.get("/audit/export/manifest")
