@@ -178,7 +178,7 @@ def test_unknown_usernames_are_limited_harder_than_known_ones(make_app, world):
 
 
 def test_the_unknown_ceiling_leaks_at_most_one_bit_per_address_and_window(make_app, world):
-    """The accepted leak (README, Settings): the probe's last answer tells whether the candidate exists, and
+    """The accepted leak (docs/hardening.md): the probe's last answer tells whether the candidate exists, and
     then the address is refused for every username alike, so it learns nothing more in the window."""
     client = make_app().test_client()
     answers = {}
