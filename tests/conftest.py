@@ -4,6 +4,7 @@ a real database per test (helpers/database.py), the app and its clients, the wor
 import pytest
 
 from opsserver import create_app
+from opsserver.audit import timer
 from opsserver.extensions import db
 
 from .helpers.database import fresh_database, row_counts, template_database
@@ -36,6 +37,7 @@ def app(db_url, tmp_path):
         config["OPS_AUDIT_CHECKPOINT_FILE"] = str(tmp_path / "checkpoints.jsonl")
     app = create_app(config)
     yield app
+    timer.stop(app)
     with app.app_context():
         db.engine.dispose()
 

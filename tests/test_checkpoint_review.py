@@ -6,13 +6,14 @@ Kept beside tests/test_checkpoints.py (whose fixtures and helpers it uses) so no
 """
 
 import json
+import threading
 import time
 from datetime import datetime, timedelta
 
 import time_machine
 from sqlalchemy import text
 
-from opsserver.audit import checkpoints
+from opsserver.audit import checkpoints, timer
 from opsserver.audit.services import event_hash
 from opsserver.database.utc import now_utc
 from opsserver.extensions import db
@@ -150,3 +151,13 @@ def test_init_db_refuses_a_new_key_beside_another_key_s_checkpoints(app, world, 
     app.config["OPS_AUDIT_KEY_FILE"] = str(paths["key"])
     checkpoints._states.clear()
     assert runner.invoke(args=["ops", "init-db"]).exit_code == 0
+
+
+def test_stopping_the_timer_ends_its_thread(app, world):
+    """The app fixture stops the timer before it drops the database: a timer left running would fail to
+    connect and log it from its own thread (Python 3.11's traceback then parses source while a test may)."""
+    checkin(world)  # a request starts the timer
+    running = [t for t in threading.enumerate() if t.name == "audit-checkpoint-timer" and t.app() is app]
+    assert len(running) == 1
+    timer.stop(app)
+    assert not running[0].is_alive()

@@ -3,8 +3,8 @@ signed checkpoint without waiting for a later write.
 
 Started lazily by the first request a process serves (threads do not survive a fork: each worker starts
 its own), as database.py starts its WAL checkpointer. A daemon thread, in an app context of its own; it
-ends when its app is gone or its SQLite database file is deleted (a test's). Several processes may sign
-the same head at once, which is harmless.
+ends when its app is gone, its SQLite database file is deleted or `stop` is called (a test's app before
+its database is dropped). Several processes may sign the same head at once, which is harmless.
 """
 
 import logging
@@ -30,6 +30,7 @@ class _Timer(threading.Thread):
 
     def __init__(self, app: Flask, key: tuple[int, int]):
         super().__init__(daemon=True, name="audit-checkpoint-timer")
+        self.stopped = threading.Event()
         self.app, self.key = weakref.ref(app), key  # a weak reference: the thread keeps no app alive
         url = db.engine.url
         self.sqlite_file = url.database if url.get_backend_name() == "sqlite" and url.database not in (
@@ -52,7 +53,8 @@ class _Timer(threading.Thread):
         try:
             last = time.monotonic()
             while True:
-                time.sleep(_TICK)  # a short tick, so that a changed interval takes effect soon
+                if self.stopped.wait(_TICK):  # a short tick, so that a changed interval takes effect soon
+                    return
                 app = self.app()
                 if app is None:
                     return
@@ -61,7 +63,7 @@ class _Timer(threading.Thread):
                 if time.monotonic() - last < max(interval / 2, _TICK):
                     continue
                 last = time.monotonic()
-                if not self._round():
+                if self.stopped.is_set() or not self._round():
                     return
         finally:
             with _guard:
@@ -77,3 +79,13 @@ def start() -> None:
         if key not in _timers:
             _timers[key] = _Timer(current_app._get_current_object(), key)
             _timers[key].start()
+
+
+def stop(app: Flask) -> None:
+    """End this process's timer for `app` and wait for its round to finish (before its database goes away:
+    a round still running would log a failed connection from a thread of its own)."""
+    with _guard:
+        timer = _timers.pop((os.getpid(), id(app)), None)
+    if timer is not None:
+        timer.stopped.set()
+        timer.join(timeout=10)
