@@ -212,3 +212,14 @@ def fill_report(page, azimuth="250", elevation="60", fired="2", duds="0", ammo="
     page.fill("#rp-elevation", elevation)
     page.fill(f'.ammo-row[data-type="{ammo}"] input.fired', fired)
     page.fill(f'.ammo-row[data-type="{ammo}"] input.duds', duds)
+
+
+ADMIN = ("admin", "admin-demo-pass")
+
+
+def sign_in_admin(live: Live) -> None:
+    """Sign the demo's administrator in through the API as well (``live.api(..., who="admin")``), for what
+    only an administrator may do (no-fire zones)."""
+    resp = live.client.post("/api/v1/auth/token", json={"username": ADMIN[0], "password": ADMIN[1]})
+    assert resp.status_code == 200, resp.json
+    live.tokens[ADMIN[0]] = resp.json["access_token"]

@@ -92,6 +92,7 @@
         save(POINT_AMMO_KEY, { point_code: data.point.code, types: Object.keys(d.stock || {}) });
         C.renderAmmoRows();
       }).catch(() => {});
+      if (C.refreshZones) C.refreshZones(data.point.code);   // the no-fire zones near it (crew-zones.js)
     }
     if (C.pollAirspace) C.pollAirspace(true);
   }

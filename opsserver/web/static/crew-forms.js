@@ -2,8 +2,9 @@
  *
  * Each form checks its input on the page first (one message per bad field, in the crew's language), then
  * puts the record in the queue (crew-queue.js). While the azimuth is typed the report shows whether it is
- * inside the point's safe sector (window.OpsRules.inSector from rules.js), and asks the server's clearance
- * (GET /points/{code}/clearance) once azimuth and elevation are both given.
+ * inside the point's safe sector (window.OpsRules.inSector from rules.js) and whether its firing line would
+ * threaten a no-fire zone (crew-zones.js), and asks the server's clearance (GET /points/{code}/clearance) once
+ * azimuth and elevation are both given.
  */
 (function (C) {
   'use strict';
@@ -75,6 +76,7 @@
     const box = $('rp-sector-state');
     const az = numberOf($('rp-azimuth'));
     const me = session.me;
+    C.renderZoneWarning(az);
     if (!me || !me.point || az === null || Number.isNaN(az) || az < 0 || az > 360) { show(box, false); return; }
     const inside = inSector(az, me.point.sector_start_deg, me.point.sector_end_deg);
     box.textContent = inside ? S.in_sector : S.out_sector;
@@ -265,5 +267,5 @@
     $('btn-clearance').addEventListener('click', checkClearance);
   }
 
-  Object.assign(C, { renderAmmoRows, resetTimes, wireForms });
+  Object.assign(C, { renderAmmoRows, renderSectorState, resetTimes, wireForms });
 }(window.OpsCrew));

@@ -1,7 +1,7 @@
 /* The crew phone page's start (templates/crew.html): sign in and out, and every listener and timer.
  *
- * Last of the crew page's scripts: crew-format, crew-api, crew-queue, crew-position, crew-screens and
- * crew-forms have filled window.OpsCrew before it runs. It opens the page with what the phone last knew
+ * Last of the crew page's scripts: crew-format, crew-api, crew-queue, crew-position, crew-screens, crew-airspace,
+ * crew-zones and crew-forms have filled window.OpsCrew before it runs. It opens the page with what the phone last knew
  * (the cached /me answer), wires the buttons, tabs and network events, and registers the service worker
  * (crew-sw.js) that keeps the page's shell for opening with no signal.
  */
@@ -9,7 +9,8 @@
   'use strict';
 
   const {
-    $, S, body, show, fill, problemNode, phoneOffsetLabel, AUTH_KEY, ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, load, save, auth,
+    $, S, body, show, fill, problemNode, phoneOffsetLabel, AUTH_KEY, ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, ZONES_KEY, load,
+    save, auth,
     api, HttpError, session,
     refreshMe, syncSoon, syncAgain, renderQueue, renderMe, renderNet, route, tick, renderAmmoRows, resetTimes,
     wireForms, startCheckin, sendCheckin, cancelCheckin, stopWatching,
@@ -58,7 +59,7 @@
 
   function signOut() {
     localStorage.removeItem(AUTH_KEY);
-    [ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY].forEach((k) => localStorage.removeItem(k));
+    [ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, ZONES_KEY].forEach((k) => localStorage.removeItem(k));
     session.me = null;
     stopWatching();
     route();
