@@ -39,6 +39,7 @@ NAV = (
     NavEntry("admin.accounts", _l("Accounts"), ADMIN),
     NavEntry("admin.points", _l("Points"), ADMIN),
     NavEntry("admin.crew", _l("Crew"), ADMIN),
+    NavEntry("admin.zones", _l("No-fire zones"), ADMIN),
     NavEntry("admin.ammo", _l("Ammunition"), PAGE_ROLES),  # a commander records movements there
 )
 

@@ -4,11 +4,14 @@ may be is the API's schema's to say (common.schema_load), so these fields carry 
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, FloatField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms import TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
+
+from rules.zones import DEFAULT_BUFFER_M
 
 from ...accounts.models import ROLES
 from ...ammo.models import MOVEMENT_KINDS
@@ -106,6 +109,31 @@ class MovementForm(FlaskForm):
     to_point_code = SelectField(_l("To point (transfer)"), choices=[BLANK], validate_choice=False)
     reference = StringField(_l("Reference"))
     reason = TextAreaField(_l("Reason (adjustment)"))
+
+
+class ZoneForm(FlaskForm):
+    """A no-fire zone's fields; its geometry is GeoJSON text (a geometry object, as the API takes it). The kind's
+    choices are set per request (their labels in the reader's language)."""
+
+    name = StringField(_l("Name"))
+    kind = SelectField(_l("Kind"), choices=[BLANK], validate_choice=False)
+    buffer_m = FloatField(_l("Buffer (m)"), validators=[Optional()], default=int(DEFAULT_BUFFER_M))
+    notes = TextAreaField(_l("Notes"))
+    # GeoJSON is code, not text for a person: translate="no" (and no spelling marks in it).
+    geometry = TextAreaField(_l("Geometry (GeoJSON)"),
+                             render_kw={"rows": 8, "spellcheck": "false", "translate": "no"})
+
+
+class ZoneActiveForm(FlaskForm):
+    """Deactivate or reactivate a zone (never delete it): one button; `active` is what it becomes."""
+
+    active = HiddenField()
+
+
+class ZoneImportForm(FlaskForm):
+    """A GeoJSON FeatureCollection file: one zone a feature, its properties the zone's fields."""
+
+    file = FileField(_l("GeoJSON file (FeatureCollection)"), render_kw={"accept": ".geojson,.json,application/geo+json"})
 
 
 class AuditFilterForm(FlaskForm):

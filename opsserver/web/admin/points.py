@@ -14,6 +14,7 @@ from ...status import services as status
 from ..auth import page_roles_required
 from .common import EQUIPMENT_NAMES, actor, bp, done, present, put_errors, run_service, schema_load
 from .forms import POINT_FIELDS, PointForm
+from .zones import point_zone_context
 
 STATE_NAMES = {"idle": _l("idle"), "ordered": _l("ordered"), "manned": _l("manned"),
                "requested": _l("airspace requested"), "cleared": _l("cleared"), "firing": _l("firing"),
@@ -49,7 +50,7 @@ def point_create():
 
 
 def _edit(point: Point, form: PointForm, status_code: int = 200):
-    return render_template("admin/point_edit.html", point=point, form=form), status_code
+    return render_template("admin/point_edit.html", point=point, form=form, **point_zone_context(point)), status_code
 
 
 @bp.get("/admin/points/<code>")
