@@ -29,8 +29,10 @@ BASE_JS = (Path(__file__).resolve().parent / "js" / "base.js").read_text(encodin
 
 # Panes, bottom to top (Leaflet's own: tiles 200, overlays 400, markers 600, tooltips 650, popups 700).
 BASE_PANE, PLACES_PANE = "opsBase", "opsPlaces"
+ZONES_PANE = "opsZones"  # no-fire zones above the sectors (overlays, 400) so a zone's popup opens inside a wedge
 CREWS_PANE, POINTS_PANE = "opsCrews", "opsPoints"
-PANES = ((BASE_PANE, 250, False), (PLACES_PANE, 260, False), (CREWS_PANE, 420, True), (POINTS_PANE, 440, True))
+PANES = ((BASE_PANE, 250, False), (PLACES_PANE, 260, False), (ZONES_PANE, 410, True), (CREWS_PANE, 420, True),
+         (POINTS_PANE, 440, True))
 
 PAGE_STYLE = """<style>
 div.leaflet-container { background: #e9eef2; }  /* after leaflet.css or not: outside the region */

@@ -18,6 +18,7 @@ from .common import (COLOUR_HEX, DEFAULT_TZ, Legend, base_map, bounds_of, colour
 from .geometry import destination, sector_polygon
 from .labels import labels_for
 from .safe import Popup, TimedGeoJson, Tooltip
+from .zones import add_zones, zones_near
 
 ARROW_MAX_KM = 5.0
 ARROW_HEAD_DEG = 25.0  # each barb this far either side of the shaft
@@ -132,7 +133,8 @@ def _code_label(code: str) -> Tooltip:
 
 def build_round_map(round_data: Mapping, tiles="none", *, lang: str = "zh", labels: Mapping[str, str] | None = None,
                     tz: str = DEFAULT_TZ, tiles_key: str | None = None, tiles_attr: str | None = None,
-                    vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None) -> folium.Map:
+                    vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None,
+                    zones: Sequence[Mapping] | None = None) -> folium.Map:
     """What a round did: each firing as an arrow along its azimuth, flagged ones in purple.
 
     ``round_data``: ``round`` ``{id, name, ...}``; ``points`` ``[{code, name, latitude, longitude,
@@ -146,7 +148,7 @@ def build_round_map(round_data: Mapping, tiles="none", *, lang: str = "zh", labe
     ammunition and flag reasons), and the ammunition fired per point as circles sized by the total;
     each point labelled with its code, the view fitted to the points, their sectors and the arrows.
 
-    ``base_layer``, ``tiles``: as ``build_status_map``.
+    ``base_layer``, ``tiles``: as ``build_status_map``; ``zones``: as there, those within the points' ranges drawn.
     """
     words = labels_for(lang, labels)
     points = _located_points(round_data)
@@ -173,6 +175,7 @@ def build_round_map(round_data: Mapping, tiles="none", *, lang: str = "zh", labe
                  tiles_attr=tiles_attr, vendor_url=vendor_url)
 
     sectors = folium.FeatureGroup(name=words["sectors"], overlay=True).add_to(m)
+    add_zones(m, zones_near(zones, points.values()), words)
     ammo_layer = folium.FeatureGroup(name=words["ammo_fired"], overlay=True).add_to(m)
     firings = folium.FeatureGroup(name=words["firings"], overlay=True).add_to(m)
     point_layer = folium.FeatureGroup(name=words["points"], overlay=True).add_to(m)
@@ -251,14 +254,15 @@ def replay_features(round_data: Mapping, events: Sequence[Mapping], words: Mappi
 
 def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="none", *, lang: str = "zh",
                      labels: Mapping[str, str] | None = None, tz: str = DEFAULT_TZ, tiles_key: str | None = None,
-                     tiles_attr: str | None = None, vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None
-                     ) -> folium.Map:
+                     tiles_attr: str | None = None, vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None,
+                     zones: Sequence[Mapping] | None = None) -> folium.Map:
     """The round's events on a time slider, so an auditor can watch the night unfold.
 
     ``events``: ``[{at, type ("checkin"/"airspace"/"decision"/"report"/...), point_code, latitude,
     longitude, label, flagged?}]``; an event without a position is drawn at its point. The points and
     their sectors stay on the map (each point labelled with its code); each event appears at its time
-    and stays, coloured by type. ``base_layer``, ``tiles``: as ``build_status_map``.
+    and stays, coloured by type. ``base_layer``, ``tiles``: as ``build_status_map``; ``zones``: as
+    ``build_round_map``.
     """
     words = labels_for(lang, labels)
     points = _located_points(round_data)
@@ -270,6 +274,7 @@ def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="none
                  tiles_attr=tiles_attr, vendor_url=vendor_url)
 
     sectors = folium.FeatureGroup(name=words["sectors"], overlay=True).add_to(m)
+    add_zones(m, zones_near(zones, points.values()), words)
     point_layer = folium.FeatureGroup(name=words["points"], overlay=True).add_to(m)
     for code, p in points.items():
         lat, lon = p["latitude"], p["longitude"]

@@ -42,6 +42,7 @@ from .common import (COLOUR_HEX, COLOUR_URGENCY, DEFAULT_TZ, Legend, base_map, b
 from .geometry import range_ring, sector_polygon
 from .labels import labels_for
 from .safe import EmbeddedGeoJson, Popup, Raw, Tooltip, page_data, script_element, to_json
+from .zones import add_zones
 
 STATUS_JS = (Path(__file__).resolve().parent / "js" / "status.js").read_text(encoding="utf-8")
 _CLUSTER_STYLE = "<style>.ops-cluster div { color: #fff; font-weight: bold; text-shadow: 0 0 3px #000; }</style>"
@@ -212,8 +213,8 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
                      realtime_url: str | None = None, *, lang: str = "zh", labels: Mapping[str, str] | None = None,
                      tz: str = DEFAULT_TZ, tiles_key: str | None = None, tiles_attr: str | None = None,
                      scale_threshold: int = SCALE_THRESHOLD, interval_ms: int = POLL_INTERVAL_MS,
-                     cluster: bool | None = None, vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None
-                     ) -> folium.Map:
+                     cluster: bool | None = None, vendor_url: str = VENDOR_URL, base_layer: Mapping | None = None,
+                     zones: Sequence[Mapping] | None = None) -> folium.Map:
     """The command centre's map of every point's live state, from the status GeoJSON.
 
     - each point a circle in its state colour (the feed's ``colour``) labelled with its code (up to
@@ -228,7 +229,9 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
     - above ``scale_threshold`` points: the layer clustered (``cluster=False`` to turn clustering
       off), no per-point wedges;
     - with ``realtime_url``: the points layer polls that URL every ``interval_ms`` and updates each
-      marker (matched by feature id) in place.
+      marker (matched by feature id) in place;
+    - ``zones`` (``opsserver.zones.services.zone_features()``): the no-fire zones and their buffers by
+      kind, in their own layer and legend (``maps.zones``).
 
     ``tiles``: ``"none"``/``None`` (default: the base layer only), ``"osm"``, ``"tianditu"`` (+
     ``tiles_key``) or a URL template; added after the page loads (``maps.base``). ``base_layer``: the
@@ -247,6 +250,7 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
 
     if not at_scale:
         _add_sectors_and_ranges(m, features, words, live=bool(realtime_url))
+    add_zones(m, zones, words)
 
     helpers = StatusScript(words, tz, codes=not at_scale)
     m.add_child(helpers)
