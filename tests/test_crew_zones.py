@@ -6,8 +6,8 @@ the phone, signed in, keeps its point's zones (GET /api/v1/points/LH01/zones). A
 it, its kind and the blocked azimuths, in the reader's language, and says the report will be flagged; an
 azimuth clear of every zone shows nothing; a hostile name is shown as text; the clearance answer names the
 no_fire_zone reason; the report is still recorded, and comes back flagged. With no signal the reloaded page
-still warns from what it kept. Node runs crew-zones.js on cases rules/zones.py made: the page names exactly
-the zones whose buffer the server finds the firing line comes within.
+still warns from what it kept. Node runs the page's check (crew-forms.js) on cases rules/zones.py made: the
+page names exactly the zones whose buffer the server finds the firing line comes within.
 """
 
 import json
@@ -106,8 +106,9 @@ def test_an_azimuth_toward_a_zone_is_warned_before_sending(phone, zoned):
     assert page.get_attribute("#rp-sector-state", "data-inside") == "true"
     assert shown_ids(page) == blocking(items, TOWARD)
     line = warning_lines(page)[str(school_id)]
-    # 禁射区：学校“<name>”（方位 256.2°–263.8° 禁射）, the name exactly as typed, the label the server's
-    m = re.fullmatch(r"禁射区：(.+)“(.+)”（方位 ([\d.]+)°–([\d.]+)° 禁射）", line, re.S)
+    # 禁射区：学校“<name>”（方位 256.2°–263.8° 禁射）: the name as typed, the server's label
+    m = re.fullmatch(r"禁射区：(.+)“(.+)”（方位 ([\d.]+)°–([\d.]+)° 禁射）",
+                     line, re.S)
     assert m, line
     assert m.group(1) == by_id[school_id]["label"] == "学校"
     assert m.group(2) == HOSTILE
@@ -117,11 +118,11 @@ def test_an_azimuth_toward_a_zone_is_warned_before_sending(phone, zoned):
     # the hostile name stayed text: no element made of it, no script run
     assert page.locator("#rp-zone-warning img").count() == 0
     assert page.evaluate("window.__pwned") is None
-    shot(page, "30-report-no-fire-zone")
 
     # the server's clearance says so too, with the page's label for the reason
     reason = page.wait_for_selector('#clearance-answer[data-cleared="false"] li[data-code="no_fire_zone"]')
     assert reason.text_content().startswith("射线进入禁射区缓冲范围")
+    shot(page, "30-report-no-fire-zone")
 
     # clear of every zone: no warning, and the clearance names none
     page.fill("#rp-azimuth", str(away))

@@ -1,4 +1,5 @@
-/* The crew page's no-fire zone check (opsserver/web/static/crew-zones.js) against cases the server's rule made.
+/* The crew page's no-fire zone check (zoneConflicts in opsserver/web/static/crew-forms.js) against cases the
+ * server's rule made.
  *
  * tests/test_crew_zones.py computes the cases with rules/zones.py (each zone's `blocked` azimuths, and for each
  * azimuth the zones the firing line comes within the buffer of) and runs this file with Node's own runner:
@@ -11,9 +12,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 
-// crew-zones.js is a page script: it adds to window.OpsCrew and reads window.OpsRules
+// crew-forms.js is a page script: it adds to window.OpsCrew and reads window.OpsRules (nothing runs on load)
 global.window = { OpsRules: require('../../opsserver/web/static/rules.js'), OpsCrew: {} };
-require('../../opsserver/web/static/crew-zones.js');
+require('../../opsserver/web/static/crew-forms.js');
 
 const { zoneConflicts } = window.OpsCrew;
 const file = process.env.CREW_ZONE_CASES;

@@ -1,7 +1,7 @@
 /* The crew page's API and session client: the bearer token, the cached /me answer and the clock offset.
  *
- * The sign-in, the last /api/v1/me answer and the ammunition types are kept in localStorage, so that the
- * page opens with no signal showing what it last knew. `api()` sends one request with the token and a
+ * The sign-in, the last /api/v1/me answer, the ammunition types and my point's no-fire zones are kept in
+ * localStorage, so that the page opens with no signal showing what it last knew. `api()` sends one request with the token and a
  * timeout and throws an HttpError (with the problem+json body) for an answer that is not ok; a 401 means the
  * token has expired (OpsCrew.sessionExpired, in crew.js, asks for a new sign-in).
  */
@@ -15,6 +15,7 @@
   const ME_KEY = 'crew.me';
   const AMMO_KEY = 'crew.ammo';
   const POINT_AMMO_KEY = 'crew.point-ammo';   // the types my point holds (its ledger), for the report form
+  const ZONES_KEY = 'crew.zones';             // the no-fire zones near my point (GET /points/{code}/zones)
 
   const load = (key) => { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } };
   const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
@@ -92,7 +93,11 @@
         save(POINT_AMMO_KEY, { point_code: data.point.code, types: Object.keys(d.stock || {}) });
         C.renderAmmoRows();
       }).catch(() => {});
-      if (C.refreshZones) C.refreshZones(data.point.code);   // the no-fire zones near it (crew-zones.js)
+      // the no-fire zones within its range, for the report form's warning (also with no signal)
+      api(`/points/${encodeURIComponent(data.point.code)}/zones`).then((d) => {
+        save(ZONES_KEY, { point_code: data.point.code, items: d.items || [] });
+        C.renderSectorState();
+      }).catch(() => {});
     }
     if (C.pollAirspace) C.pollAirspace(true);
   }
@@ -100,6 +105,6 @@
   function serverNow() { return Date.now() - session.clockOffsetS * 1000; }
 
   Object.assign(C, {
-    AUTH_KEY, ME_KEY, AMMO_KEY, POINT_AMMO_KEY, load, save, auth, HttpError, api, session, refreshMe, serverNow,
+    AUTH_KEY, ME_KEY, AMMO_KEY, POINT_AMMO_KEY, ZONES_KEY, load, save, auth, HttpError, api, session, refreshMe, serverNow,
   });
 }(window.OpsCrew));

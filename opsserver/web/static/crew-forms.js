@@ -2,16 +2,17 @@
  *
  * Each form checks its input on the page first (one message per bad field, in the crew's language), then
  * puts the record in the queue (crew-queue.js). While the azimuth is typed the report shows whether it is
- * inside the point's safe sector (window.OpsRules.inSector from rules.js) and whether its firing line would
- * threaten a no-fire zone (crew-zones.js), and asks the server's clearance (GET /points/{code}/clearance) once
- * azimuth and elevation are both given.
+ * inside the point's safe sector (window.OpsRules.inSector from rules.js) and names each no-fire zone its firing
+ * line would come within the buffer of (the same predicate over the zone's `blocked` azimuths, which the server
+ * computed: GET /points/{code}/zones, kept by crew-api.js), and asks the server's clearance
+ * (GET /points/{code}/clearance) once azimuth and elevation are both given.
  */
 (function (C) {
   'use strict';
 
   const {
-    $, S, FIELDS, el, show, fill, isoLocal, inputValue, showSpan, reasonText, problemNode, ammoName,
-    api, load, AMMO_KEY, POINT_AMMO_KEY, HttpError, session, uuid, enqueue, confirmRecorded,
+    $, S, FIELDS, fmt, el, show, fill, isoLocal, inputValue, showSpan, reasonText, problemNode, ammoName,
+    api, load, AMMO_KEY, POINT_AMMO_KEY, ZONES_KEY, HttpError, session, uuid, enqueue, confirmRecorded,
   } = C;
   const { inSector } = window.OpsRules;
 
@@ -70,13 +71,41 @@
     confirmRecorded('airspace-message', await enqueue('airspace_request', payload));
   }
 
-  // --- aim, sector and clearance ----------------------------------------------------------------------
+  // --- aim, sector, no-fire zones and clearance -------------------------------------------------------
+
+  /** Each zone whose blocked azimuths (clockwise intervals) hold `az`, with the interval that does. */
+  function zoneConflicts(az, items) {
+    const out = [];
+    items.forEach((z) => {
+      const hit = (z.blocked || []).find(([from, to]) => inSector(az, from, to));
+      if (hit) out.push({ zone: z, from: hit[0], to: hit[1] });
+    });
+    return out;
+  }
+
+  const deg = (x) => String(Math.round(Number(x) * 10) / 10);
+
+  /** One line per zone the firing line would threaten, and "it will be flagged" (a firing is a field fact:
+   *  recorded whatever it hits); hidden when the azimuth is clear. Names as text: an administrator typed them. */
+  function renderZoneWarning(az) {
+    const box = $('rp-zone-warning');
+    const kept = load(ZONES_KEY);
+    const me = session.me;
+    const items = kept && me && me.point && kept.point_code === me.point.code ? kept.items : [];
+    const hits = az === null || Number.isNaN(az) || az < 0 || az > 360 ? [] : zoneConflicts(az, items);
+    box.dataset.zones = hits.map((h) => h.zone.zone_id).join(',');
+    const line = (h) => fmt(S.zone_warning, { kind: h.zone.label || h.zone.kind, name: h.zone.name, from: deg(h.from),
+      to: deg(h.to) });
+    fill(box, ...(hits.length ? [el('ul', {}, hits.map((h) => el('li', { 'data-zone-id': h.zone.zone_id, text: line(h) }))),
+      el('p', { class: 'small', text: S.zone_flagged })] : []));
+    show(box, hits.length > 0);
+  }
 
   function renderSectorState() {
     const box = $('rp-sector-state');
     const az = numberOf($('rp-azimuth'));
     const me = session.me;
-    C.renderZoneWarning(az);
+    renderZoneWarning(az);
     if (!me || !me.point || az === null || Number.isNaN(az) || az < 0 || az > 360) { show(box, false); return; }
     const inside = inSector(az, me.point.sector_start_deg, me.point.sector_end_deg);
     box.textContent = inside ? S.in_sector : S.out_sector;
@@ -267,5 +296,5 @@
     $('btn-clearance').addEventListener('click', checkClearance);
   }
 
-  Object.assign(C, { renderAmmoRows, renderSectorState, resetTimes, wireForms });
+  Object.assign(C, { renderAmmoRows, renderSectorState, resetTimes, wireForms, zoneConflicts });
 }(window.OpsCrew));

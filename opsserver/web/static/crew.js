@@ -1,7 +1,7 @@
 /* The crew phone page's start (templates/crew.html): sign in and out, and every listener and timer.
  *
- * Last of the crew page's scripts: crew-format, crew-api, crew-queue, crew-position, crew-screens, crew-airspace,
- * crew-zones and crew-forms have filled window.OpsCrew before it runs. It opens the page with what the phone last knew
+ * Last of the crew page's scripts: crew-format, crew-api, crew-queue, crew-position, crew-screens, crew-airspace
+ * and crew-forms have filled window.OpsCrew before it runs. It opens the page with what the phone last knew
  * (the cached /me answer), wires the buttons, tabs and network events, and registers the service worker
  * (crew-sw.js) that keeps the page's shell for opening with no signal.
  */
