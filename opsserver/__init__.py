@@ -37,10 +37,11 @@ from .web.errors import page_error
 from .web.rounds import bp as rounds_bp
 from .web.dashboard import bp as dashboard_bp
 from .web.routes import bp as web_bp
+from .zones.routes import blp as zones_blp
 
 # The API's blueprints, in the order the OpenAPI document lists them.
-API_BLUEPRINTS = (accounts_blp, registry_blp, checkins_blp, operations_blp, ammo_blp, status_blp, audit_blp,
-                  reports_blp, records_blp)
+API_BLUEPRINTS = (accounts_blp, registry_blp, zones_blp, checkins_blp, operations_blp, ammo_blp, status_blp,
+                  audit_blp, reports_blp, records_blp)
 
 
 def create_app(config: dict | None = None) -> Flask:

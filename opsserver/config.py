@@ -48,6 +48,7 @@ class Config:
     # Keep the last built status body per version in each process (off: build every request).
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
+    OPS_ZONE_IMPORT_MAX_BYTES = _int("OPS_ZONE_IMPORT_MAX_BYTES", 16 * 1024 * 1024)  # a no-fire zone file
     OPS_MAX_JSON_DEPTH = _int("OPS_MAX_JSON_DEPTH", 32)  # deeper JSON bodies get 400
     # Login attempts per client address (successes too: each is an Argon2 check), counted once for every
     # worker: in the app's database (database://) or a Redis (redis://host:6379/0); memory:// is per process.

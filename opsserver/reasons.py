@@ -47,6 +47,8 @@ MESSAGES = {
                                               "%(received_at)s"),
     "implausible_time.too_long": _l("lasts %(hours)s h (%(started_at)s to %(ended_at)s), longer than a firing can "
                                     "(%(max_hours)s h at most)"),
+    "no_fire_zone": _l("the firing line at %(azimuth)s° passes %(distance)s m from %(kind)s “%(zone)s”, within its "
+                       "%(buffer)s m buffer"),
     # check-in flags
     "outside_geofence": _l("%(kind)s reported %(distance)s m from the point, outside its %(geofence)s m geofence"),
     "off_shift": _l("no shift at this point covers the time of this check-in"),
@@ -66,6 +68,8 @@ MESSAGES = {
     "alert.window_ending": _l("%(point)s's airspace window (%(reference)s) ends in %(minutes)s min at %(end_at)s"),
     "alert.window_unreported": _l("%(point)s's window (%(reference)s) ended at %(end_at)s and no firing report "
                                   "has come in"),
+    "alert.zone_conflict": _l("%(point)s's safe sector reaches within the %(buffer)s m buffer of %(kind)s “%(zone)s” "
+                              "(%(distance)s m away, bearing %(bearing)s°)"),
     "alert.certificate_expired": _l("%(name)s's certificate %(certificate)s expired on %(date)s (shift at "
                                     "%(point)s from %(start_at)s)"),
     "alert.certificate_expiring": _l("%(name)s's certificate %(certificate)s expires on %(date)s (shift at "
@@ -85,6 +89,11 @@ LABELS = {
     "window_ending": _l("window ending"), "window_unreported": _l("window unreported"),
     "certificate_expiring": _l("certificate expiring"),
     "arrive": _l("arrival"), "depart": _l("departure"),
+    "no_fire_zone": _l("no-fire zone"), "zone_conflict": _l("sector reaches a no-fire zone"),
+    # no-fire zone kinds (rules.zones.KINDS)
+    "school": _l("school"), "town": _l("town"), "village": _l("village"), "hospital": _l("hospital"),
+    "airport": _l("airport clearance zone"), "oil_depot": _l("oil depot"), "power_facility": _l("power facility"),
+    "highway": _l("highway"), "railway": _l("railway"), "heritage_site": _l("heritage site"), "other": _l("other"),
 }
 
 SEPARATOR = _l("; ")

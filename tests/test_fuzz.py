@@ -49,6 +49,8 @@ DOCUMENTED_REFUSALS = [
     (r"date_to", r"^(Must not be before date_from|A daily log covers at most)"),
     (r"Idempotency-Key", r"reused with a different body"),
     (r"upto_seq", r"^at most \d+"),  # an audit export up to an event past the chain's head
+    # a zone's geometry: positions, rings, validity and size, as the field's description says (rules/zones.py)
+    (r"geometry", r"coordinates|position|ring \d+|not valid|a line needs|positions; a zone|the zone spans"),
 ]
 
 

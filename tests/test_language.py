@@ -27,6 +27,7 @@ from opsserver.audit.models import AuditEvent
 from opsserver.extensions import db
 from opsserver.operations.models import AirspaceRequest, FiringReport, Round, RoundPoint
 from opsserver.registry.models import CrewMember, Point
+from opsserver.zones.models import NoFireZone
 
 from .helpers.pages import sign_in
 
@@ -120,7 +121,8 @@ def _typed_data(app) -> list[str]:
                AirspaceRequest.reference, AirspaceRequest.reason_detail, AirspaceRequest.requested_by,
                AirspaceRequest.decided_by, FiringReport.cloud_type, FiringReport.weather_before,
                FiringReport.weather_after, FiringReport.notes, Point.name, Point.county, CrewMember.name,
-               CrewMember.certificate_no, Account.username, AmmoType.code, AmmoType.name, AmmoType.agent]
+               CrewMember.certificate_no, Account.username, AmmoType.code, AmmoType.name, AmmoType.agent,
+               NoFireZone.name, NoFireZone.notes]
     with app.app_context():
         values = {v for col in columns for v in db.session.execute(select(col)).scalars() if v}
         # references people typed; a consumption entry's "report <id>" is written by the server, so it is not data

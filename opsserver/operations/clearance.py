@@ -12,6 +12,7 @@ from ..extensions import db
 from ..reasons import localized_flags
 from ..registry.models import Point
 from ..registry.services import point_by_code
+from ..zones import services as zones
 from . import context
 from .models import Round, RoundPoint
 from .rounds import round_point_of
@@ -63,5 +64,7 @@ def clearance(code: str, azimuth: float, elevation: float | None, at: datetime |
         tz_name=zone_name(), instant=True)
     if empty := rules.no_stock_flag(ctx["stock"]):
         reasons.append(empty)
+    if zone := zones.firing_line_flag(point.latitude, point.longitude, azimuth, point.max_range_km):
+        reasons.append(zone)
     return {"cleared": not reasons, "point_code": point.code, "at": at, "round_id": r.id if r else None,
             "window": window, "reasons": localized_flags([f.as_dict() for f in reasons])}

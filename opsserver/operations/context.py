@@ -45,6 +45,8 @@ class PointFacts(NamedTuple):
     max_height_m: float
     max_range_km: float
     min_crew: int
+    latitude: float
+    longitude: float
 
 
 class MemberFacts(NamedTuple):
@@ -70,7 +72,7 @@ _KEEPS_FACTS, _TAKES_STOCK = "checkin.create", "report.create"
 # is judged against the open round.
 _ROUND = select(Round.id, Round.activated_at, Round.closed_at).where(Round.id == bindparam("id")).with_for_update()
 _POINT = select(Point.id, Point.code, Point.sector_start_deg, Point.sector_end_deg, Point.max_height_m,
-                Point.max_range_km, Point.min_crew).where(Point.code == bindparam("code"))
+                Point.max_range_km, Point.min_crew, Point.latitude, Point.longitude).where(Point.code == bindparam("code"))
 _MEMBER = select(CrewMember.certificate_expires, CrewMember.home_point_id).where(CrewMember.id == bindparam("id"))
 _ORDERED = select(RoundPoint.id).where(RoundPoint.round_id == bindparam("round_id"),
                                        RoundPoint.point_id == bindparam("point_id"))
@@ -157,7 +159,7 @@ class FiringFacts:
             if row is None:  # the problem naming the field (or the point, had it come in meanwhile)
                 p = point_by_code(code)
                 row = (p.id, p.code, p.sector_start_deg, p.sector_end_deg, p.max_height_m, p.max_range_km,
-                       p.min_crew)
+                       p.min_crew, p.latitude, p.longitude)
             found = self.points[code] = PointFacts(*row)
         return found
 

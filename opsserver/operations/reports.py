@@ -20,6 +20,7 @@ from ..extensions import db, unit_of_work
 from ..fields import MAX_ID
 from ..idempotency import run_once
 from ..reasons import localized_flags
+from ..zones import services as zones
 from . import context
 from .models import FiringReport, ReportAmmo
 from .rounds import conflict
@@ -127,7 +128,9 @@ def record_report(work: UnitOfWork, who: Principal, round_id: int, data: dict,
         stock=facts.stock_at(point.id), tz_name=zone_name())
     flags += [f for f in (rules.late_report_flag(received, r.closed_at, zone_name()),
                           rules.not_ordered_flag(point.code, r.id, facts.is_ordered(conn, r.id, point.id)),
-                          rules.implausible_time_flag(data["started_at"], data["ended_at"], received, zone_name()))
+                          rules.implausible_time_flag(data["started_at"], data["ended_at"], received, zone_name()),
+                          zones.firing_line_flag(point.latitude, point.longitude, data["azimuth_deg"],
+                                                 point.max_range_km, conn))
               if f]
     rep = SimpleNamespace(
         id=report_id, round_id=r.id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,

@@ -18,13 +18,14 @@ from ..operations.state import colour, points_in_rounds, window_view
 from ..operations.models import AirspaceRequest, FiringReport, Round
 from ..reasons import flag_text, join_texts, localized_flags, message
 from ..registry.models import CrewMember, Point, Shift
+from ..zones import services as zones
 
 WINDOW_ENDING = timedelta(minutes=10)
 WINDOW_UNREPORTED = timedelta(minutes=60)
 RECENT = timedelta(hours=12)
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 SAFETY_FLAGS = {"no_airspace", "outside_window", "outside_sector", "over_height", "over_range", "understaffed",
-                "uncertified", "insufficient_stock"}
+                "uncertified", "insufficient_stock", "no_fire_zone"}
 
 
 def version(at: datetime, bucket_s: int) -> str:
@@ -149,6 +150,13 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
               "date": member.certificate_expires.isoformat(), "point": codes.get(shift.point_id),
               "start_at": shift.starts_at}),
             "shift", shift.id))
+    # Points whose safe sector reaches into a no-fire zone's buffer (standing data with a problem).
+    for code, conflicts in zones.point_conflicts().items():
+        for c in conflicts:
+            alerts.append(_alert("zone_conflict", "warning", code, c["since"], ("alert.zone_conflict", {
+                "point": code, "zone": c["name"], "kind": c["kind"], "buffer": c["buffer_m"],
+                "distance": c["distance_m"], "bearing": "—" if c["bearing_deg"] is None else c["bearing_deg"]}),
+                "point_zone", f"{code}:{c['zone_id']}"))
     alerts.sort(key=lambda a: (SEVERITY_ORDER[a["severity"]], a["point_code"] or "", a["type"]))
     return alerts
 
