@@ -7,7 +7,7 @@ import json
 import re
 
 import marshmallow as ma
-from flask import abort, current_app, render_template, request
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -154,13 +154,6 @@ def _geometry(form: ZoneForm):
     return value
 
 
-def _zone_or_404(zone_id: int) -> NoFireZone:
-    zone = db.session.get(NoFireZone, zone_id) if 0 < zone_id < 2**62 else None
-    if zone is None:
-        abort(404)
-    return zone
-
-
 # -- the list, a new zone, the import ------------------------------------------------------------------------------
 
 def _page(create: ZoneForm | None = None, importer: ZoneImportForm | None = None, results: list | None = None,
@@ -287,7 +280,7 @@ def _zone_page(zone: NoFireZone, form: ZoneForm | None = None, refused: list[str
 @page_roles_required("admin")
 def zone_edit(zone_id: int):
     """A zone's fields, the points whose safe sector conflicts with it, its edit form and its active switch."""
-    return _zone_page(_zone_or_404(zone_id))
+    return _zone_page(services.zone_by_id(zone_id))
 
 
 def _changes(form: ZoneForm, zone: NoFireZone) -> dict:
@@ -314,7 +307,7 @@ def _changes(form: ZoneForm, zone: NoFireZone) -> dict:
 @page_roles_required("admin")
 def zone_update(zone_id: int):
     """Save a zone's edited fields, or deactivate or reactivate it (the API's PATCH /zones/<id>)."""
-    zone = _zone_or_404(zone_id)
+    zone = services.zone_by_id(zone_id)
     if "active" in request.form and "name" not in request.form:
         return _toggle(zone)
     form = _zone_form()
@@ -327,7 +320,7 @@ def zone_update(zone_id: int):
             return done(_("No-fire zone %(name)s saved.", name=data.get("name", zone.name)), "admin.zone_edit",
                         zone_id=zone.id)
     db.session.rollback()  # nothing of the form was written
-    return _zone_page(_zone_or_404(zone_id), form, status_code=422)
+    return _zone_page(services.zone_by_id(zone_id), form, status_code=422)
 
 
 def _toggle(zone: NoFireZone):
@@ -341,7 +334,7 @@ def _toggle(zone: NoFireZone):
                                  "against it.", name=name)
             return done(message, "admin.zone_edit", zone_id=zone.id)
     refusals = list(dict.fromkeys(e for n, errors in form.errors.items() if n != "csrf_token" for e in errors))
-    return _zone_page(_zone_or_404(zone.id), refused=refusals or [_("The form expired; please send it again.")],
+    return _zone_page(services.zone_by_id(zone.id), refused=refusals or [_("The form expired; please send it again.")],
                       status_code=422)
 
 
