@@ -167,7 +167,7 @@ def _page(create: ZoneForm | None = None, importer: ZoneImportForm | None = None
     counts = dict(db.session.execute(select(NoFireZone.active, func.count()).group_by(NoFireZone.active)).all())
     return render_template("admin/zones.html", zones=zones, show_all=show_all,
                            active_count=counts.get(True, 0), all_count=sum(counts.values()),
-                           create=create or _zone_form(formdata=None), importer=importer or ZoneImportForm(),
+                           create=create or _zone_form(formdata=None), importer=importer or ZoneImportForm(formdata=None),
                            results=results, default_buffer=zone_rules.DEFAULT_BUFFER_M), status_code
 
 
