@@ -133,7 +133,8 @@ class ZoneActiveForm(FlaskForm):
 class ZoneImportForm(FlaskForm):
     """A GeoJSON FeatureCollection file: one zone a feature, its properties the zone's fields."""
 
-    file = FileField(_l("GeoJSON file (FeatureCollection)"), render_kw={"accept": ".geojson,.json,application/geo+json"})
+    file = FileField(_l("GeoJSON file (FeatureCollection)"),
+                     render_kw={"accept": ".geojson,.json,application/geo+json"})
 
 
 class AuditFilterForm(FlaskForm):

@@ -48,7 +48,8 @@ _TEXTS = [
     (r"geometry type must be one of (?P<types>.*)", _l("The geometry's type must be one of %(types)s.")),
     (r"(?P<type>\w+): a position is \[longitude, latitude\] in numbers",
      _l("%(type)s: a position is [longitude, latitude] in numbers.")),
-    (r"(?P<type>\w+): coordinates must be a non-empty array", _l("%(type)s: the coordinates must be a non-empty array.")),
+    (r"(?P<type>\w+): coordinates must be a non-empty array",
+     _l("%(type)s: the coordinates must be a non-empty array.")),
     (r"(?P<type>\w+): coordinates are nested too deeply", _l("%(type)s: the coordinates are nested too deeply.")),
     (r"a line needs at least 2 positions", _l("A line needs at least 2 positions.")),
     (r"geometry must be a GeoJSON geometry object|Not a valid mapping type\.",
@@ -167,7 +168,8 @@ def _page(create: ZoneForm | None = None, importer: ZoneImportForm | None = None
     counts = dict(db.session.execute(select(NoFireZone.active, func.count()).group_by(NoFireZone.active)).all())
     return render_template("admin/zones.html", zones=zones, show_all=show_all,
                            active_count=counts.get(True, 0), all_count=sum(counts.values()),
-                           create=create or _zone_form(formdata=None), importer=importer or ZoneImportForm(formdata=None),
+                           create=create or _zone_form(formdata=None),
+                           importer=importer or ZoneImportForm(formdata=None),
                            results=results, default_buffer=zone_rules.DEFAULT_BUFFER_M), status_code
 
 
