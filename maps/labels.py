@@ -116,6 +116,7 @@ EN: dict[str, str] = {
     "title_safe_sector": "Safe-sector map",
     "safe_sector": "Safe sector",
     "point": "Operating point",
+    "zone_bearings": "Bearing to each zone",
 }
 
 ZH: dict[str, str] = {
@@ -218,6 +219,7 @@ ZH: dict[str, str] = {
     "title_safe_sector": "安全射界图",
     "safe_sector": "安全射界",
     "point": "作业点",
+    "zone_bearings": "禁射区方位",
 }
 
 LANGUAGES = {"en": EN, "zh": ZH}

@@ -74,12 +74,14 @@ def zone_popup_html(props: Mapping, words: Mapping[str, str]) -> str:
             f"{esc(words['zone_buffer'])}: {esc(_buffer_text(props))}")
 
 
-def _style(colour: str, buffer: bool, active: bool) -> dict:
+def _style(colour: str, buffer: bool, active: bool, geometry_type: str = "Polygon") -> dict:
     if buffer:
         return {"color": colour, "weight": 1.5, "opacity": 0.9, "dashArray": "5 5", "fill": True,
                 "fillColor": colour, "fillOpacity": 0.06 if active else 0.02}
-    return {"color": colour, "weight": 3, "opacity": 1 if active else 0.5, "fill": True, "fillColor": colour,
-            "fillOpacity": 0.35 if active else 0.1, "dashArray": None if active else "2 4"}
+    # A line zone (a highway, a railway) is no area: filled, Leaflet would close it into a triangle.
+    line = geometry_type in ("LineString", "MultiLineString")
+    return {"color": colour, "weight": 4 if line else 3, "opacity": 1 if active else 0.5, "fill": not line,
+            "fillColor": colour, "fillOpacity": 0.35 if active else 0.1, "dashArray": None if active else "2 4"}
 
 
 def zone_map_features(zones: Iterable[Mapping], words: Mapping[str, str]) -> list[dict]:
@@ -100,7 +102,8 @@ def zone_map_features(zones: Iterable[Mapping], words: Mapping[str, str]) -> lis
                         "properties": {**common, "part": "buffer", "style": _style(colour, True, active),
                                        "tooltip": f"{name} · {esc(words['zone_buffer'])} {esc(_buffer_text(props))}"}})
         out.append({"type": "Feature", "id": f"zone-{zone_id}", "geometry": geometry,
-                    "properties": {**common, "part": "zone", "style": _style(colour, False, active),
+                    "properties": {**common, "part": "zone",
+                                   "style": _style(colour, False, active, str(geometry.get("type"))),
                                    "tooltip": f"{name} · {label}"}})
     return out
 
@@ -226,7 +229,7 @@ def build_safe_sector_map(point: Mapping, zones: Sequence[Mapping] | None = None
 
     kinds = {(z.get("properties") or {}).get("id", z.get("id")): (z.get("properties") or {}).get("kind")
              for z in zones}
-    lines = folium.FeatureGroup(name=words["azimuth"], overlay=True).add_to(m)
+    lines = folium.FeatureGroup(name=words["zone_bearings"], overlay=True).add_to(m)
     for item in items or []:
         bearing, distance = item.get("bearing_deg"), item.get("distance_m")
         if bearing is None or not distance:

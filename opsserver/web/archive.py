@@ -1,8 +1,8 @@
 """A round's map and replay as one self-contained HTML file for the audit record.
 
-The file opens on the round's map, then tells what happened (points, firing reports, airspace) in the
-language chosen, then the replay; the round's data rides along for machines in a JSON element that is
-not shown. The maps load their scripts, stylesheets and fonts from /vendor (npm packages in
+The file opens on the round's map, then tells what happened (points, firing reports, airspace, the no-fire
+zones the maps draw) in the language chosen, then the replay; the round's data rides along for machines in
+a JSON element that is not shown. The maps load their scripts, stylesheets and fonts from /vendor (npm packages in
 node_modules); an archive must open years later with no server and no internet, so every such file is
 inlined: scripts and stylesheets as elements, the fonts and images a stylesheet refers to as data: URIs.
 """
@@ -19,10 +19,12 @@ from flask_babel import gettext as _
 
 import maps
 from maps.labels import labels_for
+from maps.zones import zones_near
 
 from ..database.utc import now_utc
 from ..registry.basemap import base_layer_for
 from ..reports import facts
+from .data import map_zones
 
 _VENDOR = "/vendor/"
 _CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:|https?:|#|//)([^'\")?#]+)([?#][^'\")]*)?['\"]?\s*\)")
@@ -130,8 +132,10 @@ def round_archive(round_id: int, lang: str) -> str:
     with force_locale(lang):  # the reasons, labels and times the round's data and the page carry
         data = facts.round_data(round_id)
         # No tiles: the region's outlines and names (the offline base layer) are drawn from the file itself.
+        # The zones as they stand now (their labels in `lang`); each map draws those in reach of the round's points.
+        zones = map_zones()
         options = {"tiles": "none", "lang": lang, "tz": cfg["OPS_TIMEZONE"],
-                   "base_layer": base_layer_for(cfg["OPS_MAP_REGION"])}
+                   "base_layer": base_layer_for(cfg["OPS_MAP_REGION"]), "zones": zones}
         map_page, replay_page = (inline_assets(m.get_root().render(), node_modules) for m in (
             maps.build_round_map(data, **options), maps.build_replay_map(data, facts.round_events(data), **options)))
         reports_by_point: dict[str, list] = {}
@@ -144,4 +148,5 @@ def round_archive(round_id: int, lang: str) -> str:
         return current_app.jinja_env.get_template("archive.html").render(
             title=title, lang=lang, round=data["round"], points=data["points"], reports=data["reports"],
             airspace=data["airspace"], reports_by_point=reports_by_point, flags_by_point=flags_by_point,
-            words=labels_for(lang), map_page=map_page, replay_page=replay_page, data=data, generated_at=now_utc())
+            words=labels_for(lang), map_page=map_page, replay_page=replay_page, data=data, generated_at=now_utc(),
+            zones=[z["properties"] for z in zones_near(zones, data["points"])])

@@ -1,4 +1,4 @@
-"""Plain data for the status map's crew layer (a round's map data is gathered by reports.facts)."""
+"""Plain data for the maps' crew and no-fire-zone layers (a round's map data is gathered by reports.facts)."""
 
 from datetime import timedelta
 
@@ -8,6 +8,7 @@ from ..checkins.models import Checkin
 from ..database.utc import now_utc
 from ..extensions import db
 from ..registry.models import CrewMember, Point
+from ..zones.services import zone_features
 
 
 def crew_positions(hours: int = 24) -> list[dict]:
@@ -26,3 +27,8 @@ def crew_positions(hours: int = 24) -> list[dict]:
                                "recorded_at": row.recorded_at.isoformat(), "within_geofence": row.within_geofence,
                                "kind": row.kind}
     return list(latest.values())
+
+
+def map_zones() -> list[dict]:
+    """The active no-fire zones as the maps draw them (GeoJSON Features, kind labels in the reader's language)."""
+    return zone_features()
