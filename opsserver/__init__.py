@@ -114,9 +114,7 @@ class TrustedProxyFix:
 
 def register_blueprints(app: Flask) -> None:
     """The API's blueprints (documented), the pages (with versioned asset URLs) and the health probes."""
-    api = app.extensions["ops_api"]
-    for blp in API_BLUEPRINTS:
-        api.register_blueprint(blp)
+    app.extensions["ops_api"].register_blueprints(API_BLUEPRINTS)
     app.register_blueprint(web_bp)
     app.register_blueprint(dashboard_bp)
     init_asset_urls(app)  # the pages' asset URLs carry their version (cached for a year)

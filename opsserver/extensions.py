@@ -63,6 +63,9 @@ def close_unit_of_work(_exc=None) -> None:
             logging.getLogger(__name__).exception("a database connection failed at teardown; dropped")
 
 
+_DOCUMENTS: dict[tuple, object] = {}  # OpenAPI documents built in this process, by blueprints and settings
+
+
 class ProblemApi(Api):
     """flask-smorest's Api whose errors are RFC 9457 problem documents (see errors.py).
 
@@ -82,6 +85,25 @@ class ProblemApi(Api):
             super()._register_responses()
         finally:
             self.DEFAULT_RESPONSE_CONTENT_TYPE = success_type
+
+    def register_blueprints(self, blueprints) -> None:
+        """Register the API's blueprints and document them. The document depends only on the code and the
+        OpenAPI settings, and building it is most of an app's start (flask-smorest copies each view's doc): an
+        app of this process with the same blueprints and settings built it already, so its document is reused
+        (a test session creates an app per test) and only the routes are registered."""
+        key = (tuple(blp.name for blp in blueprints), tuple(sorted(
+            (k, repr(v)) for k, v in self._app.config.items() if k.startswith(("API_", "OPENAPI_")))),
+            repr(self._spec_kwargs))
+        built = _DOCUMENTS.get(key)
+        if built is None:
+            for blp in blueprints:
+                self.register_blueprint(blp)
+            _DOCUMENTS[key] = self.spec
+            return
+        for blp in blueprints:
+            self._app.extensions["flask-smorest"]["blp_name_to_api"][blp.name] = self
+            self._app.register_blueprint(blp)
+        self.spec = built  # read-only from here on: served by /api/openapi.json
 
     def handle_http_exception(self, error):
         return problem_from_http_exception(error)

@@ -51,6 +51,8 @@ DOCUMENTED_REFUSALS = [
     (r"upto_seq", r"^at most \d+"),  # an audit export up to an event past the chain's head
     # a zone's geometry: positions, rings, validity and size, as the field's description says (rules/zones.py)
     (r"geometry", r"coordinates|position|ring \d+|not valid|a line needs|positions; a zone|the zone spans"),
+    # an all-or-nothing zone import with a bad feature: each feature is a zone, checked as POST /zones checks one
+    (r"features\[\d+\](\.[a-z_.]+)?", r"."),
 ]
 
 
