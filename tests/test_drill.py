@@ -47,7 +47,8 @@ def _check_the_drilled_round(client):
     assert {"done", "requested", "rejected", "manned", "declined", "stood_down"} <= set(states.values())
     reports = client.get("/api/v1/rounds/1/reports", headers=headers).json["items"]
     codes = {f["code"] for r in reports for f in r["flags"]}
-    assert {"outside_sector", "over_height", "insufficient_stock", "outside_window", "understaffed"} <= codes
+    assert {"outside_sector", "over_height", "insufficient_stock", "outside_window", "understaffed",
+            "no_fire_zone"} <= codes
     assert any(not r["flags"] for r in reports)
     consumption = client.get("/api/v1/ammo/ledger?round_id=1&limit=1000", headers=headers).json["items"]
     assert len(consumption) == sum(len(r["ammo"]) for r in reports)

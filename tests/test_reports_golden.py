@@ -44,8 +44,9 @@ STATES = {"LH01": "done", "LH02": "done", "LH03": "done", "LH04": "done", "LH05"
           "LH07": "done", "LH08": "done", "LH09": "done", "LH10": "manned", "LH11": "manned", "LH12": "manned",
           "LH13": "requested", "LH14": "requested", "LH15": "manned", "LH16": "manned", "LH17": "declined",
           "LH18": "stood_down"}
-FLAGS = {"LH03": ["understaffed"], "LH04": ["over_height"], "LH06": ["understaffed"], "LH07": ["outside_sector"],
-         "LH08": ["insufficient_stock"], "LH09": ["outside_window"]}
+# LH02's mid-sector firing passes the demo school lying in its sector (a no-fire zone of luohe.json)
+FLAGS = {"LH02": ["no_fire_zone"], "LH03": ["understaffed"], "LH04": ["over_height"], "LH06": ["understaffed"],
+         "LH07": ["outside_sector"], "LH08": ["insufficient_stock"], "LH09": ["outside_window"]}
 
 
 @pytest.fixture
@@ -150,7 +151,7 @@ def test_round_report_csv_is_the_json_in_columns(client, drilled):
                        ";".join(str(s) for s in p["request_to_decision_s"]), p["declined_reason"] or "",
                        p["stood_down_reason"] or ""]
     air = rep["airspace"]
-    assert rows[-1] == ["TOTAL", "", "", "", "", "", "8", "112", "3", "117.6", "RKT-AGI:88/1;SHELL-37:24/2", "6",
+    assert rows[-1] == ["TOTAL", "", "", "", "", "", "8", "112", "3", "117.6", "RKT-AGI:88/1;SHELL-37:24/2", "7",
                         "14", "11", str(air["used"]), "1", "1", "", "", ""]
 
 
@@ -199,7 +200,7 @@ def test_round_report_html_tables_charts_and_map(client, drilled):
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     page = _Tables()
     page.feed(resp.get_data(as_text=True))
-    assert dict(page.rows) == {"totals": 2, "points": 18, "flags": 6, "windows": 14, "timeline": len(rep["timeline"])}
+    assert dict(page.rows) == {"totals": 2, "points": 18, "flags": 7, "windows": 14, "timeline": len(rep["timeline"])}
     assert set(page.figures) == {"chart-ammo", "chart-windows"}
     assert all(tags[0] == "svg" for tags in page.figures.values())
     assert page.srcdoc.startswith("<!DOCTYPE html>") and "leaflet" in page.srcdoc

@@ -5,8 +5,9 @@ round at 20:00 local, crews arrive over the next hour (one point short-handed, o
 geofence), one point declines and one is stood down, points ask for airspace one after another through
 the evening and air traffic control answers within minutes (most approved, one rejected, two late
 requests never answered), the firings run from about 21:30 to 01:00 and include some that break rules
-(outside the sector, over height, short of stock, past a terminated window), and `--close` closes the
-round at 04:40, before dawn.
+(outside the sector, over height, short of stock, past a terminated window, and LH02's along the middle of
+its sector, whose firing line passes within the buffer of the demo school lying there: a no-fire zone), and
+`--close` closes the round at 04:40, before dawn.
 
 Its texts are Chinese, like the rest of the Luohe demo, and say they are a demonstration (演示).
 Each step runs at its time of that night (database.utc.played_at), so every record and audit event
@@ -209,6 +210,7 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
             if p is points[7]:  # more than the ledger holds: the report is flagged and the stock goes negative
                 fired = max(0, stock([p.id]).get(p.id, {}).get(code, 0)) + 6
             data = {"id": uuid.uuid4(), "point_code": p.code, "crew_id": None, "started_at": minutes(start),
+                    # mid-sector: at LH02 (points[1]) that line passes the demo school (flagged no_fire_zone)
                     "ended_at": minutes(end), "azimuth_deg": _mid_sector(p), "elevation_deg": 55.0,
                     "height_m": p.max_height_m + 500 if p is points[3] else p.max_height_m - 1000, "range_km": None,
                     "ammo": [{"type": code, "fired": fired, "duds": 1 if fired > 10 else 0}],

@@ -1,4 +1,5 @@
-"""Load the Luohe demo (points, crew, accounts, tonight's shifts) through the same services as the API."""
+"""Load the Luohe demo (points, crew, accounts, tonight's shifts, no-fire zones) through the same services as the
+API."""
 
 import json
 from datetime import datetime, time, timedelta
@@ -14,6 +15,7 @@ from ..database.utc import now_utc
 from ..extensions import db
 from ..registry.models import Point
 from ..registry.services import create_crew, create_point, create_shift
+from ..zones.services import import_zones
 
 DATA_FILE = Path(__file__).with_name("luohe.json")
 ACTOR = "seed-demo"
@@ -41,6 +43,9 @@ def seed_demo(at: datetime | None = None) -> dict:
     today = (at or now_utc()).astimezone(ZoneInfo(zone_name())).date()
     for p in data["points"]:
         create_point(ACTOR, p)
+    # invented places (source "demo"), checked like any import and stored whole or not at all; two of them lie
+    # where a sector reaches (LH02's school, LH15's airfield), so the demo shows the conflict and its alert
+    import_zones(ACTOR, {"type": "FeatureCollection", "features": data["zones"]}, all_or_nothing=True)
     crew_ids = []
     for c in data["crew"]:
         member = create_crew(ACTOR, {"name": c["name"], "phone": c["phone"], "certificate_no": c["certificate_no"],
@@ -66,5 +71,5 @@ def seed_demo(at: datetime | None = None) -> dict:
         create_shift(ACTOR, c["home_point"], crew_id, start, end, position)
         shifts += 1
     return {"loaded": True, "points": len(data["points"]), "crew": len(crew_ids), "accounts": len(data["accounts"]),
-            "ammo_types": len(data["ammo_types"]),
+            "ammo_types": len(data["ammo_types"]), "zones": len(data["zones"]),
             "shifts": shifts, "shift_window": [start.isoformat(), end.isoformat()]}
