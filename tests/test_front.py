@@ -63,3 +63,14 @@ def test_a_body_over_the_limit_is_refused_by_the_front(front):
                                        b"Connection: close\r\n\r\n" % len(body) + body)
     assert got == 413 and headers["content-type"] == "application/problem+json"
     assert json.loads(answer)["errors"][0]["field"] == "(body)"
+
+
+@pytest.mark.parametrize("size, status", [(3 * 1024 * 1024, 401), (17 * 1024 * 1024, 413)])
+def test_a_zone_file_may_be_larger_up_to_its_own_limit(front, size, status):
+    """A no-fire zone import passes the front up to OPS_ZONE_IMPORT_MAX_BYTES (16 MB; here it reaches the app,
+    which asks for a token), and beyond it is refused there, as problem+json."""
+    body = b"{" + b" " * size + b"}"
+    got, headers, answer = raw_request(front.port, b"POST /api/v1/zones/import HTTP/1.1\r\nHost: ops\r\n"
+                                       b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+                                       b"Connection: close\r\n\r\n" % len(body) + body)
+    assert got == status and headers["content-type"] == "application/problem+json"
