@@ -234,6 +234,10 @@ def test_the_point_page_lists_a_conflict_at_once_and_not_after_deactivation(app,
     client = signed_in(app.test_client(), "admin")
     page = page_text(client.get("/admin/points/LH01"))
     assert 'class="result ok" id="zone-conflicts"' in page and 'id="zones-in-range"' not in page
+    # The printable safe-sector map is linked while the app serves it (never a link to a missing page).
+    served = any(rule.rule == "/maps/points/<code>/safe-sector" for rule in app.url_map.iter_rules())
+    assert ('<a href="/maps/points/LH01/safe-sector" class="safe-sector-map">' in page) is served
+    assert client.get("/maps/points/LH01/safe-sector").status_code == (200 if served else 404)
     south = create(client, name="Town south", kind="town", geometry=SOUTH)
     north = create(client, name="School north", kind="school", geometry=NORTH)
     page = page_text(client.get("/admin/points/LH01"))
