@@ -37,6 +37,7 @@ from .web.errors import page_error
 from .web.rounds import bp as rounds_bp
 from .web.dashboard import bp as dashboard_bp
 from .web.routes import bp as web_bp
+from .web.safe_sector import bp as safe_sector_bp
 from .zones.routes import blp as zones_blp
 
 # The API's blueprints, in the order the OpenAPI document lists them.
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     init_asset_urls(app)  # the pages' asset URLs carry their version (cached for a year)
     app.register_blueprint(admin_bp)
     app.register_blueprint(rounds_bp)
+    app.register_blueprint(safe_sector_bp)
     app.register_blueprint(serving_bp)
 
 

@@ -22,7 +22,8 @@ cat <<TXT
   Live map         http://$HOST:$PORT/maps/status
   Round maps       http://$HOST:$PORT/maps/rounds/1  http://$HOST:$PORT/maps/rounds/1/replay
   Audit log        http://$HOST:$PORT/audit                 (auditor, admin: export, manifest, verification)
-  Admin            http://$HOST:$PORT/admin/accounts  /admin/points  /admin/crew  /admin/ammo
+  Admin            http://$HOST:$PORT/admin/accounts  /admin/points  /admin/crew  /admin/ammo  /admin/zones
+  Safe-sector map  http://$HOST:$PORT/maps/points/LH01/safe-sector   (printable, A4: each point's sector and no-fire zones)
   Crew phone page  http://$HOST:$PORT/crew                  (sign in as crew-lh01 … crew-lh18)
   API docs         http://$HOST:$PORT/api/docs
   OpenAPI          http://$HOST:$PORT/api/openapi.json

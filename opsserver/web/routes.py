@@ -51,7 +51,8 @@ def _map_options() -> dict:
     cfg = current_app.config
     return {"tiles": cfg["OPS_MAP_TILES"], "tiles_key": cfg.get("OPS_MAP_TILES_KEY"),
             "vendor_url": versioned_vendor_url(),  # /vendor/~<version>, cached for a year (web/assets.py)
-            "lang": current_lang(), "tz": cfg["OPS_TIMEZONE"], "base_layer": base_layer_for(cfg["OPS_MAP_REGION"])}
+            "lang": current_lang(), "tz": cfg["OPS_TIMEZONE"], "base_layer": base_layer_for(cfg["OPS_MAP_REGION"]),
+            "zones": data.map_zones()}
 
 
 def _html(m, links: list[tuple[str, str]]) -> str:
