@@ -55,7 +55,7 @@ def test_nav_per_role(demo):
     audit = "admin.audit" in app.view_functions
     assert ("/audit" in seen["commander"]) is False
     assert ("/audit" in seen["auditor"]) is audit and ("/audit" in seen["admin"]) is audit
-    for endpoint in ("admin.accounts", "admin.points", "admin.crew"):
+    for endpoint in ("admin.accounts", "admin.points", "admin.crew", "admin.zones"):
         if endpoint in app.view_functions:
             with app.test_request_context():
                 url = url_for(endpoint)
