@@ -247,8 +247,9 @@ def point_conflicts() -> dict[str, list[dict]]:
         changed = {row.id: row.updated_at for row in rows}
         tree = shapely.STRtree([shapely.box(*row[-4:]) for row in rows])
         found = {}
-        points = db.session.execute(select(Point).where(Point.active.is_(True)).order_by(Point.code)).scalars()
-        for point in points if zones else ():
+        points = db.session.execute(select(Point).where(Point.active.is_(True)).order_by(Point.code)).scalars() \
+            if zones else ()  # no zone, no conflict: the points are not read
+        for point in points:
             range_m = point.max_range_km * 1000.0
             near = [zones[i] for i in sorted(tree.query(shapely.box(*zone_rules.search_bounds(
                 point.latitude, point.longitude, range_m))))]
