@@ -7,6 +7,7 @@
   has loaded; when it fails (no internet, a dead tile server) or tiles keep failing later, the map
   stays on the base layer, so an offline screen sees one failed request instead of one per tile.
 - The page has a title and a ``lang``.
+- A first view fitted while the map had no size (a frame not laid out yet) is fitted again once it has one.
 
 The browser side is ``js/base.js`` (``OpsBase``); every text reaches it as script-safe JSON.
 """
@@ -139,6 +140,18 @@ class BaseLayer(Layer):
         super().render(**kwargs)
 
 
+class KeepFit(Element):
+    """The map's first view made again if it was fitted before the map had a size (``OpsBase.keepFit``)."""
+
+    def __init__(self):
+        super().__init__()
+        self._name = "KeepFit"
+
+    def render(self, **kwargs):
+        _helpers(self)
+        add_script(self, f"OpsBase.keepFit({self._parent.get_name()});")
+
+
 class DeferredTiles(Element):
     """The tile setting's layers, added by ``OpsBase.tiles`` after the load event (see the module)."""
 
@@ -158,6 +171,7 @@ def add_frame(m: folium.Map, words: Mapping[str, str], lang: str, *, title: str,
     """Title, styles, base layer and deferred tiles on ``m`` (made by ``common.base_map``)."""
     set_page(m, title, lang)
     _helpers(m)  # the code labels' and the replay's styles are wanted with no base layer too
+    m.add_child(KeepFit())  # before the view is fitted (common.base_map adds it after this)
     base = None
     if base_layer and base_layer.get("features"):
         base = BaseLayer(base_layer, words["base_layer"], lang)

@@ -267,3 +267,28 @@ def test_a_rounds_maps_draw_the_zones_near_its_points(ops_world, client):
     for url in (f"/maps/rounds/{w.round_id}", f"/maps/rounds/{w.round_id}/replay"):
         page = client.get(url).get_data(as_text=True)
         assert "Xiaoli Primary School" in page, url
+
+
+@live.needs_chromium
+def test_a_map_fitted_in_a_frame_with_no_size_yet_is_fitted_again_once_it_has_one(tmp_path):
+    """An archive's srcdoc frame could run its map before the page was laid out: fitted at no size, the map
+    stayed at its maximum zoom (a street, not the round). OpsBase.keepFit fits it again when it gets a size."""
+    page_html = inline_assets(build_round_map(round_fixture(), lang="en", zones=zones_fixture()).get_root().render(),
+                              NODE_MODULES)
+    (tmp_path / "direct.html").write_text(page_html, encoding="utf-8")
+    (tmp_path / "framed.html").write_text(
+        f'<!doctype html><body style="margin:0"><iframe id="f" style="border:0;width:0;height:0" '
+        f'srcdoc="{html.escape(page_html)}"></iframe></body>', encoding="utf-8")
+    zoom = "() => Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k].getZoom())[0]"
+    with live.chromium() as browser:
+        page = browser.new_page(viewport={"width": 800, "height": 600})
+        page.goto((tmp_path / "direct.html").as_uri(), wait_until="load")
+        expected = page.evaluate(zoom)
+        assert 8 <= expected <= 13
+        page.goto((tmp_path / "framed.html").as_uri(), wait_until="load")
+        frame = page.frames[1]
+        assert frame.evaluate(zoom) == 18  # fitted at no size: the maximum zoom
+        page.evaluate("() => { const f = document.getElementById('f'); f.style.width = '800px';"
+                      " f.style.height = '600px'; }")
+        frame.wait_for_function(f"() => ({zoom})() === {expected}")
+        page.close()

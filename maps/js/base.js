@@ -1,6 +1,6 @@
 /*
  * OpsBase: what every map page draws around its data (maps/base.py): the offline base layer (outlines
- * and names of the region) and the configured tiles once the page has loaded.
+ * and names of the region), the configured tiles once the page has loaded, and a first view that holds.
  * Every text arrives as JSON data and is shown as text.
  */
 var OpsBase = (function () {
@@ -103,5 +103,24 @@ var OpsBase = (function () {
         return withDate === false ? hm : parts.year + "-" + parts.month + "-" + parts.day + " " + hm;
     }
 
-    return {outlines: outlines, tiles: tiles, time: time};
+    /* A map fitted while its container had no size (a frame whose page was not laid out yet: an archive's
+       srcdoc frames) would stay at the maximum zoom; such a fit is made again once the map has a size. */
+    function keepFit(map) {
+        var fit = map.fitBounds, pending = null;
+        function sized() { var s = map.getSize(); return s.x > 0 && s.y > 0; }
+        map.fitBounds = function (bounds, options) {
+            pending = sized() ? null : [bounds, options];
+            return fit.call(map, bounds, options);
+        };
+        function refit() {
+            if (!pending || !sized()) { return; }
+            var p = pending;
+            pending = null;
+            fit.call(map, p[0], p[1]);
+        }
+        map.on("resize", refit);
+        window.addEventListener("load", function () { map.invalidateSize(false); refit(); });
+    }
+
+    return {outlines: outlines, tiles: tiles, time: time, keepFit: keepFit};
 })();
