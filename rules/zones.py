@@ -59,7 +59,8 @@ def _positions(kind: str, coords, depth: int):
     """Every position of a GeoJSON coordinates array of the given nesting depth, or a problem."""
     if depth == 0:
         if not isinstance(coords, (list, tuple)) or len(coords) not in (2, 3) or not all(
-                isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in coords):
+                isinstance(c, (int, float)) and not isinstance(c, bool) and abs(c) < 1e9 and math.isfinite(c)
+                for c in coords):  # abs first: isfinite overflows on a huge integer
             raise ValueError(f"{kind}: a position is [longitude, latitude] in numbers")
         yield coords
         return

@@ -27,7 +27,7 @@ from .schemas import ZoneCreateSchema
 
 MAX_IMPORT_FEATURES = 5000
 _FIELDS = ("name", "kind", "buffer_m", "active", "notes", "source")
-_parsed: "OrderedDict[tuple[str, int, datetime], zone_rules.Zone]" = OrderedDict()  # (db, id, updated_at) → parsed
+_parsed: "OrderedDict[tuple, zone_rules.Zone]" = OrderedDict()  # (db, id, updated_at, content) → parsed
 _PARSED_MAX = 20_000
 _outlines: dict[tuple[str, int, datetime], dict] = {}
 
@@ -172,7 +172,8 @@ def _database() -> str:
 
 def _rule_zone(row, database: str) -> zone_rules.Zone:
     """A zone row as the rules take it, parsed once per version of the row (kept for the next check)."""
-    key = (database, row.id, row.updated_at)
+    # keyed by the row's content too: an edit under a clock that did not move (frozen, stepped back) is seen
+    key = (database, row.id, row.updated_at, row.geometry, row.buffer_m, row.name, row.kind)
     found = _parsed.get(key)
     if found is None:
         found = _parsed[key] = zone_rules.Zone(row.id, row.name, row.kind,
