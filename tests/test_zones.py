@@ -207,3 +207,20 @@ def test_hostile_zone_names_are_data(world):
     assert zone["name"] == name
     page = world.client.get("/api/v1/zones", headers=world.headers("admin"))
     assert page.json["items"][0]["name"] == name and page.mimetype == "application/json"
+
+
+def test_an_import_larger_than_other_bodies_is_stored(world):
+    """A 3 MB zone file is over the app-wide 1 MB body limit but within the import's own (16 MB): it is stored."""
+    import math
+    lon0, lat0 = toward(180, 4000)
+    ring = [[lon0 + 0.01 * math.cos(2 * math.pi * i / 19_000), lat0 + 0.01 * math.sin(2 * math.pi * i / 19_000)]
+            for i in range(19_000)]
+    ring.append(ring[0])
+    features = [feature({"name": f"示范村{i}", "kind": "village"}, {"type": "Polygon", "coordinates": [ring]})
+                for i in range(5)]
+    body = json.dumps(collection(*features)).encode()
+    assert 3 * 1024 * 1024 < len(body) < 16 * 1024 * 1024
+    resp = world.client.post("/api/v1/zones/import", data=body, content_type="application/json",
+                             headers=world.headers("admin"))
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    assert resp.json["stored"] == 5
