@@ -52,7 +52,11 @@ DOCUMENTED_REFUSALS = [
     # a zone's geometry: positions, rings, validity and size, as the field's description says (rules/zones.py)
     (r"geometry", r"coordinates|position|ring \d+|not valid|a line needs|positions; a zone|the zone spans"),
     # an all-or-nothing zone import with a bad feature: each feature is a zone, checked as POST /zones checks one
-    (r"features\[\d+\](\.[a-z_.]+)?", r"."),
+    (r"features\[\d+\]", r"^not a GeoJSON Feature$"),
+    (r"features\[\d+\]\.geometry", r"coordinates|position|ring \d+|not valid|a line needs|positions; a zone|the zone "
+                                   r"spans|type must be|GeoJSON geometry object|Missing data|Not a valid mapping"),
+    (r"features\[\d+\]\.properties\.[a-z_]+", r"Missing data|Not a valid|Must be one of|Length must|Must be "
+                                               r"(greater|less)|control character|Field may not be null"),
 ]
 
 
