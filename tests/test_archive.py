@@ -159,7 +159,8 @@ def test_the_archive_opens_on_the_map_offline_in_its_language(archived):
             # Fitted to the round's points: the whole city in view, not a street.
             inner = first.locator("iframe").element_handle().content_frame()
             inner.wait_for_function("() => Object.keys(window).some(k => k.startsWith('map_') && "
-                                    "window[k].getZoom && window[k].getZoom() >= 8 && window[k].getZoom() <= 12)")
+                                    "window[k].getZoom && window[k].getZoom() >= 8 && window[k].getZoom() <= 12)",
+                                    polling=100)  # by interval: a frame the page has not painted runs no rAF
             page.frame_locator("#replay iframe").locator(".leaflet-container").wait_for()
             # What a person reads: tables, no JSON, in the chosen language.
             shown = page.inner_text("body")
