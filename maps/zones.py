@@ -23,7 +23,7 @@ import folium
 from folium.utilities import JsCode
 from shapely.geometry import Point as PlanePoint
 
-from rules.zones import Around, search_bounds
+from rules.zones import Around, bounds_meet, search_bounds
 
 from .assets import VENDOR_URL
 from .base import POINTS_PANE, ZONES_PANE
@@ -163,7 +163,7 @@ def zones_near(zones: Sequence[Mapping] | None, points: Iterable[Mapping]) -> li
     out = []
     for z in zones or []:
         b = zone_bounds(z)
-        if b and any(b[0] <= e and w <= b[2] and b[1] <= n and s <= b[3] for w, s, e, n in boxes):
+        if b and any(bounds_meet(b, box) for box in boxes):
             out.append(z)
     return out
 

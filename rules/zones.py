@@ -211,7 +211,7 @@ def firing_line_hits(lat: float, lon: float, azimuth_deg: float, range_m: float,
     box = firing_line_bounds(lat, lon, azimuth_deg, range_m)
     hits = []
     for zone in zones:
-        if not _bounds_meet(reach_bounds(zone.geometry, zone.buffer_m), box):
+        if not bounds_meet(reach_bounds(zone.geometry, zone.buffer_m), box):
             continue
         distance = line.distance(around.to_plane(zone.geometry, _grow(box, zone.buffer_m, lat)))
         if distance <= zone.buffer_m:
@@ -243,7 +243,7 @@ def zones_in_range(lat: float, lon: float, sector_start_deg: float, sector_end_d
     disc = Point(0.0, 0.0).buffer(range_m, quad_segs=360)
     items = []
     for zone in zones:
-        if not _bounds_meet(reach_bounds(zone.geometry, zone.buffer_m), box):
+        if not bounds_meet(reach_bounds(zone.geometry, zone.buffer_m), box):
             continue
         plane = around.to_plane(zone.geometry, _grow(box, zone.buffer_m, lat))
         if plane.is_empty or (distance := plane.distance(Point(0.0, 0.0))) > range_m + zone.buffer_m:
@@ -286,8 +286,14 @@ def buffer_outline(zone: Zone) -> BaseGeometry:
     return around.to_wgs84(around.to_plane(zone.geometry).buffer(zone.buffer_m, quad_segs=_BUFFER_QUAD_SEGS))
 
 
-def _bounds_meet(a, b) -> bool:
+def bounds_meet(a, b) -> bool:
+    """Whether two (west, south, east, north) boxes share any point (edges included)."""
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def bounds_meet_sql(west, south, east, north, box):
+    """`bounds_meet` as an SQL condition: the box held in these four columns meets `box`."""
+    return (south <= box[3]) & (north >= box[1]) & (west <= box[2]) & (east >= box[0])
 
 
 def _grow(box, metres: float, lat: float):

@@ -160,9 +160,8 @@ _CANDIDATE_COLUMNS = (NoFireZone.id, NoFireZone.updated_at, NoFireZone.name, NoF
 
 
 def _meets(bounds: tuple[float, float, float, float]):
-    west, south, east, north = bounds
-    return and_(NoFireZone.active.is_(True), NoFireZone.reach_south <= north, NoFireZone.reach_north >= south,
-                NoFireZone.reach_west <= east, NoFireZone.reach_east >= west)
+    return and_(NoFireZone.active.is_(True), zone_rules.bounds_meet_sql(
+        NoFireZone.reach_west, NoFireZone.reach_south, NoFireZone.reach_east, NoFireZone.reach_north, bounds))
 
 
 def _database() -> str:
