@@ -270,6 +270,8 @@ def blocked_azimuths(plane: BaseGeometry, buffer_m: float, disc: Polygon) -> lis
     for part in getattr(swept, "geoms", [swept]):
         if part.geom_type != "Polygon" or part.is_empty:
             continue
+        if Polygon(part.exterior).covers(Point(0.0, 0.0)):  # around the point (it sits in a hole): every way
+            return [[0.0, FULL_CIRCLE_DEG]]
         angles = sorted({round(bearing_deg(x, y), 3) for x, y in part.exterior.coords})
         # a part not holding the centre is seen under less than a half turn... or more: its span is the circle
         # less the widest gap between the directions of its vertices

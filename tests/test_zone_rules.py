@@ -112,6 +112,16 @@ def test_a_point_inside_a_zone_is_blocked_every_way():
     assert item["distance_m"] == 0 and item["bearing_deg"] is None and item["blocked"] == [[0.0, 360.0]]
 
 
+def test_a_zone_around_the_point_blocks_every_way():
+    """A ring road round the point, or a town with the point in a hole: every firing line crosses it."""
+    ring_road = zone(LineString([at(az, 3000) for az in range(0, 361, 10)]), kind="highway")
+    town = zone(Polygon(square((LON, LAT), 2000).exterior.coords, [square((LON, LAT), 300).exterior.coords]),
+                kind="town")
+    for around in (ring_road, town):
+        assert z.zones_in_range(LAT, LON, 30, 90, RANGE_M, [around])[0]["blocked"] == [[0.0, 360.0]]
+        assert z.firing_line_hits(LAT, LON, 0.1, RANGE_M, [around])
+
+
 def test_the_buffer_outline_is_the_buffer():
     lon, lat = at(60, 3000)
     outline = z.buffer_outline(zone(Point(lon, lat), buffer_m=500))
