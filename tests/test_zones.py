@@ -55,6 +55,9 @@ def test_a_zone_is_recorded_changed_and_deactivated_with_its_audit_events(world)
     assert audit_actions(world).count("zone.create") == 1 and audit_actions(world).count("zone.update") == 1
     assert world.client.delete(f"/api/v1/zones/{zone['id']}", headers=world.headers("admin")).status_code == 405
     assert_problem(world.client.get("/api/v1/zones/999", headers=world.headers("admin")), 404)
+    for huge in (2**31, 1795553706673):  # past PostgreSQL's integer: still a 404, not a 500
+        assert_problem(world.client.get(f"/api/v1/zones/{huge}", headers=world.headers("admin")), 404)
+        assert_problem(world.client.patch(f"/api/v1/zones/{huge}", json={}, headers=world.headers("admin")), 404)
 
 
 @pytest.mark.parametrize("geometry, says", [

@@ -59,6 +59,9 @@ def _import_body_limit() -> None:
     """An import may be larger than other bodies (OPS_ZONE_IMPORT_MAX_BYTES), still bounded: over it, 413."""
     if request.endpoint == "zones.ZoneImport":
         request.max_content_length = current_app.config["OPS_ZONE_IMPORT_MAX_BYTES"]
+        # Read now, whoever sends it: an answer (a 401) sent before the body is read closes the connection under
+        # the front while it is still sending, and the front then answers for itself.
+        request.get_data(cache=True)
 
 
 blp.before_request(_import_body_limit)

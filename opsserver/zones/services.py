@@ -20,6 +20,7 @@ from ..audit import services as audit
 from ..database.writelock import begin_write
 from ..errors import ProblemError, flatten_messages, problem_dict
 from ..extensions import db
+from ..fields import MAX_ID
 from ..reasons import code_label
 from ..registry.models import Point
 from .models import NoFireZone
@@ -65,7 +66,7 @@ def create_zone(actor: str, data: dict) -> NoFireZone:
 
 def zone_by_id(zone_id: int) -> NoFireZone:
     """The zone with this id, or 404."""
-    zone = db.session.get(NoFireZone, zone_id) if 0 < zone_id < 2**62 else None
+    zone = db.session.get(NoFireZone, zone_id) if 0 < zone_id <= MAX_ID else None  # PostgreSQL's integer
     if zone is None:
         raise ProblemError(404, f"No no-fire zone with id {zone_id}.", type_="not-found")
     return zone
