@@ -9,6 +9,8 @@ from ..database.utc import now_utc, UTCDateTime
 from ..extensions import db
 
 PURPOSES = ("rain_enhancement", "hail_suppression", "other")
+ORDER_KINDS = ("readiness", "fire", "cease")
+READINESS_LEVELS = (3, 2, 1)  # 3: prepare, 2: stand by at the launcher, 1: ready to fire
 REJECTION_REASONS = ("airspace_busy", "civil_flight", "military_flight", "other")
 
 
@@ -27,6 +29,8 @@ class Round(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The commander's reason for activating points no published announcement covers (None: all covered).
+    without_announcement_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RoundPoint(db.Model):
@@ -114,3 +118,29 @@ class ReportAmmo(db.Model):
     ammo_type_id: Mapped[int] = mapped_column(ForeignKey("ammo_types.id"))
     fired: Mapped[int] = mapped_column(Integer)
     duds: Mapped[int] = mapped_column(Integer)
+
+
+class Order(db.Model):
+    """The command centre's instruction to one point in a round, and the crew's acknowledgement of it.
+
+    `acknowledged_at` is the phone's time of the acknowledgement (it may arrive hours later through the
+    queue); `ack_received_at` is when the server got it."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    point_id: Mapped[int] = mapped_column(ForeignKey("points.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # readiness / fire / cease
+    readiness_level: Mapped[int | None] = mapped_column(Integer)
+    azimuth_deg: Mapped[float | None] = mapped_column(Float)
+    elevation_deg: Mapped[float | None] = mapped_column(Float)
+    rounds: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    issued_by: Mapped[str] = mapped_column(String(120))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(120))
+    ack_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_orders_round_point", "round_id", "point_id", "issued_at"),)

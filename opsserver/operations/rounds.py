@@ -82,7 +82,7 @@ def _advance_round(actor: str, round_id: int, expected: str, stamp: str, action:
     return r
 
 
-def activate_round(actor: str, round_id: int) -> Round:
+def activate_round(actor: str, round_id: int, without_announcement_reason: str | None = None) -> Round:
     """The commander starts the round: reports and airspace requests are taken from now on."""
     return _advance_round(actor, round_id, "planned", "activated_at", "round.activate")
 

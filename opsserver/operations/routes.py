@@ -13,7 +13,7 @@ from ..registry.models import Point
 from ..registry.services import point_by_code
 from . import airspace, clearance, reports, rounds, state
 from .models import AirspaceRequest, FiringReport, Round
-from .schemas import (AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema,
+from .schemas import (ActivateSchema, AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema,
                       ClearanceQuerySchema, ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema,
                       ReportListSchema, ReportQuerySchema, ReportSchema, RoundCreateSchema, RoundListSchema,
                       RoundQuerySchema, RoundSchema)
@@ -66,10 +66,12 @@ class RoundResource(MethodView):
 @blp.route("/rounds/<int:round_id>/activate")
 class ActivateResource(MethodView):
     @roles_required("commander")
+    @blp.arguments(ActivateSchema(), required=False)
     @blp.response(200, RoundSchema)
-    def post(self, round_id):
-        """Start the round."""
-        return _round_detail(rounds.activate_round(current_principal().username, round_id))
+    def post(self, body, round_id):
+        """Start the round (409 naming the points no published announcement covers, unless a reason is given)."""
+        return _round_detail(rounds.activate_round(current_principal().username, round_id,
+                                                   body.get("without_announcement_reason")))
 
 
 @blp.route("/rounds/<int:round_id>/close")

@@ -47,6 +47,12 @@ class RoundPointSchema(ma.Schema):
     open_window = ma.fields.Dict(allow_none=True)
     reports = ma.fields.Integer()
     flags = ma.fields.List(ma.fields.Nested(FlagSchema))
+    readiness_level = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the level of the point's latest readiness order (3 prepare, 2 stand by, 1 ready)"})
+    open_fire_order = ma.fields.Dict(allow_none=True, metadata={
+        "description": "the point's fire order in force (an order as GET .../orders answers it), or null"})
+    last_order = ma.fields.Dict(allow_none=True, metadata={
+        "description": "the point's latest order of any kind, with its acknowledgement, or null"})
 
 
 class RoundSchema(ma.Schema):
@@ -61,6 +67,8 @@ class RoundSchema(ma.Schema):
     created_at = When()
     activated_at = When(allow_none=True)
     closed_at = When(allow_none=True)
+    without_announcement_reason = ma.fields.String(allow_none=True, metadata={
+        "description": "the commander's reason for activating points no published announcement covered"})
     points = ma.fields.List(ma.fields.Nested(RoundPointSchema))
 
 
@@ -70,6 +78,15 @@ class RoundQuerySchema(PageQuerySchema):
 
 class ReasonSchema(ma.Schema):
     reason = Note(required=True, validate=V.Length(min=1, max=2000))
+
+
+class ActivateSchema(ma.Schema):
+    """The activation's optional body: the reason for activating points no published announcement covers."""
+
+    without_announcement_reason = Note(load_default=None, validate=V.Length(min=1, max=2000), metadata={
+        "description": "required when a point of the round is not covered by a published announcement "
+                       "(its period covering the round's planned window, its points including the point); "
+                       "stored, audited and raised as an alert"})
 
 
 class AirspaceCreateSchema(ma.Schema):
