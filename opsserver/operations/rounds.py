@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..accounts.auth import Principal
+from ..announcements.services import uncovered_points
 from ..audit import services as audit
 from ..database.utc import now_utc
 from ..database.writelock import begin_write
@@ -83,8 +84,31 @@ def _advance_round(actor: str, round_id: int, expected: str, stamp: str, action:
 
 
 def activate_round(actor: str, round_id: int, without_announcement_reason: str | None = None) -> Round:
-    """The commander starts the round: reports and airspace requests are taken from now on."""
-    return _advance_round(actor, round_id, "planned", "activated_at", "round.activate")
+    """The commander starts the round: reports and airspace requests are taken from now on.
+
+    Every point still in it (neither declined nor stood down) must be covered by a published announcement over the
+    round's planned window; else 409 naming the uncovered points, unless the commander gives the reason, which is
+    stored on the round and, with those points, in the `round.activate` event."""
+    begin_write(db.session)
+    r = get_round(round_id, lock=True)
+    status = round_status(r)
+    if status != "planned":
+        raise conflict(f"Round {r.id} is {status}; only a planned round can be activated.")
+    taking_part = list(db.session.execute(select(RoundPoint.point_id).where(
+        RoundPoint.round_id == r.id, RoundPoint.declined_at.is_(None), RoundPoint.stood_down_at.is_(None))).scalars())
+    uncovered = uncovered_points(taking_part, r.planned_start, r.planned_end)
+    if uncovered and not without_announcement_reason:
+        raise ProblemError(409, f"No published announcement covers {', '.join(uncovered)} for the round's planned "
+                                f"window; publish one, or give without_announcement_reason.",
+                           type_="not-announced", extra={"uncovered_points": uncovered})
+    r.activated_at = now_utc()
+    payload = {"activated_at": r.activated_at}
+    if uncovered:
+        r.without_announcement_reason = without_announcement_reason
+        payload |= {"without_announcement_reason": without_announcement_reason, "uncovered_points": uncovered}
+    audit.append(actor, "round.activate", "round", r.id, payload)
+    db.session.commit()
+    return r
 
 
 def close_round(actor: str, round_id: int) -> Round:

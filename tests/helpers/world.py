@@ -1,6 +1,7 @@
 """The worlds the API tests run in, built through the services and the API, and the request bodies they send.
 
-`make_world`: two points (LH01 rocket, LH02 gun), six crew members, an account of every role and shifts now.
+`make_world`: two points (LH01 rocket, LH02 gun), six crew members, an account of every role, shifts now, and a
+published announcement naming both points from 30 days ago to 30 days ahead (so a round there may be activated).
 `make_ops_world`: that, plus an ammunition catalogue, opening stock and one planned round.
 """
 
@@ -41,6 +42,27 @@ def report_body(fired: int = 1, point: str = "LH01") -> dict:
     return {"id": str(uuid.uuid4()), "point_code": point, "started_at": started.isoformat(),
             "ended_at": (started + timedelta(seconds=30)).isoformat(), "azimuth_deg": 10.0, "elevation_deg": 55.0,
             "ammo": [{"type": "RKT-AGI", "fired": fired, "duds": 0}]}
+
+
+def announcement_body(points=("LH01", "LH02"), start=None, end=None, **overrides) -> dict:
+    """A new announcement of `points` from `start` to `end` (default: 30 days either side of now)."""
+    now = now_utc()
+    body = {"period_start": (start or now - timedelta(days=30)).isoformat(),
+            "period_end": (end or now + timedelta(days=30)).isoformat(), "point_codes": list(points),
+            "purpose": "增雨抗旱", "issuer": "漯河市人工影响天气领导小组办公室", "contact_unit": "漯河市气象局",
+            "contact_person": "王建国", "contact_phone": "0395-3121234", "safety_radius_km": 8.0}
+    body.update(overrides)
+    return body
+
+
+def publish_announcement(client, token: str, body: dict) -> dict:
+    """Draft and publish an announcement through the API as the commander whose token this is; the published one."""
+    headers = {"Authorization": f"Bearer {token}"}
+    resp = client.post("/api/v1/announcements", json=body, headers=headers)
+    assert resp.status_code == 201, resp.json
+    resp = client.post(f"/api/v1/announcements/{resp.json['id']}/publish", headers=headers)
+    assert resp.status_code == 200, resp.json
+    return resp.json
 
 
 def parse(value: str) -> datetime:
@@ -94,8 +116,9 @@ def make_world(app, client) -> World:
             create_shift("test", "LH01", crew[key], start, start + timedelta(hours=12), "operator")
         create_shift("test", "LH02", crew["dong"], start, start + timedelta(hours=12), "leader")
         points = {"LH01": p1.id, "LH02": p2.id}
-    return World(client=client, crew=crew, points=points,
-                 tokens={username: login(client, username) for username in USERNAMES})
+    tokens = {username: login(client, username) for username in USERNAMES}
+    publish_announcement(client, tokens["commander"], announcement_body())
+    return World(client=client, crew=crew, points=points, tokens=tokens)
 
 
 @dataclass
