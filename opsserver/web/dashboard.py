@@ -7,12 +7,33 @@ only swaps the fresh rows in. An unchanged feed answers 304 (the status feed's v
 
 from flask import Blueprint, current_app, render_template, request
 
+import rules
 from ..database.utc import now_utc
-from ..i18n import current_lang
+from ..i18n import as_datetime, current_lang
 from ..status import services as status
 from .auth import PAGE_ROLES, page_roles_required
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
+
+
+def order_ack(order: dict | None, at) -> dict | None:
+    """A point's last order (the status feed's `last_order`) as its row shows it at `at` (the feed's time):
+    acknowledged after how many seconds, or not yet for how many, and whether that is past the limit
+    (`overdue`: rules.unacknowledged, the rule the alert follows). None without an order."""
+    if not order:
+        return None
+    at, issued = as_datetime(at), as_datetime(order["issued_at"])
+    limit_min = int(rules.ACK_LIMIT.total_seconds() // 60)
+    if order.get("acknowledged_at"):
+        delay = order.get("ack_delay_s")
+        if delay is None:
+            delay = (as_datetime(order["acknowledged_at"]) - issued).total_seconds()
+        return {"state": "acknowledged", "seconds": max(0.0, delay), "limit_min": limit_min}
+    state = "overdue" if rules.unacknowledged(issued, None, at) else "waiting"
+    return {"state": state, "seconds": max(0.0, (at - issued).total_seconds()), "limit_min": limit_min}
+
+
+bp.add_app_template_global(order_ack, "order_ack")  # the dashboard's rows (templates/_dashboard.html)
 
 
 def live_data(at=None) -> dict:

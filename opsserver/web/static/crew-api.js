@@ -100,6 +100,7 @@
       }).catch(() => {});
     }
     if (C.pollAirspace) C.pollAirspace(true);
+    if (C.pollOrders) C.pollOrders(true);   // the round may have changed: its orders at once
   }
 
   function serverNow() { return Date.now() - session.clockOffsetS * 1000; }

@@ -1,7 +1,7 @@
 /* The crew page's words and how it writes things: its strings, times, durations, elements and problems.
  *
  * First of the crew page's scripts (templates/crew.html loads them in order: crew-format, crew-api,
- * crew-queue, crew-position, crew-screens, crew-airspace, crew-forms, crew). It creates the page's namespace, window.OpsCrew,
+ * crew-queue, crew-position, crew-screens, crew-airspace, crew-orders, crew-forms, crew). It creates the page's namespace, window.OpsCrew,
  * that the others add to. Strings come from the page's data- attributes (rendered with gettext); nothing is
  * loaded from a CDN.
  */
@@ -153,6 +153,6 @@
 
   Object.assign(C, {
     body, S, REASONS, STATES, FIELDS, LANG, $, fmt, ammoName, isoLocal, inputValue, phoneOffsetLabel, showTime, showSpan,
-    showDuration, countdown, el, show, fill, reasonText, problemNode,
+    showDuration, countdown, el, show, fill, reasonText, problemNode, inPageLanguage,
   });
 }());

@@ -39,6 +39,7 @@
       const fired = p.ammo.map((a) => `${a.type} ${a.fired}/${a.duds}`).join(', ');
       return `${p.point_code} · ${showTime(p.started_at)} · ${p.azimuth_deg}° / ${p.elevation_deg}° · ${fired}`;
     }
+    if (item.type === 'order_ack') return `${(item.local && item.local.text) || p.order_id} · ${showTime(p.acknowledged_at)}`;
     if (item.type === 'airspace_request') {
       return `${p.point_code} · ${showTime(p.window_start)} · ${p.duration_min} ${S.minutes}` +
         (p.max_height_m ? ` · ≤${p.max_height_m} m` : '');
@@ -58,6 +59,7 @@
     renderConfirmations(items);
     renderOnSite();
     C.setLocalAirspace(items);
+    C.setLocalOrders(items);
     const waiting = items.filter((i) => i.status === 'queued').length;
     const badge = $('pending-badge');
     badge.textContent = waiting;
@@ -212,6 +214,7 @@
     renderWindow();
     renderOnSite();
     C.renderAirspace();
+    C.renderOrders();
     const stale = !navigator.onLine || (Date.now() - meAt > 5 * 60 * 1000);
     $('me-updated').textContent = `${S.last_update} ${showTime(new Date(meAt - clockOffsetS * 1000))}${stale ? ` · ${S.stale}` : ''}`;
   }

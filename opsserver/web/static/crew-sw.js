@@ -9,8 +9,8 @@
 'use strict';
 
 // v2: rules.js joined the shell; v3: crew.js split into crew-*.js; v4: crew-airspace.js, the night theme, the toasts;
-// v5: the no-fire zone warning on the report form
-const CACHE = 'crew-shell-v5';
+// v5: the no-fire zone warning on the report form; v6: crew-orders.js, the command centre's orders
+const CACHE = 'crew-shell-v6';
 const NETWORK_TIMEOUT_MS = 4000;
 const at = (path) => new URL(path, self.location).href;   // relative to /crew/sw.js, so a URL prefix is kept
 const SHELL = at('../crew');
@@ -21,6 +21,7 @@ const ASSETS = [
   at('../static/web/crew-position.js'),
   at('../static/web/crew-screens.js'),
   at('../static/web/crew-airspace.js'),
+  at('../static/web/crew-orders.js'),
   at('../static/web/crew-forms.js'),
   at('../static/web/crew.js'),
   at('../static/web/rules.js'),

@@ -1,16 +1,16 @@
 /* The crew phone page's start (templates/crew.html): sign in and out, and every listener and timer.
  *
- * Last of the crew page's scripts: crew-format, crew-api, crew-queue, crew-position, crew-screens, crew-airspace
- * and crew-forms have filled window.OpsCrew before it runs. It opens the page with what the phone last knew
- * (the cached /me answer), wires the buttons, tabs and network events, and registers the service worker
+ * Last of the crew page's scripts: crew-format, crew-api, crew-queue, crew-position, crew-screens, crew-airspace,
+ * crew-orders and crew-forms have filled window.OpsCrew before it runs. It opens the page with what the phone
+ * last knew (the cached /me answer), wires the buttons, tabs and network events, and registers the service worker
  * (crew-sw.js) that keeps the page's shell for opening with no signal.
  */
 (function (C) {
   'use strict';
 
   const {
-    $, S, body, show, fill, problemNode, phoneOffsetLabel, AUTH_KEY, ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, ZONES_KEY, load,
-    save, auth,
+    $, S, body, show, fill, problemNode, phoneOffsetLabel, AUTH_KEY, ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, ZONES_KEY,
+    ORDERS_KEY, load, save, auth, pollOrders,
     api, HttpError, session,
     refreshMe, syncSoon, syncAgain, renderQueue, renderMe, renderNet, route, tick, renderAmmoRows, resetTimes,
     wireForms, startCheckin, sendCheckin, cancelCheckin, stopWatching,
@@ -59,7 +59,7 @@
 
   function signOut() {
     localStorage.removeItem(AUTH_KEY);
-    [ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, ZONES_KEY].forEach((k) => localStorage.removeItem(k));
+    [ME_KEY, POINT_AMMO_KEY, AIRSPACE_KEY, ZONES_KEY, ORDERS_KEY].forEach((k) => localStorage.removeItem(k));
     session.me = null;
     stopWatching();
     route();
@@ -111,15 +111,16 @@
       location.hash = b.dataset.screen;
     }));
     window.addEventListener('hashchange', route);
-    window.addEventListener('online', () => { renderNet(); syncAgain(); refreshMe(); });
+    window.addEventListener('online', () => { renderNet(); syncAgain(); refreshMe(); pollOrders(); });
     window.addEventListener('offline', () => { renderNet(); renderMe(); });
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && navigator.onLine) { syncSoon(0); refreshMe(); }
+      if (document.visibilityState === 'visible' && navigator.onLine) { syncSoon(0); refreshMe(); pollOrders(); }
     });
     setInterval(tick, 1000);
     setInterval(() => { if (navigator.onLine) refreshMe(); }, 60000);
 
     if (a) { refreshMe(); syncSoon(0); }
+    pollOrders();   // what the phone last knew of the round's orders, then the server's answer
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.register(body.dataset.sw, { scope: body.dataset.scope }).catch(() => {});
     }
