@@ -1,5 +1,5 @@
-"""Load the Luohe demo (points, crew, accounts, tonight's shifts, no-fire zones) through the same services as the
-API."""
+"""Load the Luohe demo (points, crew, accounts, tonight's shifts, no-fire zones, the season's announcement) through
+the same services as the API."""
 
 import json
 from datetime import datetime, time, timedelta
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..accounts.services import create_account
+from ..announcements.services import create_announcement, publish_announcement
 from ..ammo.services import create_type, record_movement
 from ..clock import zone_name
 from ..database.utc import now_utc
@@ -33,6 +34,25 @@ def tonight(at: datetime | None = None) -> tuple[datetime, datetime]:
     day = local.date() - timedelta(days=1) if local.time() < time(6) else local.date()
     start = datetime.combine(day, time(18), tzinfo=tz)
     return start, start + timedelta(hours=12)
+
+
+def season(at: datetime | None, days_before: int, days_after: int) -> tuple[datetime, datetime]:
+    """The season announcement's period: 00:00 local, `days_before` the seed day, to 00:00 `days_after` it (so it
+    covers the drill's night, which has passed, and the weeks ahead)."""
+    tz = ZoneInfo(zone_name())
+    day = (at or now_utc()).astimezone(tz).date()
+    return (datetime.combine(day - timedelta(days=days_before), time(0), tzinfo=tz),
+            datetime.combine(day + timedelta(days=days_after), time(0), tzinfo=tz))
+
+
+def announce_season(data: dict, at: datetime | None = None) -> int:
+    """Draft and publish the season's announcement over every demo point; its id."""
+    notice = data["season_announcement"]
+    start, end = season(at, notice["days_before"], notice["days_after"])
+    fields = ("purpose", "issuer", "contact_unit", "contact_person", "contact_phone", "notes")
+    draft = create_announcement(ACTOR, {**{k: notice[k] for k in fields}, "period_start": start, "period_end": end,
+                                        "point_codes": [p["code"] for p in data["points"]]})
+    return publish_announcement(ACTOR, draft.id).id
 
 
 def seed_demo(at: datetime | None = None) -> dict:
@@ -70,6 +90,7 @@ def seed_demo(at: datetime | None = None) -> dict:
         leaders.add(c["home_point"])
         create_shift(ACTOR, c["home_point"], crew_id, start, end, position)
         shifts += 1
+    announcement = announce_season(data, at)
     return {"loaded": True, "points": len(data["points"]), "crew": len(crew_ids), "accounts": len(data["accounts"]),
             "ammo_types": len(data["ammo_types"]), "zones": len(data["zones"]),
-            "shifts": shifts, "shift_window": [start.isoformat(), end.isoformat()]}
+            "shifts": shifts, "shift_window": [start.isoformat(), end.isoformat()], "announcement": announcement}
