@@ -21,7 +21,7 @@ from .database.engine import configure_engine
 from .errors import register_errorhandlers as register_problem_handlers
 from .extensions import ProblemApi, babel, close_unit_of_work, compress, db, migrate
 from .i18n import select_locale
-from .operations import airspace, reports
+from .operations import airspace, orders, reports
 from .operations.routes import blp as operations_blp
 from .records.routes import blp as records_blp
 from .registry.places import point_places
@@ -131,8 +131,10 @@ def register_hooks(_app: Flask) -> None:
     the audit export's round filter and point places."""
     register_sync_type("report", reports.sync_report)
     register_sync_type("airspace_request", airspace.sync_airspace)
+    register_sync_type("order_ack", orders.sync_order_ack)
     register_round_entity("airspace_request", airspace.ids_in_round)
     register_round_entity("firing_report", reports.ids_in_round)
+    register_round_entity("order", orders.ids_in_round)
     register_point_places(point_places)
 
 

@@ -49,6 +49,9 @@ MESSAGES = {
                                     "(%(max_hours)s h at most)"),
     "no_fire_zone": _l("the firing line at %(azimuth)s° passes %(distance)s m from %(kind)s “%(zone)s”, within its "
                        "%(buffer)s m buffer"),
+    "off_order.azimuth": _l("azimuth %(azimuth)s° is %(difference)s° from the ordered %(ordered)s° (at most "
+                            "%(limit)s°)"),
+    "off_order.rounds": _l("%(fired)s rounds fired, %(ordered)s ordered"),
     # check-in flags
     "outside_geofence": _l("%(kind)s reported %(distance)s m from the point, outside its %(geofence)s m geofence"),
     "off_shift": _l("no shift at this point covers the time of this check-in"),
@@ -70,6 +73,16 @@ MESSAGES = {
                                   "has come in"),
     "alert.zone_conflict": _l("%(point)s's safe sector reaches within the %(buffer)s m buffer of %(kind)s “%(zone)s” "
                               "(%(distance)s m away, bearing %(bearing)s°)"),
+    "alert.order_unacknowledged": _l("%(point)s has not acknowledged the order “%(order)s” issued at %(issued_at)s "
+                                     "(%(minutes)s min ago)"),
+    "alert.without_announcement": _l("round “%(round)s” was activated for %(points)s without a published "
+                                     "announcement covering them: %(reason)s"),
+    # orders (opsserver/operations/orders.py): the order in one line
+    "order.readiness.3": _l("Readiness level 3: prepare"),
+    "order.readiness.2": _l("Readiness level 2: stand by at the launcher"),
+    "order.readiness.1": _l("Readiness level 1: ready to fire"),
+    "order.fire": _l("Fire: azimuth %(azimuth)s°, elevation %(elevation)s°, %(rounds)s rounds"),
+    "order.cease": _l("Cease firing"),
     "alert.certificate_expired": _l("%(name)s's certificate %(certificate)s expired on %(date)s (shift at "
                                     "%(point)s from %(start_at)s)"),
     "alert.certificate_expiring": _l("%(name)s's certificate %(certificate)s expires on %(date)s (shift at "
@@ -90,6 +103,10 @@ LABELS = {
     "certificate_expiring": _l("certificate expiring"),
     "arrive": _l("arrival"), "depart": _l("departure"),
     "no_fire_zone": _l("no-fire zone"), "zone_conflict": _l("sector reaches a no-fire zone"),
+    "off_order": _l("off the order"), "order_unacknowledged": _l("order not acknowledged"),
+    "without_announcement": _l("activated without announcement"),
+    # order kinds (opsserver.operations.models.ORDER_KINDS)
+    "readiness": _l("readiness"), "fire": _l("fire"), "cease": _l("cease"),
     # no-fire zone kinds (rules.zones.KINDS)
     "school": _l("school"), "town": _l("town"), "village": _l("village"), "hospital": _l("hospital"),
     "airport": _l("airport clearance zone"), "oil_depot": _l("oil depot"), "power_facility": _l("power facility"),

@@ -12,6 +12,8 @@ from .checkin import CLOCK_SKEW_LIMIT_S, checkin_flagged, checkin_flagged_sql, c
 from .flags import Flag, local_time
 from .geofence import distance_m, within_geofence
 from .interval import overlaps, overlaps_sql
+from .orders import (ACK_LIMIT, OFF_ORDER_AZIMUTH_DEG, OrderFact, azimuth_difference, fire_order_at,
+                     off_order_flag, unacknowledged, unacknowledged_sql)
 from .plausibility import IMPLAUSIBLE_TIME, implausible_time_flag, times_drive_state
 from .report import (NO_FLAGS_JSON, firing_flags, late_report_flag, limit_flags, not_ordered_flag,
                      report_flagged, report_flagged_sql)
@@ -31,4 +33,6 @@ __all__ = [
     "sector_has_width", "sector_width", "staffing_flag", "stock_flag", "stock_shortfall", "understaffed",
     "window_flags", "within_geofence", "within_on_site_horizon", "within_on_site_horizon_sql",
     "IMPLAUSIBLE_TIME", "implausible_time_flag", "times_drive_state",
+    "ACK_LIMIT", "OFF_ORDER_AZIMUTH_DEG", "OrderFact", "azimuth_difference", "fire_order_at", "off_order_flag",
+    "unacknowledged", "unacknowledged_sql",
 ]

@@ -15,11 +15,10 @@ from ..extensions import db
 from ..idempotency import run_once
 from ..registry.models import Point
 from ..registry.services import point_by_code
-from .context import window_of
+from .context import request_status, window_of
 from .models import AirspaceRequest, Round
 from .rounds import conflict, get_round, require_point_crew, round_point_of, round_status
 from .schemas import AirspaceSchema, SyncAirspaceSchema
-from .state import request_status
 
 
 def airspace_view(req: AirspaceRequest, point_code: str) -> dict:
@@ -132,6 +131,25 @@ def terminate(actor: str, request_id: str) -> dict:
                  {"point_code": point.code, "terminated_at": now})
     db.session.commit()
     return airspace_view(req, point.code)
+
+
+def end_windows(actor: str, round_id: int, point: Point, at, because: dict) -> list[str]:
+    """End, at `at`, every approved window of the point in the round that has not ended by then (open or
+    still to come), inside the caller's transaction: a cease order takes the point's firing authority at
+    once. Each is audited as a termination, `because` saying why; the ids of the windows ended."""
+    rows = db.session.execute(select(AirspaceRequest).where(
+        AirspaceRequest.round_id == round_id, AirspaceRequest.point_id == point.id,
+        AirspaceRequest.decision == "approved", AirspaceRequest.cancelled_at.is_(None))).scalars().all()
+    ended = []
+    for req in rows:
+        w = window_of(req)
+        if w.effective_end <= at:
+            continue
+        req.terminated_at, req.terminated_by = at, actor
+        audit.append(actor, "airspace.terminate", "airspace_request", req.id,
+                     {"point_code": point.code, "terminated_at": at, **because})
+        ended.append(req.id)
+    return ended
 
 
 def cancel(who: Principal, request_id: str) -> dict:

@@ -32,7 +32,7 @@ from ..database.utc import UTCDateTime
 from ..extensions import db
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
-from .models import AirspaceRequest, Round, RoundPoint
+from .models import AirspaceRequest, Order, Round, RoundPoint
 
 
 class PointFacts(NamedTuple):
@@ -67,7 +67,8 @@ _SINCE = (select(AuditEvent.seq, AuditEvent.hash, AuditEvent.action, AuditEvent.
           .where(AuditEvent.seq >= bindparam("seq")).order_by(AuditEvent.seq).limit(_LOOK_BACK + 1))
 # The writes whose events leave these facts as they are (crew on site is read per report) or change
 # only the stock of the event's point: the actions record_checkin and record_report append.
-_KEEPS_FACTS, _TAKES_STOCK = "checkin.create", "report.create"
+# An acknowledgement changes no fact a firing is judged against either.
+_KEEPS_FACTS, _TAKES_STOCK = ("checkin.create", "order.ack"), "report.create"
 # FOR UPDATE (PostgreSQL; SQLite holds its one write lock already): a close cannot land while a report
 # is judged against the open round.
 _ROUND = select(Round.id, Round.activated_at, Round.closed_at).where(Round.id == bindparam("id")).with_for_update()
@@ -79,9 +80,22 @@ _ORDERED = select(RoundPoint.id).where(RoundPoint.round_id == bindparam("round_i
 _SHIFT_AT = select(Shift.id).where(
     Shift.crew_id == bindparam("crew_id"), Shift.point_id == bindparam("point_id"),
     rules.on_shift_sql(Shift.starts_at, Shift.ends_at, bindparam("at", type_=UTCDateTime))).limit(1)
+_ORDERS = select(Order.id, Order.kind, Order.issued_at, Order.azimuth_deg, Order.rounds).where(
+    Order.round_id == bindparam("round_id"), Order.point_id == bindparam("point_id"))
 _REQUESTS = select(AirspaceRequest.decision, AirspaceRequest.cancelled_at, AirspaceRequest.approved_start,
                    AirspaceRequest.approved_end, AirspaceRequest.terminated_at).where(
     AirspaceRequest.round_id == bindparam("round_id"), AirspaceRequest.point_id == bindparam("point_id"))
+
+
+def request_status(req) -> str:
+    """pending, approved, rejected, terminated or cancelled, from the request's timestamps."""
+    if req.cancelled_at is not None:
+        return "cancelled"
+    if req.decision is None:
+        return "pending"
+    if req.decision == "approved" and req.terminated_at is not None:
+        return "terminated"
+    return req.decision
 
 
 def window_of(req) -> rules.Window | None:
@@ -126,6 +140,7 @@ class FiringFacts:
         self.types: dict[str, int] = {}  # the catalogue: code → id
         self.windows: dict[tuple[int, int], list[rules.Window]] = {}
         self.ordered: dict[tuple[int, int], bool] = {}
+        self.orders: dict[tuple[int, int], list[rules.OrderFact]] = {}
         self.stock: dict[int, dict[str, int]] = {}
 
     def check(self, conn: Connection) -> bool:
@@ -145,7 +160,7 @@ class FiringFacts:
             if action == _TAKES_STOCK:
                 point = self.points.get(json.loads(payload).get("point_code"))
                 forgot |= point is not None and self.stock.pop(point.id, None) is not None
-            elif action != _KEEPS_FACTS:
+            elif action not in _KEEPS_FACTS:
                 self.head = head(conn)
                 self._forget()
                 return True
@@ -180,6 +195,14 @@ class FiringFacts:
         if key not in self.windows:
             self.windows[key] = windows(round_id, point_id)
         return self.windows[key]
+
+    def fire_order_at(self, conn: Connection, round_id: int, point_id: int, at: datetime) -> rules.OrderFact | None:
+        """The point's fire order in force in the round at `at` (None without one)."""
+        key = (round_id, point_id)
+        if key not in self.orders:
+            self.orders[key] = [rules.OrderFact(*row) for row in conn.execute(
+                _ORDERS, {"round_id": round_id, "point_id": point_id})]
+        return rules.fire_order_at(self.orders[key], at)
 
     def is_ordered(self, conn: Connection, round_id: int, point_id: int) -> bool:
         key = (round_id, point_id)

@@ -130,7 +130,9 @@ def record_report(work: UnitOfWork, who: Principal, round_id: int, data: dict,
                           rules.not_ordered_flag(point.code, r.id, facts.is_ordered(conn, r.id, point.id)),
                           rules.implausible_time_flag(data["started_at"], data["ended_at"], received, zone_name()),
                           zones.firing_line_flag(point.latitude, point.longitude, data["azimuth_deg"],
-                                                 point.max_range_km, conn))
+                                                 point.max_range_km, conn),
+                          rules.off_order_flag(data["azimuth_deg"], sum(fired.values()),
+                                               facts.fire_order_at(conn, r.id, point.id, data["started_at"])))
               if f]
     rep = SimpleNamespace(
         id=report_id, round_id=r.id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,

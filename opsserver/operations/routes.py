@@ -11,10 +11,11 @@ from ..http import HEADERS_DOC, idempotency_key, idempotent_answer
 from ..pagination import keyset_page
 from ..registry.models import Point
 from ..registry.services import point_by_code
-from . import airspace, clearance, reports, rounds, state
-from .models import AirspaceRequest, FiringReport, Round
+from . import airspace, clearance, orders, reports, rounds, state
+from .models import AirspaceRequest, FiringReport, Order, Round
 from .schemas import (ActivateSchema, AirspaceCreateSchema, AirspaceListSchema, AirspaceQuerySchema, AirspaceSchema,
-                      ClearanceQuerySchema, ClearanceSchema, DecisionSchema, ReasonSchema, ReportCreateSchema,
+                      ClearanceQuerySchema, ClearanceSchema, DecisionSchema, OrderAckSchema, OrderCreateSchema,
+                      OrderListSchema, OrderQuerySchema, OrderSchema, ReasonSchema, ReportCreateSchema,
                       ReportListSchema, ReportQuerySchema, ReportSchema, RoundCreateSchema, RoundListSchema,
                       RoundQuerySchema, RoundSchema)
 
@@ -205,3 +206,40 @@ class ClearanceResource(MethodView):
     def get(self, query, code):
         """May this point fire now (or at `at`) at this azimuth? Yes, or no with every reason."""
         return clearance.clearance(code, query["azimuth"], query.get("elevation"), query.get("at"))
+
+
+@blp.route("/rounds/<int:round_id>/orders")
+class OrdersResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.arguments(OrderQuerySchema(), location="query")
+    @blp.response(200, OrderListSchema)
+    def get(self, query, round_id):
+        """A round's orders in the order they were issued, with their acknowledgements."""
+        rounds.get_round(round_id)
+        stmt = select(Order, Point.code).join(Point, Point.id == Order.point_id).where(Order.round_id == round_id)
+        if "point_code" in query:
+            stmt = stmt.where(Order.point_id == point_by_code(query["point_code"]).id)
+        page = keyset_page(stmt, [Order.issued_at, Order.id], query["limit"], query["cursor"], scalars=False)
+        page["items"] = [orders.order_view(order, code) for order, code in page["items"]]
+        return page
+
+    @roles_required("commander")
+    @blp.arguments(OrderCreateSchema())
+    @blp.response(201, OrderSchema)
+    def post(self, body, round_id):
+        """Give a point of an active round an order: readiness, fire (inside an open approved window) or cease
+        (ends the point's approved windows at once)."""
+        return orders.issue_order(current_principal().username, round_id, body)
+
+
+@blp.route("/orders/<int:order_id>/ack")
+class OrderAckResource(MethodView):
+    @roles_required("crew")
+    @blp.arguments(OrderAckSchema(), required=False)
+    @blp.response(200, OrderSchema)
+    @blp.doc(**HEADERS_DOC)
+    def post(self, body, order_id):
+        """The crew of the order's point acknowledges it, with the phone's time; again, the first answer."""
+        status, view, replayed = orders.acknowledge(current_principal(), order_id, request.get_json(silent=True) or {},
+                                                    idempotency_key(), body)
+        return idempotent_answer(view, status, replayed)

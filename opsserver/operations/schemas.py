@@ -7,7 +7,7 @@ from ..ammo.schemas import EXISTING_TYPE, TYPE_CODE
 from ..checkins.schemas import FlagSchema
 from ..pagination import PageQuerySchema, list_schema
 from ..registry.schemas import CODE, point_ref
-from .models import PURPOSES, REJECTION_REASONS
+from .models import ORDER_KINDS, PURPOSES, READINESS_LEVELS, REJECTION_REASONS
 
 V = ma.validate
 AZIMUTH = V.Range(min=0, max=360)
@@ -264,3 +264,72 @@ class ClearanceSchema(ma.Schema):
 RoundListSchema = list_schema(RoundSchema, "RoundList")
 AirspaceListSchema = list_schema(AirspaceSchema, "AirspaceList")
 ReportListSchema = list_schema(ReportSchema, "ReportList")
+
+
+class OrderCreateSchema(ma.Schema):
+    """An order to one point of the round: readiness (its level), fire (azimuth, elevation, rounds) or cease."""
+
+    point_code = point_ref(required=True)
+    kind = Text(required=True, validate=V.OneOf(ORDER_KINDS))
+    readiness_level = Count(load_default=None, allow_none=True, validate=V.OneOf(READINESS_LEVELS), metadata={
+        "description": "readiness only (required then): 3 prepare, 2 stand by at the launcher, 1 ready to fire"})
+    azimuth_deg = Number(load_default=None, allow_none=True, validate=AZIMUTH,
+                         metadata={"description": "fire only (required then)"})
+    elevation_deg = Number(load_default=None, allow_none=True, validate=V.Range(min=0, max=90),
+                           metadata={"description": "fire only (required then)"})
+    rounds = Count(load_default=None, allow_none=True, validate=V.Range(min=1, max=1000),
+                   metadata={"description": "fire only (required then): how many rounds to fire"})
+    notes = Note(load_default=None, allow_none=True, validate=V.Length(max=2000))
+
+    @ma.validates_schema
+    def _fields_of_kind(self, data, **kwargs):
+        needed = {"readiness": ("readiness_level",), "fire": ("azimuth_deg", "elevation_deg", "rounds"),
+                  "cease": ()}.get(data.get("kind"), ())
+        errors = {name: ["Required for this kind of order."] for name in needed if data.get(name) is None}
+        errors.update({name: [f"Not part of a {data.get('kind')} order."]
+                       for name in ("readiness_level", "azimuth_deg", "elevation_deg", "rounds")
+                       if name not in needed and data.get(name) is not None and data.get("kind") in ORDER_KINDS})
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class OrderAckSchema(ma.Schema):
+    """The crew's acknowledgement: the phone's time of it (the server's receipt time when absent)."""
+
+    acknowledged_at = When(load_default=None, metadata={"description": "the phone's time of the acknowledgement"})
+
+
+class SyncOrderAckSchema(OrderAckSchema):
+    """An acknowledgement from the phone's queue: it names its order (and carries the item's own id)."""
+
+    id = ma.fields.UUID(load_default=None, metadata={"description": "the queue item's id"})
+    order_id = Id(required=True)
+
+
+class OrderSchema(ma.Schema):
+    id = ma.fields.Integer()
+    round_id = ma.fields.Integer()
+    point_code = ma.fields.String()
+    kind = ma.fields.String(metadata={"enum": list(ORDER_KINDS)})
+    readiness_level = ma.fields.Integer(allow_none=True)
+    azimuth_deg = ma.fields.Float(allow_none=True)
+    elevation_deg = ma.fields.Float(allow_none=True)
+    rounds = ma.fields.Integer(allow_none=True)
+    notes = ma.fields.String(allow_none=True)
+    issued_at = ma.fields.String(metadata={"format": "date-time"})
+    issued_by = ma.fields.String()
+    acknowledged_at = ma.fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "the phone's time of the acknowledgement"})
+    acknowledged_by = ma.fields.String(allow_none=True)
+    ack_received_at = ma.fields.String(allow_none=True, metadata={"format": "date-time",
+                                                                  "description": "when the server received it"})
+    ack_delay_s = ma.fields.Float(allow_none=True, metadata={
+        "description": "seconds from issue to acknowledgement (phone time; 0 when the phone's clock is behind)"})
+    text = ma.fields.String(metadata={"description": "the order in one line, in the reader's language"})
+
+
+class OrderQuerySchema(PageQuerySchema):
+    point_code = point_ref()
+
+
+OrderListSchema = list_schema(OrderSchema, "OrderList")

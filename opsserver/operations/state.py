@@ -14,25 +14,15 @@ from ..database.utc import now_utc
 from ..extensions import db
 from ..reasons import localized_flags
 from ..registry.models import Point
-from .context import window_of
+from .context import request_status, window_of
 from .models import AirspaceRequest, FiringReport, Round, RoundPoint
+from .orders import order_fact, order_view, orders_by_point
 from .rounds import round_status
 
 
 COLOURS = {"idle": "grey", "ordered": "grey", "declined": "grey", "stood_down": "grey", "rejected": "grey",
            "manned": "blue", "requested": "amber", "cleared": "green", "firing": "red", "done": "black"}
 FLAGGED_COLOUR = "purple"
-
-
-def request_status(req) -> str:
-    """pending, approved, rejected, terminated or cancelled, from the request's timestamps."""
-    if req.cancelled_at is not None:
-        return "cancelled"
-    if req.decision is None:
-        return "pending"
-    if req.decision == "approved" and req.terminated_at is not None:
-        return "terminated"
-    return req.decision
 
 
 class PointRef(NamedTuple):
@@ -57,6 +47,8 @@ class PointInRound:
     open_window: object = None
     flags: list = field(default_factory=list)  # of the point's reports in this round, decoded once
     timed_reports: list = field(default_factory=list)  # the reports whose times drive the state (plausible ones)
+    orders: list = field(default_factory=list)  # the point's orders in this round, as issued
+    when: datetime | None = None  # the time the state is judged at (a closed round: its closing)
 
 
 def derive_state(pr: PointInRound, at: datetime) -> str:
@@ -123,6 +115,9 @@ def points_in_rounds(rounds: list[Round], at: datetime | None = None,
                                   .order_by(FiringReport.started_at)).scalars():
         if (rep.round_id, rep.point_id) in index:
             index[(rep.round_id, rep.point_id)].reports.append(rep)
+    for key, orders in orders_by_point(ids).items():
+        if key in index:
+            index[key].orders = orders
     # A closed round is judged as it stood when it closed, crew on site included.
     when_by_round = {r.id: min(at, r.closed_at) if r.closed_at else at for r in rounds}
     point_ids = list({pr.point.id for pr in index.values()})
@@ -139,6 +134,7 @@ def points_in_rounds(rounds: list[Round], at: datetime | None = None,
             if rules.times_drive_state(flags):
                 pr.timed_reports.append(rep)
         pr.certified_on_site = certified_at[when].get(point_id, 0)
+        pr.when = when
         pr.state = derive_state(pr, when)
         if pr.requests:
             windows = [(w, q) for q in pr.requests if (w := window_of(q)) is not None and w.open_at(when)]
@@ -174,6 +170,19 @@ def round_view(r: Round, points: list[PointInRound] | None = None) -> dict:
             "declined_at": pr.round_point.declined_at, "declined_reason": pr.round_point.declined_reason,
             "stood_down_at": pr.round_point.stood_down_at, "stood_down_reason": pr.round_point.stood_down_reason,
             "open_window": window_view(pr.open_window), "reports": len(pr.reports),
-            "flags": localized_flags(pr.flags),
+            "flags": localized_flags(pr.flags), **order_fields(pr),
         } for pr in points]
     return view
+
+
+def order_fields(pr: PointInRound) -> dict:
+    """A point's orders as its state in the round shows them: the readiness level of its latest readiness
+    order, the fire order in force, and its latest order of any kind (with its acknowledgement)."""
+    issued = [o for o in pr.orders if pr.when is None or o.issued_at <= pr.when]
+    readiness = [o for o in issued if o.kind == "readiness"]
+    by_id = {o.id: o for o in issued}
+    fire = rules.fire_order_at([order_fact(o) for o in issued], pr.when or now_utc())
+    code = pr.point.code
+    return {"readiness_level": readiness[-1].readiness_level if readiness else None,
+            "open_fire_order": order_view(by_id[fire.id], code) if fire else None,
+            "last_order": order_view(issued[-1], code) if issued else None}

@@ -14,7 +14,8 @@ from ..clock import local_today
 from ..database.utc import now_utc
 from ..extensions import db
 from ..operations.context import window_of
-from ..operations.state import colour, points_in_rounds, window_view
+from ..operations.orders import order_text
+from ..operations.state import colour, order_fields, points_in_rounds, window_view
 from ..operations.models import AirspaceRequest, FiringReport, Round
 from ..reasons import flag_text, join_texts, localized_flags, message
 from ..registry.models import CrewMember, Point, Shift
@@ -150,6 +151,33 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
               "date": member.certificate_expires.isoformat(), "point": codes.get(shift.point_id),
               "start_at": shift.starts_at}),
             "shift", shift.id))
+    # Orders of active rounds left unacknowledged for more than five minutes.
+    for r in rounds:
+        for pr in states.get(r.id, []):
+            for order in pr.orders:
+                if rules.unacknowledged(order.issued_at, order.acknowledged_at, at):
+                    alerts.append(_alert("order_unacknowledged", "critical" if order.kind != "readiness" else "warning",
+                                         pr.point.code, order.issued_at + rules.ACK_LIMIT,
+                                         ("alert.order_unacknowledged", {
+                                             "point": pr.point.code, "order": order_text(order),
+                                             "issued_at": order.issued_at,
+                                             "minutes": f"{(at - order.issued_at).total_seconds() // 60:.0f}"}),
+                                         "order", order.id))
+    # Active rounds activated for points no published announcement covered (the commander gave a reason).
+    overridden = {r.id: r for r in rounds if r.without_announcement_reason}
+    if overridden:
+        uncovered = {}
+        for entity_id, payload in db.session.execute(
+                select(AuditEvent.entity_id, AuditEvent.payload).where(
+                    AuditEvent.entity == "round", AuditEvent.action == "round.activate",
+                    AuditEvent.entity_id.in_([str(i) for i in overridden]))):
+            uncovered[int(entity_id)] = json.loads(payload).get("uncovered_points") or []
+        for round_id, r in overridden.items():
+            points = uncovered.get(round_id) or []
+            alerts.append(_alert("without_announcement", "warning", points[0] if len(points) == 1 else None,
+                                 r.activated_at, ("alert.without_announcement", {
+                                     "round": r.name, "points": "、".join(points) or "—",
+                                     "reason": r.without_announcement_reason}), "round", round_id))
     # Points whose safe sector reaches into a no-fire zone's buffer (standing data with a problem).
     for code, conflicts in zones.point_conflicts().items():
         for c in conflicts:
@@ -231,6 +259,7 @@ def status_features(at: datetime | None = None) -> dict:
                 "stock": stock.get(point_id, {}),
                 "round": r,
                 "open_window": window_view(pr.open_window) if pr else None,
+                **(_order_properties(pr) if pr else {"readiness_level": None, "last_order": None}),
                 "last_checkin": {"crew_id": lc.crew_id, "kind": lc.kind, "recorded_at": lc.recorded_at.isoformat(),
                                  "received_at": lc.received_at.isoformat(),
                                  "within_geofence": lc.within_geofence} if lc else None,
@@ -240,6 +269,14 @@ def status_features(at: datetime | None = None) -> dict:
                 if point_alerts else [],
             }})
     return {"type": "FeatureCollection", "generated_at": at.isoformat(), "features": features}
+
+
+def _order_properties(pr) -> dict:
+    """A point's readiness level and its latest order with its acknowledgement, as the feed carries them."""
+    fields = order_fields(pr)
+    last = fields["last_order"]
+    return {"readiness_level": fields["readiness_level"], "last_order": None if last is None else {
+        key: last[key] for key in ("id", "kind", "text", "issued_at", "acknowledged_at", "ack_delay_s")}}
 
 
 def alert_views(alerts: list[dict]) -> list[dict]:

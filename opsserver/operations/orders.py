@@ -1,0 +1,169 @@
+"""Orders: the command centre's readiness, fire and cease orders to a point in a round, and the crew's
+acknowledgements from the phone (directly or through the queue, idempotent, with the phone's time)."""
+
+from datetime import datetime
+
+from sqlalchemy import Select, String, cast, select
+
+import rules
+from ..accounts.auth import Principal
+from ..audit import services as audit
+from ..clock import zone_name
+from ..database.utc import now_utc
+from ..database.writelock import begin_write
+from ..errors import ProblemError
+from ..extensions import db
+from ..fields import MAX_ID
+from ..idempotency import run_once
+from ..reasons import flag_text, message
+from ..registry.models import Point
+from ..registry.services import point_by_code
+from . import airspace, context
+from .models import Order
+from .rounds import conflict, get_round, is_crew_of, round_point_of, round_status
+from .schemas import OrderAckSchema, SyncOrderAckSchema
+
+
+def order_text(order) -> str:
+    """The order in one line, in the reader's language."""
+    if order.kind == "readiness":
+        return message(f"order.readiness.{order.readiness_level}")
+    if order.kind == "fire":
+        return message("order.fire", {"azimuth": order.azimuth_deg, "elevation": order.elevation_deg,
+                                      "rounds": order.rounds})
+    return message("order.cease")
+
+
+def ack_delay_s(order) -> float | None:
+    """Seconds from issue to acknowledgement by the phone's clock (0 when that clock is behind), or None."""
+    if order.acknowledged_at is None:
+        return None
+    return max(0.0, (order.acknowledged_at - order.issued_at).total_seconds())
+
+
+def order_view(order: Order, point_code: str) -> dict:
+    """An order as served, JSON-ready (the queue and the idempotency record keep it as it is), with its
+    acknowledgement and its text in the reader's language."""
+    return {"id": order.id, "round_id": order.round_id, "point_code": point_code, "kind": order.kind,
+            "readiness_level": order.readiness_level, "azimuth_deg": order.azimuth_deg,
+            "elevation_deg": order.elevation_deg, "rounds": order.rounds, "notes": order.notes,
+            "issued_at": _iso(order.issued_at), "issued_by": order.issued_by,
+            "acknowledged_at": _iso(order.acknowledged_at), "acknowledged_by": order.acknowledged_by,
+            "ack_received_at": _iso(order.ack_received_at), "ack_delay_s": ack_delay_s(order),
+            "text": order_text(order)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def order_fact(order) -> rules.OrderFact:
+    """What the rules need of an order."""
+    return rules.OrderFact(order.id, order.kind, order.issued_at, order.azimuth_deg, order.rounds)
+
+
+def ids_in_round(round_id: int) -> Select:
+    """The ids of a round's orders (the audit export's round filter), as the audit log's text ids."""
+    return select(cast(Order.id, String)).where(Order.round_id == round_id)
+
+
+def orders_in_round(round_id: int, point_id: int | None = None) -> list[Order]:
+    """A round's orders (of one point), in the order they were issued."""
+    stmt = select(Order).where(Order.round_id == round_id)
+    if point_id is not None:
+        stmt = stmt.where(Order.point_id == point_id)
+    return list(db.session.execute(stmt.order_by(Order.issued_at, Order.id)).scalars())
+
+
+def orders_by_point(round_ids: list[int]) -> dict[tuple[int, int], list[Order]]:
+    """The orders of these rounds by (round id, point id), each list in the order issued."""
+    out: dict[tuple[int, int], list[Order]] = {}
+    if not round_ids:
+        return out
+    for order in db.session.execute(select(Order).where(Order.round_id.in_(round_ids))
+                                    .order_by(Order.issued_at, Order.id)).scalars():
+        out.setdefault((order.round_id, order.point_id), []).append(order)
+    return out
+
+
+def issue_order(actor: str, round_id: int, data: dict) -> dict:
+    """The command centre gives a point of an active round an order; a fire order needs an approved window
+    open now (an order is a plan: refused when it breaks a rule), a cease order ends the point's windows."""
+    begin_write(db.session)
+    r = get_round(round_id, lock=True)
+    point = point_by_code(data["point_code"])
+    if round_status(r) != "active":
+        raise conflict(f"Round {r.id} is {round_status(r)}; orders go to an active round.", "round-not-active")
+    rp = round_point_of(r, point)
+    if rp.declined_at or rp.stood_down_at:
+        raise conflict(f"{point.code} has {'declined' if rp.declined_at else 'been stood down'} in round {r.id}.")
+    now = now_utc()
+    if data["kind"] == "fire":
+        flags = rules.window_flags(now, now, context.windows(r.id, point.id), zone_name(), instant=True)
+        if flags:
+            raise conflict(f"No approved airspace window is open at {point.code} now: "
+                           f"{flag_text(flags[0].as_dict())}.", "no-open-window")
+    order = Order(round_id=r.id, point_id=point.id, kind=data["kind"], readiness_level=data.get("readiness_level"),
+                  azimuth_deg=data.get("azimuth_deg"), elevation_deg=data.get("elevation_deg"),
+                  rounds=data.get("rounds"), notes=data.get("notes"), issued_at=now, issued_by=actor)
+    db.session.add(order)
+    db.session.flush()
+    audit.append(actor, "order.create", "order", order.id,
+                 {"round_id": r.id, "point_code": point.code, "issued_at": now,
+                  **{k: v for k, v in data.items() if k != "point_code" and v is not None}})
+    if data["kind"] == "cease":
+        airspace.end_windows(actor, r.id, point, now, {"order_id": order.id})
+    db.session.commit()
+    return order_view(order, point.code)
+
+
+def _order_for_update(order_id: int) -> tuple[Order, Point]:
+    begin_write(db.session)
+    if not 0 < order_id <= MAX_ID:
+        raise ProblemError(404, f"No order with id {order_id}.", type_="not-found")
+    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    order = db.session.execute(stmt).scalar_one_or_none()
+    if order is None:
+        raise ProblemError(404, f"No order with id {order_id}.", type_="not-found")
+    return order, db.session.get(Point, order.point_id)
+
+
+def record_ack(who: Principal, order_id: int, acknowledged_at: datetime | None) -> tuple[int, dict]:
+    """The crew of the order's point acknowledges it (not committed: the caller commits). Acknowledging again
+    answers the first acknowledgement, unchanged."""
+    order, point = _order_for_update(order_id)
+    received = now_utc()
+    if who.role != "crew" or who.crew_id is None or not is_crew_of(who.crew_id, point.id, received):
+        raise ProblemError(403, f"Only the crew of {point.code} may acknowledge its orders.", type_="forbidden")
+    if order.acknowledged_at is None:
+        order.acknowledged_at = acknowledged_at or received
+        order.acknowledged_by, order.ack_received_at = who.username, received
+        audit.append(who.username, "order.ack", "order", order.id,
+                     {"order_id": order.id, "point_code": point.code, "acknowledged_at": order.acknowledged_at,
+                      "ack_received_at": received, "acknowledged_by": who.username})
+    return 200, order_view(order, point.code)
+
+
+_ack_schema, _sync_ack_schema = OrderAckSchema(), SyncOrderAckSchema()
+
+
+def acknowledge(who: Principal, order_id: int, payload: dict, key: str | None,
+                data: dict | None = None) -> tuple[int, dict, bool]:
+    """Acknowledge an order; idempotent by itself (the order holds its one acknowledgement), and once per
+    `Idempotency-Key` when the phone sends one."""
+    data = data if data is not None else _ack_schema.load(payload)
+    if key is None:
+        status, view = record_ack(who, order_id, data.get("acknowledged_at"))
+        db.session.commit()
+        return status, view, False
+    return run_once(who.account_id, key, "order_ack", {"order_id": order_id, **payload},
+                    lambda _optimistic: record_ack(who, order_id, data.get("acknowledged_at")))
+
+
+def sync_order_ack(who: Principal, payload: dict, key: str | None, _device_time) -> tuple[int, dict, bool]:
+    """An acknowledgement from the phone's queue (it names its order)."""
+    data = _sync_ack_schema.load(payload)
+    body = {k: v for k, v in payload.items() if k not in ("order_id", "id")}
+    return acknowledge(who, data["order_id"], body, key, data)
