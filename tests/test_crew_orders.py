@@ -120,6 +120,36 @@ def test_a_readiness_order_acknowledged_offline_reaches_the_dashboard(browser, p
     assert not desk.errors, desk.errors
 
 
+@harness.needs_chromium
+def test_fire_and_cease_orders_in_english(phone, live):
+    """In English: a fire order shows its azimuth, elevation and rounds, a cease order its words, newest first;
+    each acknowledged online goes straight through, and no Chinese is left on the cards."""
+    page = phone
+    now = now_utc()
+    req = live.api("post", f"/api/v1/rounds/{live.round_id}/airspace",
+                   body={"point_code": "LH01", "window_start": now.isoformat(), "duration_min": 40})
+    live.api("post", f"/api/v1/airspace/{req['id']}/decision",
+             body={"decision": "approved", "approved_start": now.isoformat(),
+                   "approved_end": (now + timedelta(minutes=40)).isoformat(), "reference": "ATC-LH-0042"})
+    sign_in(page, live, lang="en")
+    fire = live.api("post", f"/api/v1/rounds/{live.round_id}/orders",
+                    body={"point_code": "LH01", "kind": "fire", "azimuth_deg": 250, "elevation_deg": 60, "rounds": 4})
+    page.wait_for_selector(f'{card(fire["id"])}[data-state="new"]')
+    text = page.inner_text(card(fire["id"]))
+    assert "Fire order" in text and "azimuth 250°, elevation 60°, 4 rounds" in text, text
+    cease = live.api("post", f"/api/v1/rounds/{live.round_id}/orders", body={"point_code": "LH01", "kind": "cease"})
+    page.wait_for_selector(f'{card(cease["id"])}[data-state="new"]')
+    ids = page.eval_on_selector_all("#orders .order", "els => els.map(e => Number(e.dataset.id))")
+    assert ids == [cease["id"], fire["id"]]  # newest first
+    assert "Cease order" in page.inner_text(card(cease["id"])) and "Acknowledge" in page.inner_text("#orders")
+    shot(page, "orders-04-fire-and-cease-en")
+    for order in (cease, fire):
+        page.click(f'{card(order["id"])} button')
+        page.wait_for_selector(f'{card(order["id"])}[data-state="acked"]')
+    assert all(o["acknowledged_by"] == crewphone.CREW[0] for o in orders_of(live))
+    assert not re.search(r"[\u3400-\u9fff]", page.inner_text("#orders")), page.inner_text("#orders")
+
+
 # --- the dashboard's row, without a browser -------------------------------------------------------------
 
 def order_cell(html: str, code: str) -> str:

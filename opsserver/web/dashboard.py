@@ -24,11 +24,8 @@ def order_ack(order: dict | None, at) -> dict | None:
         return None
     at, issued = as_datetime(at), as_datetime(order["issued_at"])
     limit_min = int(rules.ACK_LIMIT.total_seconds() // 60)
-    if order.get("acknowledged_at"):
-        delay = order.get("ack_delay_s")
-        if delay is None:
-            delay = (as_datetime(order["acknowledged_at"]) - issued).total_seconds()
-        return {"state": "acknowledged", "seconds": max(0.0, delay), "limit_min": limit_min}
+    if order["acknowledged_at"]:
+        return {"state": "acknowledged", "seconds": order["ack_delay_s"], "limit_min": limit_min}
     state = "overdue" if rules.unacknowledged(issued, None, at) else "waiting"
     return {"state": state, "seconds": max(0.0, (at - issued).total_seconds()), "limit_min": limit_min}
 
