@@ -48,6 +48,8 @@ class Config:
     # Keep the last built status body per version in each process (off: build every request).
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
+    # The <sender> of the announcements' CAP 1.2 alerts (the bureau's address on its public warning channels).
+    OPS_CAP_SENDER = os.environ.get("OPS_CAP_SENDER", "weather-modification-ops")
     OPS_ZONE_IMPORT_MAX_BYTES = _int("OPS_ZONE_IMPORT_MAX_BYTES", 16 * 1024 * 1024)  # a no-fire zone file
     OPS_MAX_JSON_DEPTH = _int("OPS_MAX_JSON_DEPTH", 32)  # deeper JSON bodies get 400
     # Login attempts per client address (successes too: each is an Argon2 check), counted once for every

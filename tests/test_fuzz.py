@@ -47,6 +47,10 @@ DOCUMENTED_REFUSALS = [
     (r"duds|ammo\.\d+\.duds", r"^Duds are counted among the fired"),
     (r"ammo|point_codes", r"^(One line per ammunition type|A point is ordered once per round)"),
     (r"date_to", r"^(Must not be before date_from|A daily log covers at most)"),
+    # announcements (opsserver/announcements): the period, the radius against the points' ranges, what it supersedes
+    (r"period_end", r"must end after it starts|^An announcement covers at most"),
+    (r"safety_radius_km", r"^The safety radius must reach every point's maximum range"),
+    (r"supersedes", r"is not a published announcement"),
     (r"Idempotency-Key", r"reused with a different body"),
     (r"upto_seq", r"^at most \d+"),  # an audit export up to an event past the chain's head
     # a zone's geometry: positions, rings, validity and size, as the field's description says (rules/zones.py)

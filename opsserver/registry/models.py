@@ -21,6 +21,7 @@ class Point(db.Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     county: Mapped[str] = mapped_column(String(80))
+    township: Mapped[str | None] = mapped_column(String(80))  # 乡镇: the announcement names it
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     elevation_m: Mapped[float | None] = mapped_column(Float)

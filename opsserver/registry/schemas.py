@@ -25,6 +25,8 @@ class PointBaseSchema(ma.Schema):
 
     name = Text(validate=V.Length(min=1, max=120))
     county = Text(validate=V.Length(min=1, max=80))
+    township = Text(allow_none=True, validate=V.Length(max=80), metadata={
+        "description": "the township (乡镇) the point lies in, named in announcements"})
     latitude = Number(validate=V.Range(min=-90, max=90))
     longitude = Number(validate=V.Range(min=-180, max=180))
     elevation_m = Number(allow_none=True, validate=V.Range(min=-500, max=9000))
@@ -52,6 +54,8 @@ class PointCreateSchema(PointBaseSchema):
     code = Text(required=True, validate=CODE)
     name = Text(required=True, validate=V.Length(min=1, max=120))
     county = Text(required=True, validate=V.Length(min=1, max=80))
+    township = Text(load_default=None, allow_none=True, validate=V.Length(max=80), metadata={
+        "description": "the township (乡镇) the point lies in, named in announcements"})
     latitude = Number(required=True, validate=V.Range(min=-90, max=90))
     longitude = Number(required=True, validate=V.Range(min=-180, max=180))
     equipment = Text(required=True, validate=V.OneOf(EQUIPMENT))

@@ -60,6 +60,7 @@ class PointForm(FlaskForm):
     code = StringField(_l("Code"))
     name = StringField(_l("Name"))
     county = StringField(_l("County"))
+    township = StringField(_l("Township"))
     latitude = FloatField(_l("Latitude"), validators=[Optional()])
     longitude = FloatField(_l("Longitude"), validators=[Optional()])
     elevation_m = FloatField(_l("Elevation (m)"), validators=[Optional()])
@@ -74,7 +75,7 @@ class PointForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-POINT_FIELDS = ("name", "county", "latitude", "longitude", "elevation_m", "equipment", "launchers",
+POINT_FIELDS = ("name", "county", "township", "latitude", "longitude", "elevation_m", "equipment", "launchers",
                 "sector_start_deg", "sector_end_deg", "max_range_km", "max_height_m", "geofence_m", "min_crew",
                 "active")
 
