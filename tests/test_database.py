@@ -207,3 +207,11 @@ def test_a_second_writer_in_one_thread_is_refused_not_left_waiting(app):
     assert outcome, "the thread is waiting on a lock it holds itself"
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
+
+
+def test_the_writes_nothing_check_counts_every_table_a_request_writes(app):
+    """`rows` (tests/helpers/database.TABLES) proves a refused request wrote nothing only if it counts every table:
+    a new feature's table missing from it would let a refusal that wrote there pass. The three left out are
+    written beside requests on purpose (signed checkpoints, login failures, rate-limit counters)."""
+    from tests.helpers.database import TABLES
+    assert set(db.metadata.tables) - set(TABLES) == {"audit_checkpoints", "login_failures", "rate_limit_counters"}

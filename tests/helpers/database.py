@@ -20,7 +20,8 @@ PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL")
 # Every table a request can write: a refused request leaves all of their counts as they were.
 TABLES = ["audit_events", "points", "crew_members", "shifts", "accounts", "tokens", "checkins",
           "idempotency_records", "rounds", "round_points", "airspace_requests", "firing_reports",
-          "report_ammo", "ammo_types", "ledger_entries", "no_fire_zones"]
+          "report_ammo", "ammo_types", "ledger_entries", "no_fire_zones", "orders", "announcements",
+          "announcement_points"]
 
 
 def migrate(url: str) -> None:
