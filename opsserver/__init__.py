@@ -33,6 +33,7 @@ from .serving.security import BoundedJSONProvider, init_security_headers
 from .status.routes import blp as status_blp
 from .web.assets import init_asset_urls
 from .web.admin import bp as admin_bp
+from .web.announcements import bp as announcement_pages_bp
 from .web.auth import CookieSessionInterface
 from .web.errors import page_error
 from .web.rounds import bp as rounds_bp
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     init_asset_urls(app)  # the pages' asset URLs carry their version (cached for a year)
     app.register_blueprint(admin_bp)
     app.register_blueprint(rounds_bp)
+    app.register_blueprint(announcement_pages_bp)
     app.register_blueprint(safe_sector_bp)
     app.register_blueprint(serving_bp)
 

@@ -75,9 +75,12 @@ def _events(w, action):
 # -- the notice --------------------------------------------------------------------------------------------------
 
 def test_the_chinese_notice_has_every_element(ops_world):
-    """Title, legal basis, purpose, the period in 24-hour local time, each point (county, name, equipment), the
+    """Title, legal basis, purpose, the period in 24-hour local time, each point (county, township, name, equipment,
+    position; no township: county and name), the
     safety-affected area, equipment, safety notes, contact, 特此公告, issuer and the day it was published."""
     w = ops_world
+    resp = w.client.patch("/api/v1/points/LH01", json={"township": "龙城镇"}, headers=w.headers("admin"))
+    assert resp.status_code == 200, resp.json
     draft = _draft(w, start=NIGHT[0], end=NIGHT[1], notes="作业期间请关好门窗")
     published = _publish(w, draft["id"])
     assert published["status"] == "published" and published["published_at"]
@@ -89,7 +92,7 @@ def test_the_chinese_notice_has_every_element(ops_world):
     assert "2026年7月18日20时至7月19日06时" in text and "（北京时间）" in text
     point_lines = [line.strip() for line in lines if line.strip().startswith(("1. ", "2. "))]
     assert point_lines == [
-        "1. 郾城区 Test point LH01（编号LH01，火箭发射装置2具，北纬33.5800°、东经114.0200°）",
+        "1. 郾城区龙城镇 Test point LH01（编号LH01，火箭发射装置2具，北纬33.5800°、东经114.0200°）",
         "2. 郾城区 Test point LH02（编号LH02，37毫米高炮2门，北纬33.7000°、东经114.1000°）"]
     assert "安全影响区域：以上各作业点周围8公里范围内。" in text
     assert "作业装备：火箭发射装置2具（1个作业点）、37毫米高炮2门（1个作业点）。" in text

@@ -56,7 +56,7 @@ def _county_names() -> dict[str, str]:
 def plain_point(point: Point, county_names: dict[str, str]) -> dict:
     """A point as the notice names it (the Chinese county name from the region's names, else as stored)."""
     return {"code": point.code, "name": point.name, "county": point.county,
-            "county_zh": county_names.get(point.county, point.county), "township": getattr(point, "township", None),  # TODO(h1): point.township once the model has it
+            "county_zh": county_names.get(point.county, point.county), "township": point.township,
             "latitude": point.latitude, "longitude": point.longitude, "equipment": point.equipment,
             "launchers": point.launchers}
 

@@ -33,6 +33,7 @@ class NavEntry:
 NAV = (
     NavEntry("web.index", _l("Dashboard"), PAGE_ROLES),
     NavEntry("rounds.index", _l("Rounds"), PAGE_ROLES, section="rounds"),
+    NavEntry("announcement_pages.index", _l("Announcements"), PAGE_ROLES, section="announcement_pages"),
     NavEntry("web.status_map", _l("Live map"), PAGE_ROLES),
     NavEntry("web.alerts_page", _l("Alerts"), PAGE_ROLES),
     NavEntry("admin.audit", _l("Audit log"), AUDIT_ROLES),
