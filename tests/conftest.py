@@ -11,6 +11,7 @@ from .helpers.database import fresh_database, row_counts, template_database
 from .helpers.live import NO_CHROMIUM
 from .helpers.servers import redis_server
 from .helpers.world import OpsWorld, World, make_ops_world, make_world
+from .helpers.worlds import BuiltWorld, WorldTemplates, checkpoint_file
 
 
 @pytest.fixture(scope="session")
@@ -20,11 +21,31 @@ def template_db(tmp_path_factory, worker_id):
         yield template
 
 
+@pytest.fixture(scope="session")
+def world_templates(template_db, tmp_path_factory):
+    """The worlds, each built once per session when first asked for (helpers/worlds.py)."""
+    with WorldTemplates(template_db, tmp_path_factory.mktemp("worlds")) as templates:
+        yield templates
+
+
+# The built world each test's database was copied from, by the database's URL.
+_WORLD_OF: dict[str, BuiltWorld] = {}
+
+
 @pytest.fixture
-def db_url(template_db, tmp_path):
-    """A fresh, migrated database for one test."""
-    with fresh_database(template_db, tmp_path / "ops.sqlite3") as url:
-        yield url
+def db_url(request, template_db, tmp_path):
+    """A fresh, migrated database for one test: a copy of the built world when the test asks for one."""
+    names = request.fixturenames
+    kind = "ops" if "ops_world" in names else "world" if "world" in names else None
+    built = request.getfixturevalue("world_templates").get(kind) if kind else None
+    with fresh_database(built.template if built else template_db, tmp_path / "ops.sqlite3") as url:
+        if built is not None:
+            built.copy_checkpoints(url, tmp_path)
+            _WORLD_OF[url] = built
+        try:
+            yield url
+        finally:
+            _WORLD_OF.pop(url, None)
 
 
 @pytest.fixture
@@ -34,7 +55,7 @@ def app(db_url, tmp_path):
     if not db_url.startswith("sqlite"):
         # Off SQLite the default checkpoint file is named after the database in the repo's instance/
         # folder: one stray file per test database. SQLite's default (beside its file) is tmp_path already.
-        config["OPS_AUDIT_CHECKPOINT_FILE"] = str(tmp_path / "checkpoints.jsonl")
+        config["OPS_AUDIT_CHECKPOINT_FILE"] = str(checkpoint_file(db_url, tmp_path))
     app = create_app(config)
     yield app
     timer.stop(app)
@@ -55,15 +76,17 @@ def runner(app):
 
 
 @pytest.fixture
-def world(app, client) -> World:
-    """Two points, six crew members, an account of every role (tokens logged in) and shifts now."""
-    return make_world(app, client)
+def world(app, client, db_url) -> World:
+    """Two points, six crew members, an account of every role (tokens logged in) and shifts now (copied with
+    the test's database from the session's built world; built here when the database was not)."""
+    built = _WORLD_OF.get(db_url)
+    return built.world(client) if built is not None else make_world(app, client)
 
 
 @pytest.fixture
 def ops_world(world) -> OpsWorld:
     """`world` plus an ammunition catalogue, opening stock and a planned round ordering LH01 and LH02."""
-    return make_ops_world(world)
+    return world if isinstance(world, OpsWorld) else make_ops_world(world)
 
 
 @pytest.fixture
