@@ -85,6 +85,8 @@ EN: dict[str, str] = {
     "event_airspace": "airspace request",
     "event_decision": "airspace decision",
     "event_report": "firing report",
+    "event_order": "order",
+    "event_ack": "order acknowledged",
     "event_other": "other",
     # the page around the map
     "title_status": "Status map",
@@ -191,6 +193,8 @@ ZH: dict[str, str] = {
     "event_airspace": "空域申请",
     "event_decision": "空域批复",
     "event_report": "作业记录",
+    "event_order": "作业指令",
+    "event_ack": "指令已确认",
     "event_other": "其他",
     "title_status": "作业点状态图",
     "title_round": "作业轮次图",

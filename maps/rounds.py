@@ -29,8 +29,11 @@ FIRING_COLOUR = "#009b9f"
 FLAGGED_COLOUR = COLOUR_HEX["purple"]  # SPEC: purple marks any active flag (the legend's one purple entry)
 AMMO_COLOUR = "#7f4f24"
 
+# The command centre's orders and the crews' acknowledgements in colours of their own (none a state's colour).
+ORDER_COLOUR = "#0b7a75"
+ACK_COLOUR = "#7f4f24"
 EVENT_COLOURS = {"checkin": COLOUR_HEX["blue"], "airspace": COLOUR_HEX["amber"], "decision": COLOUR_HEX["green"],
-                 "report": COLOUR_HEX["red"]}
+                 "report": COLOUR_HEX["red"], "order": ORDER_COLOUR, "ack": ACK_COLOUR}
 OTHER_EVENT_COLOUR = COLOUR_HEX["grey"]
 
 
@@ -258,8 +261,8 @@ def build_replay_map(round_data: Mapping, events: Sequence[Mapping], tiles="none
                      zones: Sequence[Mapping] | None = None) -> folium.Map:
     """The round's events on a time slider, so an auditor can watch the night unfold.
 
-    ``events``: ``[{at, type ("checkin"/"airspace"/"decision"/"report"/...), point_code, latitude,
-    longitude, label, flagged?}]``; an event without a position is drawn at its point. The points and
+    ``events``: ``[{at, type ("checkin"/"airspace"/"decision"/"report"/"order"/"ack"/...), point_code,
+    latitude, longitude, label, flagged?}]``; an event without a position is drawn at its point. The points and
     their sectors stay on the map (each point labelled with its code); each event appears at its time
     and stays, coloured by type. ``base_layer``, ``tiles``: as ``build_status_map``; ``zones``: as
     ``build_round_map``.

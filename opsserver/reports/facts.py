@@ -1,4 +1,5 @@
-"""A round's facts as plain data: its points (state, sector), firing reports, airspace requests, events, ledger.
+"""A round's facts as plain data: its points (state, sector), firing reports, airspace requests, orders, events,
+ledger.
 
 What the round map, the replay, the map archive and the round report are built from; the map builders
 never see the database.
@@ -19,6 +20,7 @@ from ..operations.rounds import get_round
 from ..operations.state import PointInRound, colour, points_in_rounds, round_view
 from ..reasons import code_label
 from ..registry.models import Point
+from .orders import order_events, round_orders
 from .times import iso, local
 
 
@@ -32,7 +34,7 @@ def _plain(view: dict) -> dict:
 
 
 def round_data(round_id: int) -> dict:
-    """A round with its points (state, sector), reports and airspace requests, for the round maps."""
+    """A round with its points (state, sector), reports, airspace requests and orders, for the round maps."""
     r = get_round(round_id)
     return round_data_of(r, points_in_rounds([r])[r.id])
 
@@ -57,6 +59,7 @@ def round_data_of(r: Round, states: list[PointInRound]) -> dict:
                     "colour": colour(pr.state, bool(pr.flags))} for pr in states],
         "reports": [report_view(rep, code.get(rep.point_id, "?"), lines.get(rep.id, [])) for rep in reports],
         "airspace": [_plain(airspace_view(q, code.get(q.point_id, "?"))) for q in requests],
+        "orders": round_orders(r.id, code),
     }
 
 
@@ -102,8 +105,10 @@ def _checkin_events(data: dict) -> list[dict]:
 
 
 def round_events(data: dict) -> list[dict]:
-    """The round's night as events in time order: requests, decisions, terminations, firings, check-ins."""
+    """The round's night as events in time order: requests, decisions, terminations, firings, check-ins, orders
+    and their acknowledgements."""
     events = [e for q in data["airspace"] for e in _request_events(q)]
+    events += order_events(data.get("orders") or [])
     events += [_report_event(rep) for rep in data["reports"]]
     events += _checkin_events(data)
     return sorted(events, key=lambda e: e["at"])

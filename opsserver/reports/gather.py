@@ -25,6 +25,7 @@ from ..reasons import code_label, flag_text, join_texts
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
 from .facts import REJECTION_REASONS, ammo_types, ledger_consumption, lifecycle_events, round_data_of, round_events
+from .orders import order_activities, order_section, point_order_counts
 from .replay import manned_times
 from .times import as_datetime, iso, local, seconds_between
 
@@ -74,8 +75,9 @@ def _ammo_fired(reports: list[dict], types: dict) -> dict[str, dict]:
     return by_type
 
 
-def _point(pr, reports: list[dict], windows: list[dict], types: dict, manned_at) -> dict:
-    """One ordered point's line of the report: its state, order to manned, what it fired, its windows."""
+def _point(pr, reports: list[dict], windows: list[dict], types: dict, manned_at, orders: list[dict]) -> dict:
+    """One ordered point's line of the report: its state, order to manned, what it fired, its windows, how many
+    orders it had and how many it never acknowledged."""
     rp = pr.round_point
     ammo = _ammo_fired(reports, types)
     counts = _window_counts(windows)
@@ -92,6 +94,7 @@ def _point(pr, reports: list[dict], windows: list[dict], types: dict, manned_at)
         "flags": [f["code"] for rep in reports for f in rep["flags"]],
         **{f"windows_{k}": counts[k] for k in ("asked", "approved", "used", "rejected", "terminated")},
         "request_to_decision_s": [w["request_to_decision_s"] for w in windows if w["decided_at"]],
+        **point_order_counts(orders, pr.point.code),
     }
 
 
@@ -139,9 +142,12 @@ def _round_header(r) -> dict:
             "created_at": iso(r.created_at), "activated_at": iso(r.activated_at), "closed_at": iso(r.closed_at)}
 
 
-def _response_times(points: list[dict], windows: list[dict]) -> dict:
+def _response_times(points: list[dict], windows: list[dict], orders: list[dict]) -> dict:
+    """Order to manned per point, request to decision per airspace request, issue to acknowledgement per order
+    (phone time; None while unacknowledged)."""
     return {"order_to_manned_s": {p["point_code"]: p["order_to_manned_s"] for p in points},
-            "request_to_decision_s": {w["request_id"]: w["request_to_decision_s"] for w in windows}}
+            "request_to_decision_s": {w["request_id"]: w["request_to_decision_s"] for w in windows},
+            "order_to_ack_s": {str(o["id"]): o["ack_delay_s"] for o in orders}}
 
 
 def round_report(round_id: int) -> dict:
@@ -153,8 +159,8 @@ def round_report(round_id: int) -> dict:
     windows = [_window(q, reports) for q in data["airspace"]]
     reports_of, windows_of = _by_point(reports), _by_point(windows)
     manned, types = _manned(r, states), ammo_types()
-    points = [_point(pr, reports_of[pr.point.code], windows_of[pr.point.code], types, manned.get(pr.point.id))
-              for pr in states]
+    points = [_point(pr, reports_of[pr.point.code], windows_of[pr.point.code], types, manned.get(pr.point.id),
+                     data["orders"]) for pr in states]
     totals = _totals(points, types)
     ledger = ledger_consumption([rep["id"] for rep in reports])
     fired = {k: v["fired"] for k, v in totals.items() if v["fired"]}
@@ -168,7 +174,8 @@ def round_report(round_id: int) -> dict:
         "totals_match_ledger": ledger == fired,
         "flags": _flags(states, reports_of),
         "airspace": {**_window_counts(windows), "windows": windows},
-        "response_times": _response_times(points, windows),
+        "orders": order_section(data["orders"], [p["point_code"] for p in points]),
+        "response_times": _response_times(points, windows, data["orders"]),
         "timeline": sorted(lifecycle_events(r, states) + round_events(data), key=lambda e: e["at"]),
         "reports": reports,
         "_map_data": data,
@@ -278,6 +285,7 @@ def activity_log(round_id: int, code: str) -> dict:
     acts += _checkin_activities(point, start, end, names)
     acts += _airspace_activities(r.id, point)
     acts += _firing_activities(r.id, point, names)
+    acts += order_activities(r.id, point.id, point.code)
     if rp.declined_at:
         acts.append(_activity(rp.declined_at, "declined", None, _("declined: %(reason)s", reason=rp.declined_reason)))
     if rp.stood_down_at:

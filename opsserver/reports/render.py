@@ -23,7 +23,7 @@ from .times import local
 POINT_COLUMNS = ["point_code", "point_name", "state", "ordered_at_utc", "manned_at_utc", "order_to_manned_s",
                  "reports", "fired_total", "duds_total", "agent_g", "ammo", "flags", "windows_asked",
                  "windows_approved", "windows_used", "windows_rejected", "windows_terminated",
-                 "request_to_decision_s", "declined_reason", "stood_down_reason"]
+                 "request_to_decision_s", "declined_reason", "stood_down_reason", "orders", "orders_unacknowledged"]
 LOG_COLUMNS = ["section", "at_utc", "at_local", "kind", "who", "detail"]
 
 
@@ -45,7 +45,7 @@ def _point_row(p: dict) -> list:
             ";".join(p["flags"]), p["windows_asked"], p["windows_approved"], p["windows_used"],
             p["windows_rejected"], p["windows_terminated"],
             ";".join(str(s) for s in p["request_to_decision_s"]),
-            p["declined_reason"] or "", p["stood_down_reason"] or ""]
+            p["declined_reason"] or "", p["stood_down_reason"] or "", p["orders"], p["orders_unacknowledged"]]
 
 
 def _total_row(rep: dict) -> list:
@@ -53,7 +53,7 @@ def _total_row(rep: dict) -> list:
     return ["TOTAL", "", "", "", "", "", len(rep["reports"]), sum(t["fired"] for t in tot.values()),
             sum(t["duds"] for t in tot.values()), round(sum(t["agent_g"] for t in tot.values()), 3),
             _ammo_cell(tot), len(rep["flags"]), air["asked"], air["approved"], air["used"], air["rejected"],
-            air["terminated"], "", "", ""]
+            air["terminated"], "", "", "", rep["orders"]["issued"], rep["orders"]["unacknowledged"]]
 
 
 def report_csv(rep: dict) -> str:
@@ -76,7 +76,8 @@ def round_map_html(rep: dict) -> str:
 
 
 def report_html(rep: dict) -> str:
-    """The printable round report: summary, totals, both charts, the map in a frame, points, flags, timeline."""
+    """The printable round report: summary, totals, both charts, the map in a frame, points, flags, airspace
+    windows, orders, timeline."""
     from . import charts  # lazy: matplotlib takes most of a second to import, and only this page draws
 
     return render_template("reports/round_report.html", rep=rep, local=local, lang=current_lang(),
