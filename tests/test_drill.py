@@ -59,6 +59,31 @@ def _check_the_drilled_round(client):
     assert {"flagged_report", "certificate_expiring", "window_unreported"} <= {a["type"] for a in alerts}
     checkins = client.get("/api/v1/checkins?limit=200", headers=headers).json["items"]
     assert any(c["within_geofence"] is False for c in checkins)
+    _check_the_drilled_orders(client, headers, reports, alerts)
+
+
+def _check_the_drilled_orders(client, headers, reports, alerts):
+    """Readiness 3 to every point at activation, fire orders inside windows, a cease where a window was
+    terminated; the phones' acknowledgements (LH10's late through the queue, LH16's never: one alert); LH04
+    fires one round more than ordered (off_order)."""
+    detail = client.get("/api/v1/rounds/1", headers=headers).json
+    orders = client.get("/api/v1/rounds/1/orders?limit=100", headers=headers).json["items"]
+    kinds = [o["kind"] for o in orders]
+    assert kinds.count("readiness") == 18 and kinds.count("fire") == 4 and kinds.count("cease") == 1
+    activated = parse(detail["activated_at"])
+    assert all(parse(o["issued_at"]) == activated for o in orders if o["kind"] == "readiness")
+    assert [o["point_code"] for o in orders if o["acknowledged_at"] is None] == ["LH16"]
+    delays = {o["point_code"]: o["ack_delay_s"] for o in orders if o["kind"] == "readiness"}
+    assert all(d < 60 for code, d in delays.items() if code not in ("LH10", "LH16")) and delays["LH10"] == 360
+    late = next(o for o in orders if o["point_code"] == "LH10")
+    assert parse(late["ack_received_at"]) - parse(late["acknowledged_at"]) > timedelta(minutes=5)  # synced later
+    (cease,) = [o for o in orders if o["kind"] == "cease"]
+    windows = client.get("/api/v1/airspace?round_id=1&point_code=LH09", headers=headers).json["items"]
+    assert any(w["terminated_at"] and parse(w["terminated_at"]) == parse(cease["issued_at"]) for w in windows)
+    points = {p["point_code"]: p for p in detail["points"]}
+    assert points["LH16"]["readiness_level"] == 3 and points["LH09"]["last_order"]["kind"] == "cease"
+    assert [a["point_code"] for a in alerts if a["type"] == "order_unacknowledged"] == ["LH16"]
+    assert [r["point_code"] for r in reports if "off_order" in {f["code"] for f in r["flags"]}] == ["LH04"]
 
 
 def test_drill_can_close_its_round(app, runner, client):
@@ -68,6 +93,10 @@ def test_drill_can_close_its_round(app, runner, client):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.execute(text("SELECT closed_at IS NOT NULL FROM rounds")).scalar()
+    token = client.post("/api/v1/auth/token", json={"username": "auditor",
+                                                    "password": "auditor-demo-pass"}).json["access_token"]
+    alerts = client.get("/api/v1/alerts", headers={"Authorization": f"Bearer {token}"}).json["items"]
+    assert "order_unacknowledged" not in {a["type"] for a in alerts}  # LH16's order: an alert of active rounds only
 
 
 def test_the_drill_spreads_over_a_night_that_has_passed(app, runner, client):

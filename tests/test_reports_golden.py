@@ -1,8 +1,10 @@
 """The round report and the activity log keep their shape: JSON keys and order, CSV columns, HTML tables.
 
 Built from the outputs on the drilled demo round (seed-demo + drill, 18 points) as they were before the
-reports package was split into gathering and rendering; every format is checked against the JSON, so a
-refactor that drops, renames, reorders or reformats a field fails here.
+reports package was split into gathering and rendering, with the orders section added since (issue 18: its keys,
+the per-point order counts at the end of each point's line and CSV row, the orders and acknowledgements in the
+timeline); every format is checked against the JSON, so a refactor that drops, renames, reorders or reformats a
+field fails here.
 """
 
 import csv
@@ -17,25 +19,29 @@ import time_machine
 from zoneinfo import ZoneInfo
 
 ROUND_KEYS = ["round", "generated_at", "timezone", "points_ordered", "points_fired", "points", "totals",
-              "ledger_consumption", "totals_match_ledger", "flags", "airspace", "response_times", "timeline",
+              "ledger_consumption", "totals_match_ledger", "flags", "airspace", "orders", "response_times", "timeline",
               "reports"]
 ROUND_HEADER_KEYS = ["id", "name", "purpose", "status", "planned_start", "planned_end", "created_at",
                      "activated_at", "closed_at"]
 POINT_KEYS = ["point_code", "point_name", "state", "min_crew", "ordered_at", "manned_at", "order_to_manned_s",
               "declined_at", "declined_reason", "stood_down_at", "stood_down_reason", "fired", "reports", "ammo",
               "fired_total", "duds_total", "agent_g", "flags", "windows_asked", "windows_approved", "windows_used",
-              "windows_rejected", "windows_terminated", "request_to_decision_s"]
+              "windows_rejected", "windows_terminated", "request_to_decision_s", "orders", "orders_unacknowledged"]
 WINDOW_KEYS = ["request_id", "point_code", "status", "requested_at", "window_start", "window_end", "decided_at",
                "request_to_decision_s", "approved_start", "approved_end", "effective_end", "terminated_at",
                "reference", "reason", "used"]
 AIRSPACE_KEYS = ["asked", "approved", "used", "rejected", "terminated", "cancelled", "pending", "windows"]
+ORDERS_KEYS = ["issued", "acknowledged", "unacknowledged", "items"]
+ORDER_KEYS = ["id", "round_id", "point_code", "kind", "readiness_level", "azimuth_deg", "elevation_deg", "rounds",
+              "notes", "issued_at", "issued_by", "acknowledged_at", "acknowledged_by", "ack_received_at", "ack_delay_s",
+              "text", "acknowledged_by_name"]
 REPORT_KEYS = ["id", "round_id", "point_code", "crew_id", "started_at", "ended_at", "received_at", "azimuth_deg",
                "elevation_deg", "height_m", "range_km", "ammo", "cloud_type", "weather_before", "weather_after",
                "notes", "flags"]
 CSV_COLUMNS = ["point_code", "point_name", "state", "ordered_at_utc", "manned_at_utc", "order_to_manned_s",
                "reports", "fired_total", "duds_total", "agent_g", "ammo", "flags", "windows_asked",
                "windows_approved", "windows_used", "windows_rejected", "windows_terminated",
-               "request_to_decision_s", "declined_reason", "stood_down_reason"]
+               "request_to_decision_s", "declined_reason", "stood_down_reason", "orders", "orders_unacknowledged"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOG_COLUMNS = ["section", "at_utc", "at_local", "kind", "who", "detail"]
 # the drill's outcome per point (seed 7), as the report showed it before the split; since the drill plays a
@@ -45,7 +51,9 @@ STATES = {"LH01": "done", "LH02": "done", "LH03": "done", "LH04": "done", "LH05"
           "LH13": "requested", "LH14": "requested", "LH15": "manned", "LH16": "manned", "LH17": "declined",
           "LH18": "stood_down"}
 # LH02's mid-sector firing passes the demo school lying in its sector (a no-fire zone of luohe.json)
-FLAGS = {"LH02": ["no_fire_zone"], "LH03": ["understaffed"], "LH04": ["over_height"], "LH06": ["understaffed"],
+# and LH04 fires one round more than its fire order says (off_order)
+FLAGS = {"LH02": ["no_fire_zone"], "LH03": ["understaffed"], "LH04": ["over_height", "off_order"],
+         "LH06": ["understaffed"],
          "LH07": ["outside_sector"], "LH08": ["insufficient_stock"], "LH09": ["outside_window"]}
 
 
@@ -107,7 +115,18 @@ def test_round_report_json_shape_and_values(client, drilled):
     assert {k: air[k] for k in AIRSPACE_KEYS[:-1]} == {"asked": 14, "approved": 11, "used": air["used"],
                                                         "rejected": 1, "terminated": 1, "cancelled": 0, "pending": 2}
     assert air["used"] == sum(w["used"] for w in air["windows"]) == sum(p["windows_used"] for p in rep["points"])
-    assert list(rep["response_times"]) == ["order_to_manned_s", "request_to_decision_s"]
+    # the drill's orders: readiness 3 to all 18 points, four fire orders, one cease; every phone acknowledges
+    # except LH16's (LH10's six minutes late, through the queue)
+    orders = rep["orders"]
+    assert list(orders) == ORDERS_KEYS and all(list(o) == ORDER_KEYS for o in orders["items"])
+    assert {k: orders[k] for k in ORDERS_KEYS[:-1]} == {"issued": 23, "acknowledged": 22, "unacknowledged": 1}
+    assert Counter(o["kind"] for o in orders["items"]) == {"readiness": 18, "fire": 4, "cease": 1}
+    assert [o["point_code"] for o in orders["items"] if o["acknowledged_at"] is None] == ["LH16"]
+    assert [o["point_code"] for o in orders["items"] if (o["ack_delay_s"] or 0) > 60] == ["LH10"]
+    assert [o["point_code"] for o in orders["items"]] == sorted(o["point_code"] for o in orders["items"])
+    assert sum(p["orders"] for p in rep["points"]) == 23 and sum(p["orders_unacknowledged"] for p in rep["points"]) == 1
+    assert list(rep["response_times"]) == ["order_to_manned_s", "request_to_decision_s", "order_to_ack_s"]
+    assert rep["response_times"]["order_to_ack_s"] == {str(o["id"]): o["ack_delay_s"] for o in orders["items"]}
     assert rep["response_times"]["order_to_manned_s"] == {p["point_code"]: p["order_to_manned_s"]
                                                           for p in rep["points"]}
     assert rep["response_times"]["request_to_decision_s"] == {w["request_id"]: w["request_to_decision_s"]
@@ -115,10 +134,11 @@ def test_round_report_json_shape_and_values(client, drilled):
     assert [list(r) for r in rep["reports"]] == [REPORT_KEYS] * 8
     types = Counter(e["type"] for e in rep["timeline"])
     assert {k: types[k] for k in ("round", "airspace", "decision", "terminated", "report", "declined",
-                                  "stood_down")} == {"round": 2, "airspace": 14, "decision": 12, "terminated": 1,
-                                                     "report": 8, "declined": 1, "stood_down": 1}
+                                  "stood_down", "order", "ack")} == {"round": 2, "airspace": 14, "decision": 12,
+                                                                    "terminated": 1, "report": 8, "declined": 1,
+                                                                    "stood_down": 1, "order": 23, "ack": 22}
     assert types["checkin"] > 0 and set(types) == {"round", "airspace", "decision", "terminated", "report",
-                                                   "declined", "stood_down", "checkin"}
+                                                   "declined", "stood_down", "checkin", "order", "ack"}
     keys = {e["type"]: list(e) for e in rep["timeline"]}
     assert keys["checkin"] == ["at", "type", "point_code", "latitude", "longitude", "label"]
     assert keys["report"] == ["at", "type", "point_code", "label", "flagged"]
@@ -138,7 +158,7 @@ def test_round_report_csv_is_the_json_in_columns(client, drilled):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert resp.headers["Content-Disposition"] == 'attachment; filename="round-1-report.csv"'
     text = resp.get_data(as_text=True)
-    assert text.startswith(",".join(CSV_COLUMNS) + "\r\n") and text.endswith(",,\r\n")
+    assert text.startswith(",".join(CSV_COLUMNS) + "\r\n") and text.endswith(",,,23,1\r\n")
     assert text.count("\r\n") == len(rep["points"]) + 2 and "\n" not in text.replace("\r\n", "")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows[0] == CSV_COLUMNS
@@ -149,10 +169,10 @@ def test_round_report_csv_is_the_json_in_columns(client, drilled):
                        ";".join(p["flags"]), str(p["windows_asked"]), str(p["windows_approved"]),
                        str(p["windows_used"]), str(p["windows_rejected"]), str(p["windows_terminated"]),
                        ";".join(str(s) for s in p["request_to_decision_s"]), p["declined_reason"] or "",
-                       p["stood_down_reason"] or ""]
+                       p["stood_down_reason"] or "", str(p["orders"]), str(p["orders_unacknowledged"])]
     air = rep["airspace"]
-    assert rows[-1] == ["TOTAL", "", "", "", "", "", "8", "112", "3", "117.6", "RKT-AGI:88/1;SHELL-37:24/2", "7",
-                        "14", "11", str(air["used"]), "1", "1", "", "", ""]
+    assert rows[-1] == ["TOTAL", "", "", "", "", "", "8", "112", "3", "117.6", "RKT-AGI:88/1;SHELL-37:24/2", "8",
+                        "14", "11", str(air["used"]), "1", "1", "", "", "", "23", "1"]
 
 
 class _Tables(HTMLParser):
@@ -200,13 +220,16 @@ def test_round_report_html_tables_charts_and_map(client, drilled):
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     page = _Tables()
     page.feed(resp.get_data(as_text=True))
-    assert dict(page.rows) == {"totals": 2, "points": 18, "flags": 7, "windows": 14, "timeline": len(rep["timeline"])}
+    assert dict(page.rows) == {"totals": 2, "points": 18, "flags": 8, "windows": 14, "orders": 23,
+                               "timeline": len(rep["timeline"])}
     assert set(page.figures) == {"chart-ammo", "chart-windows"}
     assert all(tags[0] == "svg" for tags in page.figures.values())
     assert page.srcdoc.startswith("<!DOCTYPE html>") and "leaflet" in page.srcdoc
     assert page.times["timeline"] == [e["at"] for e in rep["timeline"]]
     assert page.times["points"] == [t for p in rep["points"] for t in (p["ordered_at"], p["manned_at"] or "")]
     assert page.times["flags"] == [f["started_at"] for f in rep["flags"]]
+    assert page.times["orders"] == [t for o in rep["orders"]["items"]
+                                    for t in (o["issued_at"], o["acknowledged_at"]) if t is not None]
     assert page.times[None][:2] == [rep["round"]["activated_at"], ""]  # activated, not closed
     assert datetime.fromisoformat(page.times[None][2]) >= datetime.fromisoformat(rep["generated_at"])
 
@@ -241,9 +264,11 @@ def test_activity_log_csv_sections_and_html(client, drilled):
         assert kinds["airspace_terminated"] == p["windows_terminated"]
         assert kinds["declined"] == (p["declined_at"] is not None)
         assert kinds["stood_down"] == (p["stood_down_at"] is not None)
+        assert kinds["order"] == p["orders"] and kinds["order_ack"] == p["orders"] - p["orders_unacknowledged"]
         firings = [a[5] for a in acts if a[3] == "firing"]
         assert all(f.startswith("firing to ") and "azimuth" in f for f in firings)
-        assert sum("; flags: " in f for f in firings) == len(p["flags"])
+        flagged = [r for r in rep["reports"] if r["point_code"] == code and r["flags"]]
+        assert sum("; flags: " in f for f in firings) == len(flagged)
         html = client.get(f"/api/v1/rounds/1/points/{code}/activity-log?format=html", headers=drilled)
         assert html.status_code == 200 and html.mimetype == "text/html"
         page = _Tables()

@@ -9,6 +9,12 @@ requests never answered), the firings run from about 21:30 to 01:00 and include 
 its sector, whose firing line passes within the buffer of the demo school lying there: a no-fire zone), and
 `--close` closes the round at 04:40, before dawn.
 
+The command centre's orders: readiness level 3 to every point at activation, a fire order to four points once
+their window opens (LH04's for one round fewer than it fires: `off_order`), a cease to LH09 when its window is
+terminated. The phones acknowledge each within a minute, except LH10's, acknowledged offline six minutes after
+the order and synced nine minutes after that, and LH16's, which never answers (an `order_unacknowledged`
+alert while the round is active).
+
 Its texts are Chinese, like the rest of the Luohe demo, and say they are a demonstration (演示).
 Each step runs at its time of that night (database.utc.played_at), so every record and audit event
 carries the time it would have had; all of them lie before now, so nothing is in the future and no
@@ -28,12 +34,13 @@ import rules
 from ..accounts.auth import Principal
 from ..accounts.models import Account
 from ..ammo.services import stock
-from ..checkins.services import submit_checkin
+from ..checkins.services import submit_checkin, sync
 from ..clock import zone_name
 from ..database.utc import now_utc, played_at
 from ..errors import ProblemError
 from ..extensions import db
 from ..operations.airspace import decide, submit_airspace_request, terminate
+from ..operations.orders import acknowledge, issue_order
 from ..operations.reports import submit_report
 from ..operations.rounds import activate_round, close_round, create_round, decline_point, get_round, stand_down_point
 from ..operations.state import points_in_rounds
@@ -57,6 +64,11 @@ def _position(point: Point, metres: float, rng: random.Random) -> tuple[float, f
 
 def _mid_sector(point: Point) -> float:
     return (point.sector_start_deg + rules.sector_width(point.sector_start_deg, point.sector_end_deg) / 2) % 360
+
+
+def _rounds(point: Point) -> int:
+    """What a point fires in a salvo: two rockets, or twelve shells."""
+    return 2 if point.equipment == "rocket" else 12
 
 
 def night_start(now: datetime, tz_name: str) -> datetime:
@@ -139,6 +151,28 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
     night.at(t0, order_round)
     night.at(minutes(5), lambda: activate_round(boss.username, made["round"]))
 
+    def give(key: str, p: Point, body: dict) -> None:  # an order from the command centre
+        made[key] = issue_order(boss.username, made["round"], {"point_code": p.code, **body})["id"]
+
+    def ack(key: str, p: Point) -> None:  # the point's phone acknowledges it at once
+        if crew_of[p.id] is not None:
+            acknowledge(crew_of[p.id], made[key], {}, None)
+
+    def queued_ack(key: str, p: Point, phone_time: datetime) -> None:  # acknowledged offline, synced later
+        item = {"type": "order_ack", "id": str(uuid.uuid4()), "order_id": made[key],
+                "acknowledged_at": phone_time.isoformat()}
+        (answer,) = sync(crew_of[p.id], [item], None)
+        if answer["status"] != 200:
+            raise RuntimeError(f"the drill's queued acknowledgement was refused: {answer}")
+
+    late_ack, never_ack = points[9], points[15]
+    for i, p in enumerate(points):
+        night.at(minutes(5), lambda p=p: give(f"ready:{p.code}", p, {"kind": "readiness", "readiness_level": 3}))
+        if p is late_ack:
+            night.at(minutes(20), lambda p=p: queued_ack(f"ready:{p.code}", p, minutes(11)))
+        elif p is not never_ack:
+            night.at(minutes(5 + (15 + 2 * i) / 60), lambda p=p: ack(f"ready:{p.code}", p))
+
     short_handed, far_phone, declines, stood_down = points[2], points[5], points[-2], points[-1]
     for p in points:
         members = crews[p.id][:-1] if p is short_handed else crews[p.id]
@@ -168,6 +202,7 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
     rejected, pending = points[4], points[12:14]
     firing = [points[i] for i in (0, 1, 2, 3, 5, 6, 7, 8)]
     terminated = points[8]
+    fire_ordered, off_order = (points[0], points[3], points[5], points[8]), points[3]
     windows: dict[str, dict] = {}
     reports: list[dict] = []
     for i, p in enumerate(requesting):
@@ -200,13 +235,19 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
             continue  # the cloud had moved on: the window closes unused
         start = opens + rng.uniform(4, 15)
         end = start + (8 if p is terminated else rng.uniform(3, 12))
+        if p in fire_ordered:  # once the window is open; LH04's crew then fires one round more than ordered
+            fire = {"kind": "fire", "azimuth_deg": _mid_sector(p), "elevation_deg": 55.0,
+                    "rounds": _rounds(p) - (1 if p is off_order else 0)}
+            night.at(minutes(opens + 1), lambda p=p, fire=fire: give(f"fire:{p.code}", p, fire))
+            night.at(minutes(opens + 1.5), lambda p=p: ack(f"fire:{p.code}", p))
         if p is terminated:  # "stop firing now" two minutes in; the crew's last salvo is past it
             night.at(minutes(start + 2), lambda p=p: terminate(boss.username, windows[p.code]["id"]))
+            night.at(minutes(start + 2), lambda p=p: give(f"cease:{p.code}", p, {"kind": "cease"}))
+            night.at(minutes(start + 2.5), lambda p=p: ack(f"cease:{p.code}", p))
 
         def report(p=p, start=start, end=end) -> None:
-            rocket = p.equipment == "rocket"
-            code = "RKT-AGI" if rocket else "SHELL-37"
-            fired = 2 if rocket else 12
+            code = "RKT-AGI" if p.equipment == "rocket" else "SHELL-37"
+            fired = _rounds(p)
             if p is points[7]:  # more than the ledger holds: the report is flagged and the stock goes negative
                 fired = max(0, stock([p.id]).get(p.id, {}).get(code, 0)) + 6
             data = {"id": uuid.uuid4(), "point_code": p.code, "crew_id": None, "started_at": minutes(start),
