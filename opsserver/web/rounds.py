@@ -1,18 +1,28 @@
-"""The rounds' pages: the list, one round's detail, and its report and activity logs signed in with the page
-session (the same documents the API serves with `?format=`)."""
+"""The rounds' pages: the list, one round's detail with the commander's order form, and its report and activity
+logs signed in with the page session (the same documents the API serves with `?format=`)."""
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
+from wtforms import FloatField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
 
+from ..errors import ProblemError
 from ..extensions import db
-from ..operations.models import Round, RoundPoint
+from ..operations import orders
+from ..operations.models import ORDER_KINDS, READINESS_LEVELS, Round, RoundPoint
 from ..operations.rounds import get_round, round_status
+from ..operations.schemas import OrderCreateSchema
 from ..operations.state import points_in_rounds, round_view
 from ..reports import facts, gather, render
 from ..serving.security import allow_inline_scripts
-from .auth import PAGE_ROLES, page_roles_required
+from .admin.common import actor, done, localized, present, put_errors, schema_load
+from .admin.forms import choices
+from .auth import PAGE_ROLES, page_principal, page_roles_required
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 
@@ -66,14 +76,107 @@ def index():
     return render_template("rounds/list.html", rows=rows)
 
 
+ORDER_KIND_NAMES = {"readiness": _l("Readiness"), "fire": _l("Fire"), "cease": _l("Cease firing")}
+READINESS_NAMES = {3: _l("3: prepare"), 2: _l("2: stand by at the launcher"), 1: _l("1: ready to fire")}
+KIND_FIELDS = {"readiness": ("readiness_level",), "fire": ("azimuth_deg", "elevation_deg", "rounds"), "cease": ()}
+
+
+class OrderForm(FlaskForm):
+    """The commander's order to one point of the round (CSRF-checked by Flask-WTF; the values by the API's schema).
+    Only the fields of the kind chosen are sent: the others are left out, not refused."""
+
+    point_code = SelectField(_l("Point"), choices=[], validate_choice=False)
+    kind = SelectField(_l("Order"), choices=[SelectChoice(k, ORDER_KIND_NAMES[k]) for k in ORDER_KINDS])
+    readiness_level = SelectField(_l("Readiness level (readiness)"), validate_choice=False,
+                                  choices=choices((str(n), READINESS_NAMES[n]) for n in READINESS_LEVELS))
+    azimuth_deg = FloatField(_l("Azimuth (°) (fire)"), validators=[Optional()])
+    elevation_deg = FloatField(_l("Elevation (°) (fire)"), validators=[Optional()])
+    rounds = IntegerField(_l("Rounds (fire)"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"))
+
+
+def _field_text(message: str) -> str:
+    """The schema's own words on an order's fields in the reader's language (the rest as the admin pages say them)."""
+    if message == "Required for this kind of order.":
+        return _("Required for this kind of order.")
+    return localized(message)
+
+
+def _refusal(err: ProblemError, point_code: str) -> str:
+    """The service's 409 in the page's language, by its problem type (its detail is for machines, in English)."""
+    texts = {"round-not-active": _("Orders go to an active round; this round is not active."),
+             "not-ordered": _("%(point)s is not ordered in this round.", point=point_code),
+             "illegal-transition": _("%(point)s has declined or been stood down in this round: it takes no orders.",
+                                     point=point_code),
+             "no-open-window": _("No approved airspace window is open at %(point)s now: a fire order is refused.",
+                                 point=point_code)}
+    return texts.get((err.type or "").rsplit("/", 1)[-1], err.detail)
+
+
+def _order_form(r: Round, states, form: OrderForm | None = None) -> OrderForm:
+    form = form or OrderForm(formdata=None)
+    form.point_code.choices = [SelectChoice(pr.point.code, f"{pr.point.code} {pr.point.name}") for pr in states]
+    return form
+
+
+def _detail_page(r: Round, form: OrderForm | None = None, status_code: int = 200):
+    states = points_in_rounds([r])[r.id]
+    principal = page_principal()
+    # the form for the commander of an active round, and again with its refusal to whoever just sent it
+    can_order = form is not None or (principal is not None and principal.role == "commander"
+                                     and round_status(r) == "active")
+    return render_template("rounds/detail.html", view=round_view(r, states), data=facts.round_data_of(r, states),
+                           order_form=_order_form(r, states, form) if can_order else None,
+                           readiness_names=READINESS_NAMES), status_code
+
+
 @bp.get("/<int:round_id>")
 @page_roles_required(*PAGE_ROLES)
 def detail(round_id: int):
-    """One round: each ordered point's state, the airspace requests and decisions, the firing reports with
-    their flags, and links to its map, replay, report and each point's activity log."""
+    """One round: each ordered point's state, readiness and orders, the airspace requests and decisions, the
+    firing reports with their flags, the orders with their acknowledgements, links to its map, replay, report
+    and each point's activity log; for the commander of an active round, the order form."""
+    return _detail_page(get_round(round_id))
+
+
+@bp.post("/<int:round_id>/orders")
+@page_roles_required("commander")
+def order_create(round_id: int):
+    """Issue an order to a point (the API's POST /rounds/{id}/orders); a refusal is shown on the round's page."""
     r = get_round(round_id)
-    states = points_in_rounds([r])[r.id]
-    return render_template("rounds/detail.html", view=round_view(r, states), data=facts.round_data_of(r, states))
+    form = OrderForm()
+    _order_form(r, points_in_rounds([r])[r.id], form)
+    if not form.validate_on_submit():
+        return _detail_page(r, form, 422)
+    kind = form.kind.data
+    body = present(form, ("point_code", "kind", "notes", *KIND_FIELDS.get(kind, ())))
+    if "readiness_level" in body:
+        body["readiness_level"] = int(body["readiness_level"])
+    data = schema_load(form, OrderCreateSchema(), body)
+    if data is None:
+        _translate_field_errors(form)
+        return _detail_page(r, form, 422)
+    try:
+        view = orders.issue_order(actor(), r.id, data)
+    except ProblemError as err:
+        db.session.rollback()  # end the refused command's transaction (and release the write lock) here
+        if err.status == 404:
+            raise
+        fields = {e["field"]: [e["detail"]] for e in err.errors if e.get("field")}
+        if fields:
+            put_errors(form, fields)
+            _translate_field_errors(form)
+        else:
+            form.form_errors.append(_refusal(err, data["point_code"]))
+        return _detail_page(r, form, err.status)
+    return done(_("Order to %(point)s issued: %(text)s", point=view["point_code"], text=view["text"]),
+                "rounds.detail", round_id=r.id, _anchor="orders")
+
+
+def _translate_field_errors(form: OrderForm) -> None:
+    for f in form:
+        if isinstance(f.errors, list):
+            f.errors = [_field_text(e) for e in f.errors]
 
 
 @bp.get("/<int:round_id>/report")
