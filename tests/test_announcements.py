@@ -92,8 +92,8 @@ def test_the_chinese_notice_has_every_element(ops_world):
     assert "2026年7月18日20时至7月19日06时" in text and "（北京时间）" in text
     point_lines = [line.strip() for line in lines if line.strip().startswith(("1. ", "2. "))]
     assert point_lines == [
-        "1. 郾城区龙城镇 Test point LH01（编号LH01，火箭发射装置2具，北纬33.5800°、东经114.0200°）",
-        "2. 郾城区 Test point LH02（编号LH02，37毫米高炮2门，北纬33.7000°、东经114.1000°）"]
+        "1. 郾城区龙城镇 Test point LH01（LH01，火箭发射装置2具，北纬33.5800°、东经114.0200°）",
+        "2. 郾城区 Test point LH02（LH02，37毫米高炮2门，北纬33.7000°、东经114.1000°）"]
     assert "安全影响区域：以上各作业点周围8公里范围内。" in text
     assert "作业装备：火箭发射装置2具（1个作业点）、37毫米高炮2门（1个作业点）。" in text
     assert "安全注意事项" in text and "未爆炸" in text and "请勿拾捡" in text and "远离作业点" in text

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from opsserver.accounts.models import Account
+from opsserver.announcements.models import Announcement
 from opsserver.ammo.models import AmmoType, LedgerEntry
 from opsserver.audit.models import AuditEvent
 from opsserver.extensions import db
@@ -67,7 +68,7 @@ SHOWN_ATTRS = ("title", "alt", "placeholder", "aria-label")
 NOT_WALKED = ("/logout", "/static/", "/vendor/", "/crew", "/api/docs", "/api/openapi.json", "/favicon.ico",
               "/healthz", "/readyz", "/audit/export")  # the audit exports: the API's bytes (UTC, codes)
 MACHINE_TYPES = ("application/json", "application/geo+json", "application/x-ndjson", "application/jsonl",
-                 "application/xml", "application/octet-stream", "image/")
+                 "application/xml", "application/cap+xml", "application/octet-stream", "image/")
 PER_PATTERN = 2  # pages of one shape (a round's 18 activity logs) are the same template: two of each suffice
 # CSV columns that hold codes or machine times by design (the CSVs' column names stay codes too).
 CODE_COLUMNS = {"section", "kind", "state", "flags", "ammo", "point_code", "date", "month"}
@@ -122,7 +123,9 @@ def _typed_data(app) -> list[str]:
                AirspaceRequest.decided_by, FiringReport.cloud_type, FiringReport.weather_before,
                FiringReport.weather_after, FiringReport.notes, Point.name, Point.county, CrewMember.name,
                CrewMember.certificate_no, Account.username, AmmoType.code, AmmoType.name, AmmoType.agent,
-               NoFireZone.name, NoFireZone.notes]
+               NoFireZone.name, NoFireZone.notes, Point.township, Announcement.purpose, Announcement.issuer,
+               Announcement.contact_unit, Announcement.contact_person, Announcement.notes, Announcement.created_by,
+               Announcement.published_by]
     with app.app_context():
         values = {v for col in columns for v in db.session.execute(select(col)).scalars() if v}
         # references people typed; a consumption entry's "report <id>" is written by the server, so it is not data

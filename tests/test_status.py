@@ -18,7 +18,7 @@ from opsserver.database.utc import now_utc
 from opsserver.extensions import db
 
 from .helpers.database import fresh_database
-from .helpers.world import point_data
+from .helpers.world import announcement_body, point_data, publish_announcement
 
 PROPERTIES = {"code", "name", "state", "colour", "crew_on_site", "min_crew", "stock", "round", "open_window",
               "last_checkin", "flags", "alerts"}
@@ -365,6 +365,7 @@ def build_deployment(app, n: int):
                                   "planned_start": now.isoformat(),
                                   "planned_end": (now + timedelta(hours=3)).isoformat(),
                                   "point_codes": [f"P{i:04d}" for i in range(1, 7)]})
+    publish_announcement(client, token["access_token"], announcement_body([f"P{i:04d}" for i in range(1, 7)]))
     post(f"/api/v1/rounds/{rnd['id']}/activate", {})
     for k, point, metres, skew in [(0, "P0001", 30, None), (1, "P0001", 60, None), (2, "P0001", 90, None),
                                    (3, "P0002", 900, None), (4, "P0003", 40, timedelta(minutes=15))]:

@@ -93,7 +93,7 @@ def place_zh(p: dict) -> str:
 def point_line_zh(p: dict) -> str:
     """One point of the notice: its place and name, code, equipment and position."""
     kind, unit = EQUIPMENT_ZH.get(p["equipment"], (p["equipment"], "套"))
-    return (f"{place_zh(p)}（编号{p['code']}，{kind}{p['launchers']}{unit}，"
+    return (f"{place_zh(p)}（{p['code']}，{kind}{p['launchers']}{unit}，"
             f"北纬{p['latitude']:.4f}°、东经{p['longitude']:.4f}°）")
 
 
