@@ -47,3 +47,22 @@ def test_a_new_shell_list_has_a_new_cache_name():
     digest = hashlib.sha256("\n".join(sorted(precached())).encode()).hexdigest()[:16]
     assert SHELL_LISTS.get(name) == digest, (
         f"the service worker's list changed: give CACHE in crew-sw.js a new name and record {name!r}: {digest!r}")
+
+
+# --- in the browser: the worker keeps the shell without downloading it a second time ----------------------
+
+from .helpers import crewphone, live as harness  # noqa: E402
+
+browser = harness.browser
+live = crewphone.live
+phone = crewphone.phone
+
+
+@harness.needs_chromium
+def test_the_first_load_downloads_the_shell_once(phone, live):
+    """The worker's precache takes the shell from the page's own load (the HTTP cache), as it does the assets:
+    on a field network the first load is not paid twice (bench/page_weight.py: about 7 KB)."""
+    phone.goto(f"{live.url}/crew")
+    crewphone.wait_until(phone, "navigator.serviceWorker.controller !== null")
+    assert live.recorder.hits("/crew") == 1
+    assert live.recorder.hits("/static/web/crew-orders.js") == 1

@@ -34,10 +34,13 @@ const ASSETS = [
 
 /** The shell and its assets into the cache, each under its path (as the fetch handler looks them up). An asset
  *  is fetched at the URL the page names (`?v=<hash>`: the page's own load left it in the HTTP cache, so the
- *  phone does not download it twice on a field network), or at its plain path when the page does not name it. */
+ *  phone does not download it twice on a field network), or at its plain path when the page does not name it.
+ *  The shell too is taken from the HTTP cache when the page's own load left it there (`force-cache`: the page
+ *  that registers this worker has just been loaded; a shell kept from longer ago is replaced by the next load
+ *  with signal, which the fetch handler takes from the network first). */
 async function precache() {
   const cache = await caches.open(CACHE);
-  const shell = await fetch(SHELL, { credentials: 'same-origin' });
+  const shell = await fetch(SHELL, { credentials: 'same-origin', cache: 'force-cache' });
   if (!shell.ok) throw new Error(`${SHELL}: ${shell.status}`);
   const html = await shell.clone().text();
   await cache.put(SHELL, shell);
