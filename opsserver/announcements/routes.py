@@ -67,10 +67,13 @@ class AnnouncementsResource(MethodView):
 @blp.route("/announcements/<int:announcement_id>")
 class AnnouncementResource(MethodView):
     @roles_required(*ALL_ROLES)
+    # both answers of the one 200 (the JSON view, and the CAP alert with format=cap): the decorator names only one
+    @blp.doc(responses={"200": {"description": "The announcement; with `format=cap`, its CAP 1.2 alert",
+                                "content": {"application/json": {"schema": AnnouncementSchema},
+                                            cap.MIMETYPE: {"schema": {"type": "string"}}}}})
     @blp.arguments(AnnouncementGetQuerySchema(), location="query")
     @blp.response(200, AnnouncementSchema, description="The announcement; with `format=cap`, its CAP 1.2 alert "
                                                        "(application/cap+xml)")
-    @blp.doc(responses={"200": {"content": {cap.MIMETYPE: {"schema": {"type": "string"}}}}})
     def get(self, query, announcement_id):
         """One announcement with its Chinese notice (`text`) and English rendering (`text_en`), or its CAP alert."""
         a = services.announcement_by_id(announcement_id)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from wtforms import FloatField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..announcements import cap, services
 from ..announcements.models import Announcement
@@ -65,8 +66,9 @@ class AnnouncementForm(FlaskForm):
 
     period_start = DateTimeLocalField(_l("Period from"), validators=[Optional()])
     period_end = DateTimeLocalField(_l("Period until"), validators=[Optional()])
+    # one box a point: a season notice names all of them, a night's a few
     point_codes = SelectMultipleField(_l("Points"), choices=[], validate_choice=False,
-                                      render_kw={"size": 10})
+                                      widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     purpose = StringField(_l("Purpose"))
     issuer = StringField(_l("Issuer"))
     contact_unit = StringField(_l("Contact unit"))
