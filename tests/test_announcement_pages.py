@@ -7,7 +7,6 @@ import re
 from lxml import etree
 
 from .helpers.pages import sign_in
-from .helpers.world import announcement_body
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 

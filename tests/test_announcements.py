@@ -351,3 +351,14 @@ def test_uncovered_points_by_id_or_code(app, ops_world):
 def test_unknown_announcement_is_404(ops_world):
     for url in ("/api/v1/announcements/999", "/api/v1/announcements/99999999999"):
         assert_problem(ops_world.get("auditor", url), 404)
+
+
+def test_the_list_filters_by_point(app, ops_world):
+    """`point_code` lists those naming the point; an unknown point is a problem naming the filter."""
+    w = ops_world
+    _more_points(app, "LH03")
+    mine = _draft(w, points=["LH03"])
+    listed = w.get("auditor", "/api/v1/announcements?point_code=LH03").json["items"]
+    assert [a["id"] for a in listed] == [mine["id"]]
+    assert len(w.get("auditor", "/api/v1/announcements?point_code=LH01").json["items"]) == 1  # the world's own
+    assert_problem(w.get("auditor", "/api/v1/announcements?point_code=XX99"), 422, "point_code")

@@ -8,7 +8,7 @@ from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..blueprint import Blueprint
 from ..pagination import keyset_page
 from ..registry.basemap import base_layer_for
-from ..registry.models import Point
+from ..registry.services import point_by_code
 from . import cap, services
 from .models import Announcement, AnnouncementPoint
 from .schemas import (AnnouncementBaseSchema, AnnouncementCreateSchema, AnnouncementGetQuerySchema,
@@ -48,9 +48,9 @@ class AnnouncementsResource(MethodView):
         if "status" in query:
             stmt = stmt.where(Announcement.status == query["status"])
         if "point_code" in query:
-            stmt = stmt.where(Announcement.id.in_(
-                select(AnnouncementPoint.announcement_id).join(Point, Point.id == AnnouncementPoint.point_id)
-                .where(Point.code == query["point_code"])))
+            point = point_by_code(query["point_code"])
+            stmt = stmt.where(Announcement.id.in_(select(AnnouncementPoint.announcement_id).where(
+                AnnouncementPoint.point_id == point.id)))
         page = keyset_page(stmt, Announcement.id, query["limit"], query["cursor"], descending=True)
         page["items"] = [services.announcement_view(a) for a in page["items"]]
         return page

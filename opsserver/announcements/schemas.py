@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from ..fields import Id, Note, Number, QuerySchema, Text, When
 from ..pagination import PageQuerySchema, list_schema
-from ..registry.schemas import CODE
+from ..registry.schemas import CODE, point_ref
 from .models import STATUSES
 
 V = ma.validate
@@ -118,7 +118,8 @@ class AnnouncementSchema(ma.Schema):
 
 class AnnouncementQuerySchema(PageQuerySchema):
     status = Text(validate=V.OneOf(STATUSES))
-    point_code = Text(validate=CODE, metadata={"description": "only those naming this point"})
+    point_code = point_ref("only those naming this point: the code of an existing point; an unknown one is refused "
+                           "(422)")
 
 
 class AnnouncementGetQuerySchema(QuerySchema):

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, delete, exists, select
 
 from ..audit import services as audit
 from ..clock import local_today, zone_name
@@ -156,7 +156,7 @@ def _check_supersedes(target_id: int | None, own_id: int | None = None) -> None:
 
 
 def _set_points(a: Announcement, points: list[Point]) -> None:
-    db.session.query(AnnouncementPoint).filter(AnnouncementPoint.announcement_id == a.id).delete()
+    db.session.execute(delete(AnnouncementPoint).where(AnnouncementPoint.announcement_id == a.id))
     for i, p in enumerate(points):
         db.session.add(AnnouncementPoint(announcement_id=a.id, point_id=p.id, position=i))
 

@@ -23,7 +23,8 @@ EQUIPMENT_EN = {"rocket": "rocket launchers", "gun": "anti-aircraft guns (37 mm)
 SAFETY_ZH = (
     "作业期间，请公众远离作业点及其安全影响区域，不要围观作业，不要靠近发射装置；",
     "作业时会有火箭发射或高炮射击的声响，属正常现象，请勿惊慌；",
-    "发现未爆炸的火箭弹、炮弹或其残骸、碎片，请勿拾捡、敲击、拆卸或私藏，请保护现场并立即报告当地政府、公安机关或下列联系人；",
+    "发现未爆炸的火箭弹、炮弹或其残骸、碎片，请勿拾捡、敲击、拆卸或私藏，"
+    "请保护现场并立即报告当地政府、公安机关或下列联系人；",
     "作业期间，请勿在安全影响区域内放飞无人机、风筝、气球或开展其他空中活动；请看护好儿童和牲畜。",
 )
 SAFETY_EN = (
@@ -146,8 +147,9 @@ def notice_zh(a: dict, points: list[dict], dated: date, tz: str) -> str:
     sections.append(("联系方式", f"联系单位：{a['contact_unit']}；联系人：{a['contact_person']}；"
                                 f"联系电话：{a['contact_phone']}。"))
     lines = [TITLE_ZH, "",
-             f"    根据{LEGAL_BASIS_ZH}，为{a['purpose']}，{a['issuer']}定于{period_zh(a['period_start'], a['period_end'], tz)}"
-             f"在下列作业点开展人工影响天气地面作业。现将有关事项公告如下：", ""]
+             f"    根据{LEGAL_BASIS_ZH}，为{a['purpose']}，{a['issuer']}定于"
+             f"{period_zh(a['period_start'], a['period_end'], tz)}在下列作业点开展人工影响天气地面作业。"
+             "现将有关事项公告如下：", ""]
     for i, (head, body) in enumerate(sections):
         if "\n" in body:
             lines += [f"    {NUMERALS_ZH[i]}、{head}：", body]

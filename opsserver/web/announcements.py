@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -150,7 +150,8 @@ def create():
         data = schema_load(form, AnnouncementCreateSchema(), _body(form))
         made = data is not None and run_service(form, lambda: services.create_announcement(actor(), data))
         if made:
-            return done(_("Announcement %(id)s drafted.", id=made.id), "announcement_pages.detail", announcement_id=made.id)
+            return done(_("Announcement %(id)s drafted.", id=made.id), "announcement_pages.detail",
+                        announcement_id=made.id)
     _localize_errors(form)
     return render_template("announcements/new.html", form=form), 422
 

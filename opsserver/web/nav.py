@@ -33,9 +33,9 @@ class NavEntry:
 NAV = (
     NavEntry("web.index", _l("Dashboard"), PAGE_ROLES),
     NavEntry("rounds.index", _l("Rounds"), PAGE_ROLES, section="rounds"),
-    NavEntry("announcement_pages.index", _l("Announcements"), PAGE_ROLES, section="announcement_pages"),
     NavEntry("web.status_map", _l("Live map"), PAGE_ROLES),
     NavEntry("web.alerts_page", _l("Alerts"), PAGE_ROLES),
+    NavEntry("announcement_pages.index", _l("Announcements"), PAGE_ROLES, section="announcement_pages"),
     NavEntry("admin.audit", _l("Audit log"), AUDIT_ROLES),
     NavEntry("admin.accounts", _l("Accounts"), ADMIN),
     NavEntry("admin.points", _l("Points"), ADMIN),
