@@ -37,6 +37,8 @@ def db_url(request, template_db, tmp_path):
     """A fresh, migrated database for one test: a copy of the built world when the test asks for one."""
     names = request.fixturenames
     kind = "ops" if "ops_world" in names else "world" if "world" in names else None
+    if request.node.get_closest_marker("world_built_here"):
+        kind = None
     built = request.getfixturevalue("world_templates").get(kind) if kind else None
     with fresh_database(built.template if built else template_db, tmp_path / "ops.sqlite3") as url:
         if built is not None:

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import text
 
@@ -22,6 +23,7 @@ from . import test_checkpoints
 from .test_checkpoints import checkin, delete_newest_events, drop_guards, head_seq, table_rows, verify
 
 paths = test_checkpoints.paths  # the autouse fixture: this test's own signing key and checkpoint file
+pytestmark = pytest.mark.world_built_here  # the world's writes signed with that key
 
 
 def _tamper_one_event(app, seq: int) -> None:

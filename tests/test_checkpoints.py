@@ -32,6 +32,9 @@ from opsserver.extensions import db
 
 from .helpers.world import checkin_body, parse
 
+# The world's writes must be signed with this test's own key (the `paths` fixture), not the session's.
+pytestmark = pytest.mark.world_built_here
+
 
 @pytest.fixture(autouse=True)
 def paths(app, tmp_path):
