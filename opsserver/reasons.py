@@ -82,6 +82,7 @@ MESSAGES = {
     "order.readiness.2": _l("Readiness level 2: stand by at the launcher"),
     "order.readiness.1": _l("Readiness level 1: ready to fire"),
     "order.fire": _l("Fire: azimuth %(azimuth)s°, elevation %(elevation)s°, %(rounds)s rounds"),
+    "order.fire.one": _l("Fire: azimuth %(azimuth)s°, elevation %(elevation)s°, 1 round"),
     "order.cease": _l("Cease firing"),
     "alert.certificate_expired": _l("%(name)s's certificate %(certificate)s expired on %(date)s (shift at "
                                     "%(point)s from %(start_at)s)"),

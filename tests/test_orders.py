@@ -58,11 +58,14 @@ def test_orders_change_the_points_state_in_the_round(ops_world):
 
 def test_order_texts_follow_the_readers_language(ops_world):
     w = ops_world
-    w.activate()
+    w.ready_to_fire()
     resp = w.post("commander", f"/api/v1/rounds/{w.round_id}/orders",
                   {"point_code": "LH01", "kind": "readiness", "readiness_level": 2}, **{"Accept-Language": "en"})
     assert resp.json["text"] == "Readiness level 2: stand by at the launcher"
     assert order(w, readiness_level=2).json["text"] == "二级准备：在发射装置旁待命"
+    one = w.post("commander", f"/api/v1/rounds/{w.round_id}/orders", {"point_code": "LH01", "kind": "fire",
+                 "azimuth_deg": 10, "elevation_deg": 55, "rounds": 1}, **{"Accept-Language": "en"})
+    assert one.json["text"] == "Fire: azimuth 10°, elevation 55°, 1 round"
 
 
 def test_a_fire_order_needs_an_open_approved_window(ops_world, rows):
@@ -224,3 +227,21 @@ def test_a_cease_order_ends_the_firing_authority_at_once(ops_world):
     assert_problem(order(w, "fire", azimuth_deg=20.0, elevation_deg=55.0, rounds=1), 409)
     terminated = audit_actions(w, "airspace.terminate")
     assert len(terminated) == 1 and terminated[0]["payload"]["order_id"] == cease.json["id"]
+
+
+def test_an_unchanged_list_of_orders_is_a_304(ops_world):
+    """The phone polls its orders every few seconds: the same answer again costs a 304 with no body; an ack
+    (or a new order) changes it."""
+    w = ops_world
+    w.activate()
+    issued = order(w, readiness_level=3).json
+    url = f"/api/v1/rounds/{w.round_id}/orders?point_code=LH01"
+    first = w.get("crew1", url)
+    etag = first.headers["ETag"]
+    again = w.get("crew1", url, **{"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert w.post("crew1", f"/api/v1/orders/{issued['id']}/ack").status_code == 200
+    changed = w.get("crew1", url, **{"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json["items"][0]["acknowledged_by"] == "crew1"
+    english = w.get("crew1", url, **{"If-None-Match": changed.headers["ETag"], "Accept-Language": "en"})
+    assert english.status_code == 200 and english.json["items"][0]["text"].startswith("Readiness")

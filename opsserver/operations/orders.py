@@ -29,8 +29,8 @@ def order_text(order) -> str:
     if order.kind == "readiness":
         return message(f"order.readiness.{order.readiness_level}")
     if order.kind == "fire":
-        return message("order.fire", {"azimuth": order.azimuth_deg, "elevation": order.elevation_deg,
-                                      "rounds": order.rounds})
+        return message("order.fire.one" if order.rounds == 1 else "order.fire",
+                       {"azimuth": order.azimuth_deg, "elevation": order.elevation_deg, "rounds": order.rounds})
     return message("order.cease")
 
 

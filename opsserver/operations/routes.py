@@ -210,6 +210,8 @@ class ClearanceResource(MethodView):
 
 @blp.route("/rounds/<int:round_id>/orders")
 class OrdersResource(MethodView):
+    # The phone asks every few seconds over a field network: an unchanged answer is a 304 with no body.
+    @blp.etag
     @roles_required(*ALL_ROLES)
     @blp.arguments(OrderQuerySchema(), location="query")
     @blp.response(200, OrderListSchema)

@@ -51,13 +51,15 @@
     } finally {
       clearTimeout(timer);
     }
+    // asked with If-None-Match (`withEtag`): unchanged, no body; else the data with the answer's ETag
+    if (options.withEtag && resp.status === 304) return { notModified: true };
     const type = resp.headers.get('Content-Type') || '';
     const data = type.includes('json') ? await resp.json().catch(() => null) : null;
     if (!resp.ok) {
       if (resp.status === 401 && !options.noAuth) C.sessionExpired();
       throw new HttpError(resp.status, data || { status: resp.status, title: resp.statusText });
     }
-    return data;
+    return options.withEtag ? { data, etag: resp.headers.get('ETag') } : data;
   }
 
   // --- who I am, and the phone's clock against the server's ---------------------------------------

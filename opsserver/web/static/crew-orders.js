@@ -54,7 +54,7 @@
   /** The order in one line: the server's text, or (in another language) the page's words for it. */
   function summary(o) {
     if (o.text && inPageLanguage(o.text)) return o.text;
-    if (o.kind === 'fire') return fmt(S.aim, { az: o.azimuth_deg, el: o.elevation_deg, n: o.rounds });
+    if (o.kind === 'fire') return fmt(o.rounds === 1 ? S.aim_one : S.aim, { az: o.azimuth_deg, el: o.elevation_deg, n: o.rounds });
     return (o.kind === 'cease' ? S.cease : S[`level_${o.readiness_level}`]) || o.kind;
   }
 
@@ -175,15 +175,22 @@
     polling = true;
     try {
       const items = [];
-      let cursor = null;
+      let cursor = null, etag = null, unchanged = false;
+      // the last answer's ETag: unchanged, the server answers 304 with no body (a few hundred bytes a poll)
+      const last = known && known.round_id === ctx.round && known.point_code === ctx.point ? known.etag : null;
       do {   // oldest first, in pages; a point's orders in one round fit in one
         const q = new URLSearchParams({ point_code: ctx.point, limit: 200 });
         if (cursor) q.set('cursor', cursor);
-        const data = await api(`/rounds/${ctx.round}/orders?${q}`);
+        const r = await api(`/rounds/${ctx.round}/orders?${q}`,
+          { withEtag: true, headers: !cursor && last ? { 'If-None-Match': last } : undefined });
+        if (r.notModified) { unchanged = true; break; }
+        const data = r.data || {};
+        if (!cursor && !data.next_cursor) etag = r.etag;   // one page: its ETag stands for the whole list
         items.push(...(data.items || []));
         cursor = data.next_cursor;
       } while (cursor);
-      known = { round_id: ctx.round, point_code: ctx.point, items, at: Date.now() };
+      known = unchanged ? Object.assign(known, { at: Date.now() })
+        : { round_id: ctx.round, point_code: ctx.point, items, at: Date.now(), etag };
       save(ORDERS_KEY, known);
       failures = 0;
     } catch (err) {
