@@ -88,7 +88,8 @@ def _airspace_html(requests: Sequence[Mapping], words: Mapping[str, str], tz: st
         return f"<i>{esc(words['no_airspace'])}</i>"
     items = []
     for a in sorted(requests, key=lambda a: str(a.get("window_start") or "")):
-        text = (f"<b>{esc(a.get('status'))}</b> {esc(words['requested_window'])} "
+        status = a.get("status")
+        text = (f"<b>{esc(words.get(f'airspace_{status}', status))}</b> {esc(words['requested_window'])} "
                 f"{format_time(a.get('window_start'), tz)} &ndash; {format_time(a.get('window_end'), tz, False)}")
         if a.get("approved_start") or a.get("approved_end"):
             text += (f"; {esc(words['approved_window'])} {format_time(a.get('approved_start'), tz)} &ndash; "
@@ -98,7 +99,7 @@ def _airspace_html(requests: Sequence[Mapping], words: Mapping[str, str], tz: st
         if a.get("reference"):
             text += f"; {esc(words['reference'])} {esc(a['reference'])}"
         if a.get("reason"):
-            text += f"; {esc(words['reason'])}: {esc(a['reason'])}"
+            text += f"; {esc(words['reason'])}: {esc(words.get('rejection_' + str(a['reason']), a['reason']))}"
         items.append(f"<li>{text}</li>")
     return f'<ul style="margin:0;padding-left:1.1em">{"".join(items)}</ul>'
 

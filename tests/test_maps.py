@@ -417,9 +417,14 @@ def test_round_map_ammunition_sized_and_airspace_in_popups():
     assert [p.options["fillColor"] for p in points] == [COLOUR_HEX["black"], COLOUR_HEX["purple"], COLOUR_HEX["grey"]]
     lh01, lh03 = popup_html(points[0]), popup_html(points[2])
     assert "ATC-7781" in lh01 and "approved" in lh01 and "20:40 +08:00" in lh01  # terminated early
-    assert "rejected" in lh03 and "civil_flight" in lh03
+    assert "rejected" in lh03 and "civil flight" in lh03 and "civil_flight" not in lh03
     assert "RKT-AGI: 9" in lh01
     assert len(of_type(group(m, "Safe firing sectors"), folium.Polygon)) == 3
+    # In Chinese the request's status and the rejection's reason are words too, not the API's codes.
+    zh = build_round_map(data, tiles=None, lang="zh")
+    zh_lh03 = popup_html(of_type(group(zh, "作业点"), folium.CircleMarker)[2])
+    assert "已拒绝" in zh_lh03 and "民航飞行" in zh_lh03
+    assert "rejected" not in zh_lh03 and "civil_flight" not in zh_lh03, zh_lh03
 
 
 def test_replay_map_one_timed_feature_per_event():

@@ -145,3 +145,15 @@ def test_a_feed_slower_than_the_poll_still_lands(browser):
         assert errors == [], errors
     finally:
         context.close()
+
+
+def test_a_chinese_popup_names_alerts_in_words(browser):
+    """The status popup's alerts in the reader's language: the type's name and its severity, never the API's
+    codes (`understaffed (critical)` in a Chinese popup)."""
+    shown = _open(browser, build_status_map(status_fixture(), tiles=None, lang="zh").get_root().render())
+    with_alert = [text for text in shown.values() if "告警" in text]
+    assert with_alert, shown
+    for text in with_alert:
+        row = text.split("告警", 1)[1]  # the alerts' row (the fixture's flags are labelled by the server)
+        assert "人员不足" in row and "严重" in row, row
+        assert "understaffed" not in row and "critical" not in row, row

@@ -100,7 +100,8 @@
         var alerts = p.alerts || [];
         if (alerts.length) {
             rows += row(W.alerts, alerts.map(function (a) {
-                return esc(a.type) + " (" + esc(a.severity) + ")"; }).join(", "));
+                return esc(W["alert_" + a.type] || a.type) + " (" + esc(W["severity_" + a.severity] || a.severity) +
+                    ")"; }).join(", "));
         }
         var title = "<b>" + esc(featureId(f)) + " " + esc(p.name) + "</b>";
         if (p.county) { title += " <small>" + esc(p.county) + "</small>"; }
