@@ -49,14 +49,16 @@ def init_db(ctx, demo):
 @ops.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
-    """Load the Luohe demo: 18 points, crews, accounts, tonight's shifts, invented no-fire zones."""
+    """Load the Luohe demo: 18 points, crews, accounts, tonight's shifts, invented no-fire zones and the season's
+    published announcement."""
     result = seed_demo()
     if not result["loaded"]:
         click.echo(f"nothing to do: {result['reason']}")
         return
     click.echo(f"loaded {result['points']} points, {result['crew']} crew members, {result['accounts']} accounts, "
                f"{result['shifts']} shifts ({result['shift_window'][0]} to {result['shift_window'][1]}), "
-               f"{result['zones']} no-fire zones (invented, marked demo)")
+               f"{result['zones']} no-fire zones (invented, marked demo), "
+               f"the season's announcement #{result['announcement']} over every point (published)")
 
 
 @ops.command("seed-synthetic")

@@ -39,6 +39,8 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.List(ma.fields.Nested(ProblemErrorSchema))
     # Extension members (RFC 9457 §3.2), each listed here so that the document says every member an answer has.
     conflicting_shift_id = ma.fields.Integer(metadata={"description": "shift-overlap: the shift this one overlaps"})
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "not-cleared: every reason the point may not fire now, as its clearance gives them"})
     uncovered_points = ma.fields.List(ma.fields.String(), metadata={
         "description": "not-announced: the round's points no published announcement covers"})
 

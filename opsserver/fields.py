@@ -22,13 +22,14 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 YEAR_PATTERN = r"^(20[0-9]{2}|2100)-"
 YEARS = f"between the years {FIRST_YEAR} and {LAST_YEAR}"
 
-# C0 controls and DEL; free text may keep tab, line feed and carriage return.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_IN_NOTE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls and DEL; free text may keep tab, line feed and carriage return. Also the two noncharacters
+# U+FFFE and U+FFFF, which no XML document may hold (a published announcement's CAP alert carries the text).
+_CONTROL = re.compile("[\x00-\x1f\x7f\ufffe\uffff]")
+_CONTROL_IN_NOTE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 CONTROL_MESSAGE = "Must not contain control characters."
 # The same rules for the document (ECMA-262 patterns, as JSON Schema reads them).
-NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f\ufffe\uffff]*$"
+NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]*$"
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
                       r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

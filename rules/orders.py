@@ -36,9 +36,10 @@ def fire_order_at(orders: list[OrderFact], at: datetime) -> OrderFact | None:
 
 
 def azimuth_difference(a: float, b: float) -> float:
-    """The angle between two azimuths, the short way round (0–180°)."""
+    """The angle between two azimuths, the short way round (0–180°), to a millionth of a degree: 17.1° − 2.1°
+    is 15°, not the 15.000000000000002 of binary floating point (which would make 15° off an order)."""
     d = abs(a - b) % 360.0
-    return 360.0 - d if d > 180.0 else d
+    return round(360.0 - d if d > 180.0 else d, 6)
 
 
 def off_order_flag(azimuth_deg: float, fired: int, order: OrderFact | None) -> Flag | None:

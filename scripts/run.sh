@@ -19,6 +19,8 @@ cat <<TXT
   Rounds           http://$HOST:$PORT/rounds                (each round: its points, airspace, reports, orders,
                    http://$HOST:$PORT/rounds/1               its report and activity logs: after ops drill, below)
   Alerts           http://$HOST:$PORT/alerts
+  Announcements    http://$HOST:$PORT/announcements         (public notices: drafts, publish, printable A4, CAP 1.2;
+                                                            the demo's season announcement covers every point)
   Live map         http://$HOST:$PORT/maps/status
   Round maps       http://$HOST:$PORT/maps/rounds/1  http://$HOST:$PORT/maps/rounds/1/replay
   Audit log        http://$HOST:$PORT/audit                 (auditor, admin: export, manifest, verification)

@@ -310,6 +310,21 @@ def test_the_override_is_stored_and_audited(app, ops_world):
     event = [e for e in _events(w, "round.activate") if e["entity_id"] == str(rid)][0]
     assert event["payload"]["without_announcement_reason"] == reason
     assert event["payload"]["uncovered_points"] == ["LH03"]
+    # raised as an alert, naming the round's uncovered point and the reason, while the round is active
+    (alert,) = [a for a in w.get("commander", "/api/v1/alerts").json["items"] if a["type"] == "without_announcement"]
+    assert alert["id"] == f"without_announcement:round:{rid}" and alert["point_code"] == "LH03"
+    assert "LH03" in alert["message"] and reason in alert["message"]
+    assert w.post("commander", f"/api/v1/rounds/{rid}/close").status_code == 200
+    assert not [a for a in w.get("commander", "/api/v1/alerts").json["items"] if a["type"] == "without_announcement"]
+
+
+def test_a_blank_reason_is_no_reason(app, ops_world, rows):
+    """Spaces are not a reason to activate without an announcement (review F11)."""
+    w = ops_world
+    _more_points(app, "LH03")
+    rid = _round(w, ["LH01", "LH03"], *_soon())
+    assert_refused(rows, lambda: w.post("commander", f"/api/v1/rounds/{rid}/activate",
+                                        {"without_announcement_reason": "   "}), 422, field="without_announcement_reason")
 
 
 def test_a_superseded_announcement_no_longer_covers(app, ops_world, rows):

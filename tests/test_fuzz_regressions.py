@@ -255,7 +255,7 @@ def test_an_unknown_point_in_a_query_is_documented(ops_world):
             if method == "parameters":
                 continue
             for param in op.get("parameters", []):
-                if param["in"] == "query" and param["name"] in ("point_code", "home_point"):
+                if param.get("in") == "query" and param.get("name") in ("point_code", "home_point"):
                     seen += 1
                     assert "existing point" in param.get("description", ""), (method, path)
                     assert {"404", "422"} & set(op["responses"]), (method, path)

@@ -74,7 +74,18 @@ def test_a_fire_order_needs_an_open_approved_window(ops_world, rows):
     w.activate()
     assert_refused(rows, lambda: order(w, "fire", azimuth_deg=10.0, elevation_deg=55.0, rounds=2), 409)
     resp = order(w, "fire", azimuth_deg=10.0, elevation_deg=55.0, rounds=2)
-    assert resp.json["type"].endswith("no-open-window") and "LH01" in resp.json["detail"]
+    assert resp.json["type"].endswith("not-cleared") and "LH01" in resp.json["detail"]
+    assert "no_airspace" in [r["code"] for r in resp.json["reasons"]]
+
+
+def test_a_fire_order_outside_the_safe_sector_is_refused(ops_world, rows):
+    """A fire order is a plan: at 180° against LH01's 300° → 40° sector it is refused with the clearance's
+    reason, though the window is open and the crew on site (review F1)."""
+    w = ops_world
+    w.ready_to_fire()
+    resp = assert_refused(rows, lambda: order(w, "fire", azimuth_deg=180.0, elevation_deg=55.0, rounds=2), 409)
+    assert [r["code"] for r in resp.json["reasons"]] == ["outside_sector"], resp.json
+    assert order(w, "fire", azimuth_deg=10.0, elevation_deg=55.0, rounds=2).status_code == 201
 
 
 def test_orders_go_only_to_active_rounds_and_ordered_points(ops_world, rows):
@@ -150,6 +161,20 @@ def test_an_ack_sent_offline_arrives_later_with_its_phone_time(ops_world):
     assert len(audit_actions(w, "order.ack")) == 1
 
 
+def test_a_phone_clock_ahead_does_not_stretch_the_delay(ops_world):
+    """A phone that says it acknowledged 30 days from now: its time is stored as it came (a fact), but the delay
+    counts no further than the server's receipt (review F7)."""
+    w = ops_world
+    w.activate()
+    issued = order(w, readiness_level=3).json
+    ahead = now_utc() + timedelta(days=30)
+    resp = w.post("crew1", f"/api/v1/orders/{issued['id']}/ack", {"acknowledged_at": ahead.isoformat()})
+    assert resp.status_code == 200, resp.json
+    assert parse(resp.json["acknowledged_at"]) == ahead.replace(microsecond=ahead.microsecond)
+    received = parse(resp.json["ack_received_at"])
+    assert resp.json["ack_delay_s"] == (received - parse(issued["issued_at"])).total_seconds()
+
+
 def _order_alerts(w) -> list[dict]:
     return [a for a in w.get("commander", "/api/v1/alerts").json["items"] if a["type"] == "order_unacknowledged"]
 
@@ -170,6 +195,22 @@ def test_an_order_unacknowledged_for_five_minutes_is_an_alert(ops_world):
         assert _order_alerts(w) == []
 
 
+def test_no_unacknowledged_alert_for_a_point_out_of_the_round_or_a_later_answer(ops_world):
+    """The 5-minute alert is for an order still waiting: not once the point is stood down, nor for an order the
+    crew answered a later one after (review F9)."""
+    w = ops_world
+    w.activate()
+    first = order(w, readiness_level=3).json
+    second = order(w, readiness_level=2).json
+    lh02 = order(w, readiness_level=3, point="LH02").json
+    assert w.post("crew1", f"/api/v1/orders/{second['id']}/ack").status_code == 200
+    assert w.post("commander", f"/api/v1/rounds/{w.round_id}/points/LH02/stand-down",
+                  {"reason": "fog"}).status_code == 200
+    with time_machine.travel(parse(first["issued_at"]) + timedelta(minutes=6), tick=False):
+        assert _order_alerts(w) == []
+    assert lh02["point_code"] == "LH02"
+
+
 def _fire(w, azimuth=20.0, rounds=4) -> dict:
     resp = order(w, "fire", azimuth_deg=azimuth, elevation_deg=55.0, rounds=rounds)
     assert resp.status_code == 201, resp.json
@@ -186,7 +227,7 @@ def test_off_order_at_15_and_15_1_degrees(ops_world):
     north. The sector (300° → 40°) holds all three, so only off_order can flag them."""
     w = ops_world
     w.ready_to_fire()
-    _fire(w, azimuth=20.0, rounds=4)
+    _fire(w, azimuth=20.0, rounds=20)  # rounds enough for all four reports: only the azimuth counts here
     assert "off_order" not in _codes(w.report(azimuth=35.0))
     flagged = w.report(azimuth=35.1)
     assert "off_order" in _codes(flagged)
@@ -203,6 +244,31 @@ def test_off_order_for_more_rounds_than_ordered(ops_world):
     assert "off_order" not in _codes(w.report(ammo=[{"type": "RKT-AGI", "fired": 2, "duds": 0}]))
     flagged = w.report(ammo=[{"type": "RKT-AGI", "fired": 3, "duds": 1}])
     assert "off_order" in _codes(flagged)
+
+
+def test_off_order_at_15_degrees_with_decimals(ops_world):
+    """17.1° against an ordered 2.1° is 15° off, within the order, though binary floating point makes the
+    difference 15.000000000000002 (review F2); 17.2° is not within."""
+    w = ops_world
+    w.ready_to_fire()
+    _fire(w, azimuth=2.1, rounds=20)
+    assert "off_order" not in _codes(w.report(azimuth=17.1))
+    assert "off_order" in _codes(w.report(azimuth=17.2))
+
+
+def test_off_order_counts_the_rounds_of_every_report_under_the_order(ops_world):
+    """Three reports of two rounds each under an order of four: the third takes the order's total to six and
+    is flagged; a new fire order starts the count again (review F4)."""
+    w = ops_world
+    w.ready_to_fire()
+    _fire(w, azimuth=10.0, rounds=4)
+    assert "off_order" not in _codes(w.report(azimuth=10.0))
+    assert "off_order" not in _codes(w.report(azimuth=10.0))
+    third = w.report(azimuth=10.0)
+    assert "off_order" in _codes(third)
+    assert any("6" in f["reason"] and "4" in f["reason"] for f in third.json["flags"] if f["code"] == "off_order")
+    _fire(w, azimuth=10.0, rounds=2)
+    assert "off_order" not in _codes(w.report(azimuth=10.0, started=now_utc() + timedelta(seconds=1)))
 
 
 def test_no_fire_order_no_off_order(ops_world):

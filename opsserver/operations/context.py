@@ -16,11 +16,11 @@ database's head behind the cache's, and the cache is forgotten then too.
 """
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 from flask import g
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 import rules
@@ -32,7 +32,7 @@ from ..database.utc import UTCDateTime
 from ..extensions import db
 from ..registry.models import CrewMember, Point, Shift
 from ..registry.services import point_by_code
-from .models import AirspaceRequest, Order, Round, RoundPoint
+from .models import AirspaceRequest, FiringReport, Order, ReportAmmo, Round, RoundPoint
 
 
 class PointFacts(NamedTuple):
@@ -62,6 +62,7 @@ class RoundFacts(NamedTuple):
 
 # One-row reads, built once, on the report's own connection (its unit of work's) inside its write
 # transaction; the reads of several rows go through the session's connection.
+_END_OF_TIME = datetime(2101, 1, 1, tzinfo=timezone.utc)  # past any time the system takes
 _LOOK_BACK = 32  # events since the facts were read; beyond that they are read again
 _SINCE = (select(AuditEvent.seq, AuditEvent.hash, AuditEvent.action, AuditEvent.payload)
           .where(AuditEvent.seq >= bindparam("seq")).order_by(AuditEvent.seq).limit(_LOOK_BACK + 1))
@@ -82,6 +83,12 @@ _SHIFT_AT = select(Shift.id).where(
     rules.on_shift_sql(Shift.starts_at, Shift.ends_at, bindparam("at", type_=UTCDateTime))).limit(1)
 _ORDERS = select(Order.id, Order.kind, Order.issued_at, Order.azimuth_deg, Order.rounds).where(
     Order.round_id == bindparam("round_id"), Order.point_id == bindparam("point_id"))
+# Rounds already reported fired at a point in a round between two instants (under one fire order).
+_FIRED_BETWEEN = (select(func.coalesce(func.sum(ReportAmmo.fired), 0))
+                  .join(FiringReport, FiringReport.id == ReportAmmo.report_id)
+                  .where(FiringReport.round_id == bindparam("round_id"), FiringReport.point_id == bindparam("point_id"),
+                         FiringReport.started_at >= bindparam("since", type_=UTCDateTime),
+                         FiringReport.started_at < bindparam("until", type_=UTCDateTime)))
 _REQUESTS = select(AirspaceRequest.decision, AirspaceRequest.cancelled_at, AirspaceRequest.approved_start,
                    AirspaceRequest.approved_end, AirspaceRequest.terminated_at).where(
     AirspaceRequest.round_id == bindparam("round_id"), AirspaceRequest.point_id == bindparam("point_id"))
@@ -203,6 +210,14 @@ class FiringFacts:
             self.orders[key] = [rules.OrderFact(*row) for row in conn.execute(
                 _ORDERS, {"round_id": round_id, "point_id": point_id})]
         return rules.fire_order_at(self.orders[key], at)
+
+    def fired_under(self, conn: Connection, round_id: int, point_id: int, order: rules.OrderFact) -> int:
+        """Rounds the point's reports already fired under this fire order: from its issue to the next fire or
+        cease order (or for ever)."""
+        later = [o.issued_at for o in self.orders.get((round_id, point_id), [])
+                 if o.kind in ("fire", "cease") and (o.issued_at, o.id) > (order.issued_at, order.id)]
+        return conn.execute(_FIRED_BETWEEN, {"round_id": round_id, "point_id": point_id, "since": order.issued_at,
+                                             "until": min(later, default=_END_OF_TIME)}).scalar_one()
 
     def is_ordered(self, conn: Connection, round_id: int, point_id: int) -> bool:
         key = (round_id, point_id)

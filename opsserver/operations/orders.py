@@ -8,17 +8,16 @@ from sqlalchemy import Select, String, cast, select
 import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
-from ..clock import zone_name
 from ..database.utc import now_utc
 from ..database.writelock import begin_write
 from ..errors import ProblemError
 from ..extensions import db
 from ..fields import MAX_ID
 from ..idempotency import run_once
-from ..reasons import flag_text, message
+from ..reasons import join_texts, message
 from ..registry.models import Point
 from ..registry.services import point_by_code
-from . import airspace, context
+from . import airspace, clearance
 from .models import Order
 from .rounds import conflict, get_round, is_crew_of, round_point_of, round_status
 from .schemas import OrderAckSchema, SyncOrderAckSchema
@@ -35,10 +34,13 @@ def order_text(order) -> str:
 
 
 def ack_delay_s(order) -> float | None:
-    """Seconds from issue to acknowledgement by the phone's clock (0 when that clock is behind), or None."""
+    """Seconds from issue to acknowledgement by the phone's clock, bounded by the server's receipt and by 0 (a
+    clock behind), or None."""
     if order.acknowledged_at is None:
         return None
-    return max(0.0, (order.acknowledged_at - order.issued_at).total_seconds())
+    # A phone clock running ahead says it acknowledged later than the server heard of it: not beyond that.
+    acked = min(order.acknowledged_at, order.ack_received_at or order.acknowledged_at)
+    return max(0.0, (acked - order.issued_at).total_seconds())
 
 
 def order_view(order: Order, point_code: str) -> dict:
@@ -99,10 +101,13 @@ def issue_order(actor: str, round_id: int, data: dict) -> dict:
         raise conflict(f"{point.code} has {'declined' if rp.declined_at else 'been stood down'} in round {r.id}.")
     now = now_utc()
     if data["kind"] == "fire":
-        flags = rules.window_flags(now, now, context.windows(r.id, point.id), zone_name(), instant=True)
-        if flags:
-            raise conflict(f"No approved airspace window is open at {point.code} now: "
-                           f"{flag_text(flags[0].as_dict())}.", "no-open-window")
+        # The clearance's own answer (window, sector, no-fire zones, crew, stock): an order to fire where
+        # the point may not is refused with every reason.
+        answer = clearance.clearance(point.code, data["azimuth_deg"], data["elevation_deg"], now)
+        if not answer["cleared"]:
+            raise ProblemError(409, f"{point.code} may not fire at {data['azimuth_deg']:g}° now: " + join_texts(
+                x["reason"] for x in answer["reasons"]) + ".",
+                type_="not-cleared", extra={"reasons": answer["reasons"]})
     order = Order(round_id=r.id, point_id=point.id, kind=data["kind"], readiness_level=data.get("readiness_level"),
                   azimuth_deg=data.get("azimuth_deg"), elevation_deg=data.get("elevation_deg"),
                   rounds=data.get("rounds"), notes=data.get("notes"), issued_at=now, issued_by=actor)
@@ -135,7 +140,10 @@ def record_ack(who: Principal, order_id: int, acknowledged_at: datetime | None) 
     answers the first acknowledgement, unchanged."""
     order, point = _order_for_update(order_id)
     received = now_utc()
-    if who.role != "crew" or who.crew_id is None or not is_crew_of(who.crew_id, point.id, received):
+    # The crew of the point when the order was issued, or now: an acknowledgement queued on a phone whose
+    # shift has ended since is still theirs to send.
+    if who.role != "crew" or who.crew_id is None or not (is_crew_of(who.crew_id, point.id, order.issued_at)
+                                                         or is_crew_of(who.crew_id, point.id, received)):
         raise ProblemError(403, f"Only the crew of {point.code} may acknowledge its orders.", type_="forbidden")
     if order.acknowledged_at is None:
         order.acknowledged_at = acknowledged_at or received

@@ -131,8 +131,8 @@ def record_report(work: UnitOfWork, who: Principal, round_id: int, data: dict,
                           rules.implausible_time_flag(data["started_at"], data["ended_at"], received, zone_name()),
                           zones.firing_line_flag(point.latitude, point.longitude, data["azimuth_deg"],
                                                  point.max_range_km, conn),
-                          rules.off_order_flag(data["azimuth_deg"], sum(fired.values()),
-                                               facts.fire_order_at(conn, r.id, point.id, data["started_at"])))
+                          _off_order(conn, facts, r.id, point.id, data["azimuth_deg"], data["started_at"],
+                                     sum(fired.values())))
               if f]
     rep = SimpleNamespace(
         id=report_id, round_id=r.id, point_id=point.id, crew_id=crew_id, account_id=who.account_id,
@@ -156,6 +156,17 @@ def record_report(work: UnitOfWork, who: Principal, round_id: int, data: dict,
                          {k: v for k, v in body.items() if k != "id"}, on=work)
     facts.consumed(event, point.id, fired)
     return 201, body
+
+
+def _off_order(conn, facts: context.FiringFacts, round_id: int, point_id: int, azimuth: float, started_at,
+               fired: int):
+    """`off_order` against the fire order in force when the firing began, its rounds counted over every report
+    under that order (three reports of two rounds each under an order of four)."""
+    order = facts.fire_order_at(conn, round_id, point_id, started_at)
+    if order is None:
+        return None
+    before = facts.fired_under(conn, round_id, point_id, order) if order.rounds is not None else 0
+    return rules.off_order_flag(azimuth, before + fired, order)
 
 
 _report_schema = ReportCreateSchema()

@@ -83,7 +83,8 @@ class ReasonSchema(ma.Schema):
 class ActivateSchema(ma.Schema):
     """The activation's optional body: the reason for activating points no published announcement covers."""
 
-    without_announcement_reason = Note(load_default=None, validate=V.Length(min=1, max=2000), metadata={
+    without_announcement_reason = Note(load_default=None, validate=[
+        V.Length(min=1, max=2000), V.Regexp(r"\S", error="Give the reason in words.")], metadata={
         "description": "required when a point of the round is not covered by a published announcement "
                        "(its period covering the round's planned window, its points including the point); "
                        "stored, audited and raised as an alert"})

@@ -154,7 +154,13 @@ def compute_alerts(at: datetime | None = None, rounds: list[Round] | None = None
     # Orders of active rounds left unacknowledged for more than five minutes.
     for r in rounds:
         for pr in states.get(r.id, []):
+            if pr.state in ("declined", "stood_down"):  # out of the round: its orders are moot
+                continue
+            # An order the crew answered a later one after is overtaken, not left unheard.
+            last_acked = max((o.issued_at for o in pr.orders if o.acknowledged_at is not None), default=None)
             for order in pr.orders:
+                if last_acked is not None and order.issued_at <= last_acked:
+                    continue
                 if rules.unacknowledged(order.issued_at, order.acknowledged_at, at):
                     alerts.append(_alert("order_unacknowledged", "critical" if order.kind != "readiness" else "warning",
                                          pr.point.code, order.issued_at + rules.ACK_LIMIT,

@@ -18,6 +18,7 @@ from ..operations.models import ORDER_KINDS, READINESS_LEVELS, Round, RoundPoint
 from ..operations.rounds import get_round, round_status
 from ..operations.schemas import OrderCreateSchema
 from ..operations.state import points_in_rounds, round_view
+from ..reasons import join_texts
 from ..reports import facts, gather, render
 from ..serving.security import allow_inline_scripts
 from .admin.common import actor, done, localized, present, put_errors, schema_load
@@ -108,8 +109,9 @@ def _refusal(err: ProblemError, point_code: str) -> str:
              "not-ordered": _("%(point)s is not ordered in this round.", point=point_code),
              "illegal-transition": _("%(point)s has declined or been stood down in this round: it takes no orders.",
                                      point=point_code),
-             "no-open-window": _("No approved airspace window is open at %(point)s now: a fire order is refused.",
-                                 point=point_code)}
+             # the clearance's reasons, already in the reader's language
+             "not-cleared": _("%(point)s may not fire now, so a fire order is refused: %(reasons)s",
+                              point=point_code, reasons=join_texts(x["reason"] for x in err.extra.get("reasons", [])))}
     return texts.get((err.type or "").rsplit("/", 1)[-1], err.detail)
 
 
@@ -150,8 +152,9 @@ def order_create(round_id: int):
         return _detail_page(r, form, 422)
     kind = form.kind.data
     body = present(form, ("point_code", "kind", "notes", *KIND_FIELDS.get(kind, ())))
-    if "readiness_level" in body:
-        body["readiness_level"] = int(body["readiness_level"])
+    if "readiness_level" in body:  # a choice's text; anything else is left for the schema to refuse
+        level = str(body["readiness_level"]).strip()
+        body["readiness_level"] = int(level) if level.isdigit() else level
     data = schema_load(form, OrderCreateSchema(), body)
     if data is None:
         _translate_field_errors(form)
