@@ -69,7 +69,7 @@ def _check_the_drilled_orders(client, headers, reports, alerts):
     detail = client.get("/api/v1/rounds/1", headers=headers).json
     orders = client.get("/api/v1/rounds/1/orders?limit=100", headers=headers).json["items"]
     kinds = [o["kind"] for o in orders]
-    assert kinds.count("readiness") == 18 and kinds.count("fire") == 4 and kinds.count("cease") == 1
+    assert kinds.count("readiness") == 18 and kinds.count("fire") == 3 and kinds.count("cease") == 1
     activated = parse(detail["activated_at"])
     assert all(parse(o["issued_at"]) == activated for o in orders if o["kind"] == "readiness")
     assert [o["point_code"] for o in orders if o["acknowledged_at"] is None] == ["LH16"]

@@ -119,12 +119,12 @@ def test_round_report_json_shape_and_values(client, drilled):
     # except LH16's (LH10's six minutes late, through the queue)
     orders = rep["orders"]
     assert list(orders) == ORDERS_KEYS and all(list(o) == ORDER_KEYS for o in orders["items"])
-    assert {k: orders[k] for k in ORDERS_KEYS[:-1]} == {"issued": 23, "acknowledged": 22, "unacknowledged": 1}
-    assert Counter(o["kind"] for o in orders["items"]) == {"readiness": 18, "fire": 4, "cease": 1}
+    assert {k: orders[k] for k in ORDERS_KEYS[:-1]} == {"issued": 22, "acknowledged": 21, "unacknowledged": 1}
+    assert Counter(o["kind"] for o in orders["items"]) == {"readiness": 18, "fire": 3, "cease": 1}
     assert [o["point_code"] for o in orders["items"] if o["acknowledged_at"] is None] == ["LH16"]
     assert [o["point_code"] for o in orders["items"] if (o["ack_delay_s"] or 0) > 60] == ["LH10"]
     assert [o["point_code"] for o in orders["items"]] == sorted(o["point_code"] for o in orders["items"])
-    assert sum(p["orders"] for p in rep["points"]) == 23 and sum(p["orders_unacknowledged"] for p in rep["points"]) == 1
+    assert sum(p["orders"] for p in rep["points"]) == 22 and sum(p["orders_unacknowledged"] for p in rep["points"]) == 1
     assert list(rep["response_times"]) == ["order_to_manned_s", "request_to_decision_s", "order_to_ack_s"]
     assert rep["response_times"]["order_to_ack_s"] == {str(o["id"]): o["ack_delay_s"] for o in orders["items"]}
     assert rep["response_times"]["order_to_manned_s"] == {p["point_code"]: p["order_to_manned_s"]
@@ -136,7 +136,7 @@ def test_round_report_json_shape_and_values(client, drilled):
     assert {k: types[k] for k in ("round", "airspace", "decision", "terminated", "report", "declined",
                                   "stood_down", "order", "ack")} == {"round": 2, "airspace": 14, "decision": 12,
                                                                     "terminated": 1, "report": 8, "declined": 1,
-                                                                    "stood_down": 1, "order": 23, "ack": 22}
+                                                                    "stood_down": 1, "order": 22, "ack": 21}
     assert types["checkin"] > 0 and set(types) == {"round", "airspace", "decision", "terminated", "report",
                                                    "declined", "stood_down", "checkin", "order", "ack"}
     keys = {e["type"]: list(e) for e in rep["timeline"]}
@@ -158,7 +158,7 @@ def test_round_report_csv_is_the_json_in_columns(client, drilled):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert resp.headers["Content-Disposition"] == 'attachment; filename="round-1-report.csv"'
     text = resp.get_data(as_text=True)
-    assert text.startswith(",".join(CSV_COLUMNS) + "\r\n") and text.endswith(",,,23,1\r\n")
+    assert text.startswith(",".join(CSV_COLUMNS) + "\r\n") and text.endswith(",,,22,1\r\n")
     assert text.count("\r\n") == len(rep["points"]) + 2 and "\n" not in text.replace("\r\n", "")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows[0] == CSV_COLUMNS
@@ -172,7 +172,7 @@ def test_round_report_csv_is_the_json_in_columns(client, drilled):
                        p["stood_down_reason"] or "", str(p["orders"]), str(p["orders_unacknowledged"])]
     air = rep["airspace"]
     assert rows[-1] == ["TOTAL", "", "", "", "", "", "8", "112", "3", "117.6", "RKT-AGI:88/1;SHELL-37:24/2", "8",
-                        "14", "11", str(air["used"]), "1", "1", "", "", "", "23", "1"]
+                        "14", "11", str(air["used"]), "1", "1", "", "", "", "22", "1"]
 
 
 class _Tables(HTMLParser):
@@ -220,7 +220,7 @@ def test_round_report_html_tables_charts_and_map(client, drilled):
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     page = _Tables()
     page.feed(resp.get_data(as_text=True))
-    assert dict(page.rows) == {"totals": 2, "points": 18, "flags": 8, "windows": 14, "orders": 23,
+    assert dict(page.rows) == {"totals": 2, "points": 18, "flags": 8, "windows": 14, "orders": 22,
                                "timeline": len(rep["timeline"])}
     assert set(page.figures) == {"chart-ammo", "chart-windows"}
     assert all(tags[0] == "svg" for tags in page.figures.values())

@@ -9,7 +9,7 @@ requests never answered), the firings run from about 21:30 to 01:00 and include 
 its sector, whose firing line passes within the buffer of the demo school lying there: a no-fire zone), and
 `--close` closes the round at 04:40, before dawn.
 
-The command centre's orders: readiness level 3 to every point at activation, a fire order to four points once
+The command centre's orders: readiness level 3 to every point at activation, a fire order to three points once
 their window opens (LH04's for one round fewer than it fires: `off_order`), a cease to LH09 when its window is
 terminated. The phones acknowledge each within a minute, except LH10's, acknowledged offline six minutes after
 the order and synced nine minutes after that, and LH16's, which never answers (an `order_unacknowledged`
@@ -202,7 +202,8 @@ def run_drill(*, close: bool = False, seed: int = 7) -> dict:
     rejected, pending = points[4], points[12:14]
     firing = [points[i] for i in (0, 1, 2, 3, 5, 6, 7, 8)]
     terminated = points[8]
-    fire_ordered, off_order = (points[0], points[3], points[5], points[8]), points[3]
+    # Fire orders only where the clearance says yes when they are given (LH06, short of crew, gets none).
+    fire_ordered, off_order = (points[0], points[3], points[8]), points[3]
     windows: dict[str, dict] = {}
     reports: list[dict] = []
     for i, p in enumerate(requesting):
