@@ -13,7 +13,7 @@ from .flags import Flag, local_time
 from .geofence import distance_m, within_geofence
 from .interval import overlaps, overlaps_sql
 from .orders import (ACK_LIMIT, OFF_ORDER_AZIMUTH_DEG, OrderFact, azimuth_difference, fire_order_at,
-                     off_order_flag, unacknowledged, unacknowledged_sql)
+                     off_order_flag, unacknowledged)
 from .plausibility import IMPLAUSIBLE_TIME, implausible_time_flag, times_drive_state
 from .report import (NO_FLAGS_JSON, firing_flags, late_report_flag, limit_flags, not_ordered_flag,
                      report_flagged, report_flagged_sql)
@@ -34,5 +34,5 @@ __all__ = [
     "window_flags", "within_geofence", "within_on_site_horizon", "within_on_site_horizon_sql",
     "IMPLAUSIBLE_TIME", "implausible_time_flag", "times_drive_state",
     "ACK_LIMIT", "OFF_ORDER_AZIMUTH_DEG", "OrderFact", "azimuth_difference", "fire_order_at", "off_order_flag",
-    "unacknowledged", "unacknowledged_sql",
+    "unacknowledged",
 ]

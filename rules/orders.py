@@ -1,5 +1,5 @@
 """Orders: which fire order is in force at a time, a firing that differs from it (`off_order`), and an
-order left unacknowledged too long (with its SQL twin for the alert query)."""
+order left unacknowledged too long."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,8 +66,3 @@ def unacknowledged(issued_at: datetime, acknowledged_at: datetime | None, at: da
     """An order not acknowledged more than five minutes after it was issued."""
     return acknowledged_at is None and at - issued_at > ACK_LIMIT
 
-
-def unacknowledged_sql(issued_at, acknowledged_at, at):
-    """`unacknowledged` as a SQL condition on the columns passed in (`at` a datetime: the limit is taken off
-    it here, not in SQL, whose interval arithmetic differs between SQLite and PostgreSQL)."""
-    return acknowledged_at.is_(None) & (issued_at < at - ACK_LIMIT)

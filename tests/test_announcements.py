@@ -250,6 +250,9 @@ def test_cap_update_references_the_superseded_alert(ops_world, cap_schema):
     draft_doc = _valid_cap(cap_schema, w.get("auditor", f"/api/v1/announcements/{new['id']}?format=cap").data)
     assert draft_doc.findtext(f"{CAP}status") == "Draft"
     _publish(w, new["id"])
+    published_doc = _valid_cap(cap_schema, w.get("auditor", f"/api/v1/announcements/{new['id']}?format=cap").data)
+    # a draft's alert has its own identifier: a receiver keeping one message per identifier keeps both (review F12)
+    assert draft_doc.findtext(f"{CAP}identifier") == published_doc.findtext(f"{CAP}identifier") + ".draft"
     old_doc = _valid_cap(cap_schema, w.get("auditor", f"/api/v1/announcements/{old['id']}?format=cap").data)
     doc = _valid_cap(cap_schema, w.get("auditor", f"/api/v1/announcements/{new['id']}?format=cap").data)
     assert doc.findtext(f"{CAP}msgType") == "Update"

@@ -23,9 +23,10 @@ def cap_time(at: datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
 
 
-def identifier(sender: str, announcement_id: int) -> str:
-    """The alert's identifier: unique for the sender, without the spaces, commas, `<` and `&` CAP forbids."""
-    return f"{sender}.announcement.{announcement_id}"
+def identifier(sender: str, announcement_id: int, draft: bool = False) -> str:
+    """The alert's identifier: unique for the sender, without the spaces, commas, `<` and `&` CAP forbids; a
+    draft's its own, so a receiver that keeps one message per identifier never takes it for the published one."""
+    return f"{sender}.announcement.{announcement_id}" + (".draft" if draft else "")
 
 
 def _sub(parent: ET.Element, tag: str, value: str | None = None) -> ET.Element:
@@ -72,7 +73,7 @@ def alert_xml(a: dict, points: list[dict], *, sender: str, tz: str, sent: dateti
     English notices; `superseded`: the `{id, published_at}` of the announcement this one replaces)."""
     ET.register_namespace("", NAMESPACE)
     alert = ET.Element(f"{{{NAMESPACE}}}alert")
-    _sub(alert, "identifier", identifier(sender, a["id"]))
+    _sub(alert, "identifier", identifier(sender, a["id"], draft=a["status"] == "draft"))
     _sub(alert, "sender", sender)
     _sub(alert, "sent", cap_time(sent, tz))
     _sub(alert, "status", "Actual" if a["status"] != "draft" else "Draft")
