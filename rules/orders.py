@@ -21,9 +21,11 @@ class OrderFact:
     rounds: int | None = None
 
 
-def fire_order_at(orders: list[OrderFact], at: datetime) -> OrderFact | None:
+def fire_order_at(orders: list[OrderFact], at: datetime, windows: list | None = None) -> OrderFact | None:
     """The fire order in force at `at`: the latest fire order issued by then, unless a cease came after it
-    (a readiness order leaves a fire order standing; a later fire order replaces it)."""
+    (a readiness order leaves a fire order standing; a later fire order replaces it). Given the point's
+    approved windows (rules.Window), a fire order lasts no longer than the window it was given in: after that
+    window ends, none is in force until a new one is given."""
     in_force = None
     for order in sorted(orders, key=lambda o: (o.issued_at, o.id)):
         if order.issued_at > at:
@@ -32,6 +34,9 @@ def fire_order_at(orders: list[OrderFact], at: datetime) -> OrderFact | None:
             in_force = order
         elif order.kind == "cease":
             in_force = None
+    if in_force is not None and windows is not None and not any(
+            w.open_at(in_force.issued_at) and at <= w.effective_end for w in windows):
+        return None
     return in_force
 
 

@@ -25,6 +25,17 @@ def test_the_fire_order_in_force():
     assert rules.fire_order_at(list(reversed(orders)), at(45)).id == 6  # by issue time, not list order
 
 
+def test_a_fire_order_lasts_no_longer_than_its_window():
+    """Given at 10 in the window 5–20, a fire order is in force up to 20 (the window's end counts: a report
+    may end there) and not in a later window 30–40 (review F10); an early termination ends it sooner."""
+    orders = [OrderFact(2, "fire", at(10), 20.0, 4)]
+    first, later = rules.Window(at(5), at(20)), rules.Window(at(30), at(40))
+    assert rules.fire_order_at(orders, at(20), [first, later]).id == 2
+    assert rules.fire_order_at(orders, at(35), [first, later]) is None
+    assert rules.fire_order_at(orders, at(35)).id == 2  # without the windows: until a cease or a new order
+    assert rules.fire_order_at(orders, at(16), [rules.Window(at(5), at(20), terminated_at=at(15))]) is None
+
+
 def test_azimuth_difference_the_short_way_round():
     assert rules.azimuth_difference(350.0, 10.0) == 20.0
     assert rules.azimuth_difference(10.0, 350.0) == 20.0

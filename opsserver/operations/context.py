@@ -209,7 +209,7 @@ class FiringFacts:
         if key not in self.orders:
             self.orders[key] = [rules.OrderFact(*row) for row in conn.execute(
                 _ORDERS, {"round_id": round_id, "point_id": point_id})]
-        return rules.fire_order_at(self.orders[key], at)
+        return rules.fire_order_at(self.orders[key], at, self.windows_at(round_id, point_id))
 
     def fired_under(self, conn: Connection, round_id: int, point_id: int, order: rules.OrderFact) -> int:
         """Rounds the point's reports already fired under this fire order: from its issue to the next fire or

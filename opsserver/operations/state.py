@@ -181,7 +181,8 @@ def order_fields(pr: PointInRound) -> dict:
     issued = [o for o in pr.orders if pr.when is None or o.issued_at <= pr.when]
     readiness = [o for o in issued if o.kind == "readiness"]
     by_id = {o.id: o for o in issued}
-    fire = rules.fire_order_at([order_fact(o) for o in issued], pr.when or now_utc())
+    windows = [w for w in map(window_of, pr.requests) if w is not None]
+    fire = rules.fire_order_at([order_fact(o) for o in issued], pr.when or now_utc(), windows)
     code = pr.point.code
     return {"readiness_level": readiness[-1].readiness_level if readiness else None,
             "open_fire_order": order_view(by_id[fire.id], code) if fire else None,
