@@ -9,6 +9,7 @@ unacknowledged is marked at 5:01 and not at 4:59, and an acknowledged one says h
 """
 
 import re
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -121,6 +122,18 @@ def test_a_readiness_order_acknowledged_offline_reaches_the_dashboard(browser, p
 
 
 @harness.needs_chromium
+def _man(live, code="LH01"):
+    """Check the point's own crew in at it (by the commander), so that its clearance, which a fire order
+    needs, is not refused for want of crew."""
+    point = live.point(code)
+    members = live.api("get", f"/api/v1/crew?home_point={code}&limit=50")["items"]
+    for member in members:
+        live.api("post", "/api/v1/checkins", body={
+            "id": str(uuid.uuid4()), "point_code": code, "kind": "arrive", "latitude": point["latitude"],
+            "longitude": point["longitude"], "accuracy_m": 5.0, "recorded_at": now_utc().isoformat(),
+            "crew_id": member["id"]})
+
+
 def test_fire_and_cease_orders_in_english(phone, live):
     """In English: a fire order shows its azimuth, elevation and rounds, a cease order its words, newest first;
     each acknowledged online goes straight through, and no Chinese is left on the cards."""
@@ -132,6 +145,7 @@ def test_fire_and_cease_orders_in_english(phone, live):
              body={"decision": "approved", "approved_start": now.isoformat(),
                    "approved_end": (now + timedelta(minutes=40)).isoformat(), "reference": "ATC-LH-0042"})
     sign_in(page, live, lang="en")
+    _man(live)
     fire = live.api("post", f"/api/v1/rounds/{live.round_id}/orders",
                     body={"point_code": "LH01", "kind": "fire", "azimuth_deg": 250, "elevation_deg": 60, "rounds": 4})
     page.wait_for_selector(f'{card(fire["id"])}[data-state="new"]')
