@@ -51,6 +51,7 @@ DOCUMENTED_REFUSALS = [
     (r"period_end", r"must end after it starts|^An announcement covers at most"),
     (r"safety_radius_km", r"^The safety radius must reach every point's maximum range"),
     (r"supersedes", r"is not a published announcement"),
+    (r"without_announcement_reason", r"^Give the reason in words"),  # spaces are no reason (its description)
     # an order's fields are those of its kind, as each field's description says (readiness: its level; fire: …)
     (r"readiness_level|azimuth_deg|elevation_deg|rounds", r"^(Required for this kind of order|Not part of a \w+ order)"),
     (r"Idempotency-Key", r"reused with a different body"),

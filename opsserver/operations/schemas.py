@@ -85,7 +85,8 @@ class ActivateSchema(ma.Schema):
 
     without_announcement_reason = Note(load_default=None, validate=[
         V.Length(min=1, max=2000), V.Regexp(r"\S", error="Give the reason in words.")], metadata={
-        "description": "required when a point of the round is not covered by a published announcement "
+        "description": "in words (not only spaces); required when a point of the round is not covered by a "
+                       "published announcement "
                        "(its period covering the round's planned window, its points including the point); "
                        "stored, audited and raised as an alert"})
 
