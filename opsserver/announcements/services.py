@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, exists, select
 from ..audit import services as audit
 from ..clock import local_today, zone_name
 from ..database.utc import now_utc
-from ..database.writelock import begin_write
+from ..database.writelock import begin_write, for_update
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from ..fields import MAX_ID
@@ -39,9 +39,7 @@ def announcement_by_id(announcement_id: int, *, lock: bool = False) -> Announcem
         raise ProblemError(404, f"No announcement with id {announcement_id}.", type_="not-found")
     stmt = select(Announcement).where(Announcement.id == announcement_id)
     if lock:
-        stmt = stmt.execution_options(populate_existing=True)
-        if db.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
+        stmt = for_update(db.session, stmt)
     found = db.session.execute(stmt).scalar_one_or_none()
     if found is None:
         raise ProblemError(404, f"No announcement with id {announcement_id}.", type_="not-found")

@@ -145,3 +145,10 @@ def advisory_lock(connection: Connection, name: str, key: int) -> None:
 def lock_for(session, name: str, key: int) -> None:
     """advisory_lock in a session's transaction (e.g. one crew member's shifts, until commit)."""
     advisory_lock(_current(session).connection(), name, key)
+
+
+def for_update(session, stmt):
+    """`stmt` reading rows a write decides on: re-read (not the session's copies), and held until commit on
+    PostgreSQL (FOR UPDATE); SQLite's write lock, taken by begin_write, serialises its writers already."""
+    stmt = stmt.execution_options(populate_existing=True)
+    return stmt.with_for_update() if session.get_bind().dialect.name == "postgresql" else stmt

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..database.utc import now_utc
-from ..database.writelock import begin_write
+from ..database.writelock import begin_write, for_update
 from ..errors import ProblemError
 from ..extensions import db
 from ..idempotency import run_once
@@ -87,10 +87,8 @@ def submit_airspace_request(who: Principal, round_id: int, payload: dict, key: s
 
 def _request_for_update(request_id: str) -> tuple[AirspaceRequest, Point]:
     begin_write(db.session)
-    stmt = select(AirspaceRequest).where(AirspaceRequest.id == request_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    req = db.session.execute(stmt).scalar_one_or_none()
+    req = db.session.execute(for_update(db.session, select(AirspaceRequest).where(
+        AirspaceRequest.id == request_id))).scalar_one_or_none()
     if req is None:
         raise ProblemError(404, f"No airspace request with id {request_id}.", type_="not-found")
     return req, db.session.get(Point, req.point_id)

@@ -9,7 +9,7 @@ import rules
 from ..accounts.auth import Principal
 from ..audit import services as audit
 from ..database.utc import now_utc
-from ..database.writelock import begin_write
+from ..database.writelock import begin_write, for_update
 from ..errors import ProblemError
 from ..extensions import db
 from ..fields import MAX_ID
@@ -126,10 +126,7 @@ def _order_for_update(order_id: int) -> tuple[Order, Point]:
     begin_write(db.session)
     if not 0 < order_id <= MAX_ID:
         raise ProblemError(404, f"No order with id {order_id}.", type_="not-found")
-    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    order = db.session.execute(stmt).scalar_one_or_none()
+    order = db.session.execute(for_update(db.session, select(Order).where(Order.id == order_id))).scalar_one_or_none()
     if order is None:
         raise ProblemError(404, f"No order with id {order_id}.", type_="not-found")
     return order, db.session.get(Point, order.point_id)

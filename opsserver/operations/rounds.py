@@ -8,7 +8,7 @@ from ..accounts.auth import Principal
 from ..announcements.services import uncovered_points
 from ..audit import services as audit
 from ..database.utc import now_utc
-from ..database.writelock import begin_write
+from ..database.writelock import begin_write, for_update
 from ..errors import ProblemError, field_error
 from ..extensions import db
 from ..fields import MAX_ID
@@ -36,10 +36,7 @@ def get_round(round_id: int, *, lock: bool = False) -> Round:
     if not 0 < round_id <= MAX_ID:
         raise ProblemError(404, f"No round with id {round_id}.", type_="not-found")
     if lock:
-        stmt = select(Round).where(Round.id == round_id).execution_options(populate_existing=True)
-        if db.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        r = db.session.execute(stmt).scalar_one_or_none()
+        r = db.session.execute(for_update(db.session, select(Round).where(Round.id == round_id))).scalar_one_or_none()
     else:
         r = db.session.get(Round, round_id)
     if r is None:
