@@ -21,6 +21,7 @@ from ..errors import ProblemError, field_error
 from ..extensions import db
 from ..fields import MAX_ID
 from ..registry.models import Point
+from ..registry.services import active_points
 from . import cap, text
 from .models import Announcement, AnnouncementPoint
 from .schemas import check_period
@@ -121,14 +122,7 @@ def cap_document(a: Announcement) -> str:
 
 def _resolve_points(codes: list[str]) -> list[Point]:
     """The points named, in order; unknown or inactive ones refused (422 naming point_codes)."""
-    found = {p.code: p for p in db.session.execute(select(Point).where(Point.code.in_(codes))).scalars()}
-    missing = [c for c in codes if c not in found]
-    if missing:
-        raise field_error("point_codes", f"Unknown point codes: {', '.join(missing)}.")
-    inactive = [c for c in codes if not found[c].active]
-    if inactive:
-        raise field_error("point_codes", f"Inactive points cannot be announced: {', '.join(inactive)}.")
-    return [found[c] for c in codes]
+    return active_points(codes, "announced")
 
 
 def _radius(points: list[Point], radius: float | None) -> float:

@@ -9,11 +9,11 @@ from ..announcements.services import uncovered_points
 from ..audit import services as audit
 from ..database.utc import now_utc
 from ..database.writelock import begin_write, for_update
-from ..errors import ProblemError, field_error
+from ..errors import ProblemError
 from ..extensions import db
 from ..fields import MAX_ID
 from ..registry.models import CrewMember, Point
-from ..registry.services import point_by_code
+from ..registry.services import active_points, point_by_code
 from . import context
 from .models import Round, RoundPoint
 
@@ -47,20 +47,13 @@ def get_round(round_id: int, *, lock: bool = False) -> Round:
 def create_round(actor: str, data: dict) -> Round:
     """Plan a round and order its points."""
     begin_write(db.session)
-    codes = data["point_codes"]
-    points = {p.code: p for p in db.session.execute(select(Point).where(Point.code.in_(codes))).scalars()}
-    missing = [c for c in codes if c not in points]
-    if missing:
-        raise field_error("point_codes", f"Unknown point codes: {', '.join(missing)}.")
-    inactive = [c for c in codes if not points[c].active]
-    if inactive:
-        raise field_error("point_codes", f"Inactive points cannot be ordered: {', '.join(inactive)}.")
+    points = active_points(data["point_codes"], "ordered")
     r = Round(name=data["name"], purpose=data["purpose"], planned_start=data["planned_start"],
               planned_end=data["planned_end"], notes=data.get("notes"), created_by=actor)
     db.session.add(r)
     db.session.flush()
-    for code in codes:
-        db.session.add(RoundPoint(round_id=r.id, point_id=points[code].id))
+    for point in points:
+        db.session.add(RoundPoint(round_id=r.id, point_id=point.id))
     audit.append(actor, "round.create", "round", r.id, {**{k: v for k, v in data.items()}})
     db.session.commit()
     return r

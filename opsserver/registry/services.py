@@ -26,6 +26,19 @@ def point_by_code(code: str, field: str = "point_code", status: int = 422) -> Po
     return point
 
 
+def active_points(codes: list[str], done: str, field: str = "point_codes") -> list[Point]:
+    """The active points with these codes, in their order; unknown or inactive ones refused (422 naming `field`:
+    "Inactive points cannot be {done}")."""
+    found = {p.code: p for p in db.session.execute(select(Point).where(Point.code.in_(codes))).scalars()}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise field_error(field, f"Unknown point codes: {', '.join(missing)}.")
+    inactive = [c for c in codes if not found[c].active]
+    if inactive:
+        raise field_error(field, f"Inactive points cannot be {done}: {', '.join(inactive)}.")
+    return [found[c] for c in codes]
+
+
 def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
