@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, render_template, request
 import rules
 from ..database.utc import now_utc
 from ..i18n import as_datetime, current_lang
-from ..alerts import compute as alerting
 from ..status import services as status
 from .auth import PAGE_ROLES, page_roles_required
 
@@ -37,7 +36,7 @@ bp.add_app_template_global(order_ack, "order_ack")  # the dashboard's rows (temp
 def live_data(at=None) -> dict:
     """The feed and the alerts the dashboard shows, computed for one instant."""
     at = at or now_utc()
-    return {"feed": status.status_features(at), "alerts": alerting.compute_alerts(at)}
+    return {"feed": status.status_features(at), "alerts": status.compute_alerts(at)}
 
 
 @bp.get("/dashboard/live")

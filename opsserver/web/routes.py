@@ -17,7 +17,6 @@ from ..reasons import code_label, flag_text
 from ..reports import facts
 from ..registry.basemap import base_layer_for
 from ..serving.security import allow_inline_scripts
-from ..alerts import compute as alerting
 from ..status import services as status
 from ..status.feed import feed_answer, geojson_body
 from . import data
@@ -120,7 +119,7 @@ def logout():
 def index():
     """The command-centre dashboard: live map, table of points, alerts."""
     feed = status.status_features()
-    alerts = alerting.compute_alerts()
+    alerts = status.compute_alerts()
     return render_template("dashboard.html", feed=feed, alerts=alerts, who=page_principal(), logout_form=CsrfForm())
 
 
@@ -128,7 +127,7 @@ def index():
 @page_roles_required(*PAGE_ROLES)
 def alerts_page():
     """Every active alert with its point, severity, message and time, linked to its round where it has one."""
-    return render_template("alerts.html", rows=alert_rows(alerting.compute_alerts()))
+    return render_template("alerts.html", rows=alert_rows(status.compute_alerts()))
 
 
 @bp.get("/maps/status")
@@ -151,7 +150,7 @@ def status_geojson():
 @page_roles_required(*PAGE_ROLES)
 def alerts_json():
     """The alerts for the dashboard's own polling."""
-    return {"items": alerting.alert_views(alerting.compute_alerts())}
+    return {"items": status.alert_views(status.compute_alerts())}
 
 
 @bp.get("/maps/rounds/<int:round_id>")
