@@ -9,7 +9,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .accounts.ratelimit import init_login_limits
 from .accounts.routes import blp as accounts_blp
-from .alerts import models as _alert_models  # noqa: F401  (the schema: alert_acks)
 from .announcements.routes import blp as announcements_blp
 from .ammo.routes import blp as ammo_blp
 from .audit.exports import register_point_places, register_round_entity
