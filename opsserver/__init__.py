@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .accounts.ratelimit import init_login_limits
 from .accounts.routes import blp as accounts_blp
+from .alerts.routes import blp as alerts_blp
 from .announcements.routes import blp as announcements_blp
 from .ammo.routes import blp as ammo_blp
 from .audit.exports import register_point_places, register_round_entity
@@ -44,7 +45,7 @@ from .zones.routes import blp as zones_blp
 
 # The API's blueprints, in the order the OpenAPI document lists them.
 API_BLUEPRINTS = (accounts_blp, registry_blp, zones_blp, checkins_blp, operations_blp, announcements_blp, ammo_blp,
-                  status_blp, audit_blp, reports_blp, records_blp)
+                  status_blp, alerts_blp, audit_blp, reports_blp, records_blp)
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -60,7 +60,7 @@ MESSAGES = {
     "no_active_round": _l("%(point)s is not ordered in an active round"),
     "declined": _l("%(point)s declined round %(round)s: %(reason)s"),
     "stood_down": _l("%(point)s was stood down: %(reason)s"),
-    # alerts (opsserver/status/services.py)
+    # alerts (opsserver/alerts/compute.py)
     "alert.understaffed": _l("%(point)s has %(on_site)s of %(min_crew)s certified crew on site in round "
                              "“%(round)s”"),
     "alert.flagged_report": _l("%(point)s report %(report)s: %(reasons)s"),

@@ -6,6 +6,7 @@ expression, built on the columns the caller passes in. The crew page runs the sa
 opsserver/web/static/rules.js against the JSON vectors in rules/vectors/.
 """
 
+from .alerts import SEVERITY_RANK, alert_returns
 from .certificate import (CERTIFICATE_WARNING_DAYS, certificate_problem, certificate_status,
                           certificate_status_sql, certificate_valid_at)
 from .checkin import CLOCK_SKEW_LIMIT_S, checkin_flagged, checkin_flagged_sql, checkin_flags, clock_skewed
@@ -34,5 +35,5 @@ __all__ = [
     "window_flags", "within_geofence", "within_on_site_horizon", "within_on_site_horizon_sql",
     "IMPLAUSIBLE_TIME", "implausible_time_flag", "times_drive_state",
     "ACK_LIMIT", "OFF_ORDER_AZIMUTH_DEG", "OrderFact", "azimuth_difference", "fire_order_at", "off_order_flag",
-    "unacknowledged",
+    "unacknowledged", "SEVERITY_RANK", "alert_returns",
 ]

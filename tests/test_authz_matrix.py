@@ -26,7 +26,7 @@ def url_for_rule(rule, round_id: int) -> str:
     """The rule's path with plausible values (the role check comes before any lookup)."""
     values = {"round_id": round_id, "code": "LH01", "request_id": str(uuid.uuid4()), "package": "leaflet",
               "filename": "dist/leaflet.js", "username": "crew2", "version": "0123456789ab", "zone_id": 1,
-              "order_id": 1, "announcement_id": 1}
+              "order_id": 1, "announcement_id": 1, "alert_id": "understaffed:round_point:1:LH01"}
     return rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
 
 

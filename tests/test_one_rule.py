@@ -229,7 +229,7 @@ def imports_from_rules(path: Path) -> set[str]:
 # Where the issue found each rule written again: those modules now take it from the rules package.
 USERS = {
     "maps/geometry.py": {"sector_width"},
-    "opsserver/status/services.py": {"understaffed", "overlaps_sql"},
+    "opsserver/alerts/compute.py": {"understaffed", "overlaps_sql"},
     "opsserver/operations/state.py": {"understaffed"},
     "opsserver/operations/context.py": {"on_shift_sql"},
     "opsserver/operations/reports.py": {"firing_flags", "late_report_flag", "not_ordered_flag"},

@@ -21,6 +21,9 @@ class Point(db.Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     county: Mapped[str] = mapped_column(String(80))
+    # The regions above the county, for the provincial and national views (status/summary?by=...).
+    province: Mapped[str | None] = mapped_column(String(80))
+    city: Mapped[str | None] = mapped_column(String(80))
     township: Mapped[str | None] = mapped_column(String(80))  # 乡镇: the announcement names it
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)

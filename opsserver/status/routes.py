@@ -1,13 +1,13 @@
-"""The live status feed (JSON and GeoJSON, with ETag and 304) and the alerts."""
+"""The live status feed (JSON and GeoJSON, with ETag and 304)."""
 
 from flask.views import MethodView
 
 from ..accounts.auth import ALL_ROLES, roles_required
 from ..blueprint import Blueprint
-from . import services
+from . import summary
 from .feed import feed_answer, geojson_body, status_body
 
-blp = Blueprint("status", __name__, url_prefix="/api/v1", description="Live status of every point, and alerts")
+blp = Blueprint("status", __name__, url_prefix="/api/v1", description="Live status of every point")
 
 
 @blp.route("/status")
@@ -28,10 +28,12 @@ class StatusGeoJSONResource(MethodView):
         return feed_answer(geojson_body, "application/geo+json")
 
 
-@blp.route("/alerts")
-class AlertsResource(MethodView):
+
+@blp.route("/status/summary")
+class StatusSummaryResource(MethodView):
     @roles_required(*ALL_ROLES)
+    @blp.arguments(summary.SummaryQuerySchema(), location="query")
     @blp.response(200)
-    def get(self):
-        """Every alert, most severe first."""
-        return {"items": services.alert_views(services.compute_alerts()), "next_cursor": None}
+    def get(self, query):
+        """Counts of points per state and active alerts per region (county, city or province)."""
+        return summary.region_summary(**query)

@@ -1,10 +1,67 @@
-"""The alerts page's rows: each alert with the round it belongs to, so the page can link to it."""
+"""The alerts page's parts: its filters, each alert with the round it belongs to (so the page can link to
+it), and the commander's acknowledgement form (the API's schema checks its note)."""
 
+import marshmallow as ma
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import TextAreaField
 
+from ..alerts import services as alert_service
+from ..alerts.schemas import AlertAckSchema, AlertQuerySchema
+from ..errors import ProblemError
 from ..extensions import db
 from ..operations.models import AirspaceRequest, FiringReport, Round, RoundPoint
 from ..registry.models import Point
+from .admin.common import actor, localized
+
+
+class AckForm(FlaskForm):
+    """A commander's acknowledgement of one alert, with a note (CSRF-checked)."""
+
+    note = TextAreaField(_l("Note"))
+
+
+def alert_filters(args) -> dict:
+    """The page's filters from its query string (its other parameters, such as `lang`, left to the layout),
+    by the API's query schema; a bad one is a bad request."""
+    try:
+        return AlertQuerySchema().load(kept_args(args))
+    except ma.ValidationError:
+        abort(400)
+
+
+def kept_args(args) -> dict:
+    """The page's filters as given, to keep them across an acknowledgement (nothing else from the query)."""
+    fields = AlertQuerySchema().fields
+    return {k: v for k, v in args.items() if k in fields and v != ""}
+
+
+def acknowledge_page(alert_id: str):
+    """The acknowledgement posted from the alerts page: the note checked by the API's schema, then the API's
+    service; the outcome flashed on the alerts page (with its filters kept)."""
+    form = AckForm()
+    back = redirect(url_for("web.alerts_page", **kept_args(request.args)))
+    if not form.validate_on_submit():
+        flash(_("The form expired: try again."), "error")
+        return back
+    try:
+        data = AlertAckSchema().load({"note": form.note.data or None})
+    except ma.ValidationError as err:
+        flash(" ".join(localized(m) for m in err.messages.get("note", [])), "error")
+        return back
+    try:
+        view = alert_service.acknowledge(actor(), alert_id[:200], data.get("note"))
+    except ProblemError as err:
+        db.session.rollback()
+        if err.status != 404:
+            raise
+        flash(_("This alert is no longer active."), "error")
+        return back
+    flash(_("Alert acknowledged: %(message)s", message=view["message"]), "ok")
+    return back
 
 
 def _round_of_entities(model, ids: list[str]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 import rules
 from ..database.utc import now_utc
 from ..i18n import as_datetime, current_lang
+from ..alerts import services as alert_service
 from ..status import services as status
 from .auth import PAGE_ROLES, page_roles_required
 
@@ -30,13 +31,14 @@ def order_ack(order: dict | None, at) -> dict | None:
     return {"state": state, "seconds": max(0.0, (at - issued).total_seconds()), "limit_min": limit_min}
 
 
-bp.add_app_template_global(order_ack, "order_ack")  # the dashboard's rows (templates/_dashboard.html)
+bp.add_app_template_global(order_ack, "order_ack")
+bp.add_app_template_global(alert_service.by_kind, "alert_groups")  # the alerts panel (templates/_alerts_panel.html)  # the dashboard's rows (templates/_dashboard.html)
 
 
 def live_data(at=None) -> dict:
     """The feed and the alerts the dashboard shows, computed for one instant."""
     at = at or now_utc()
-    return {"feed": status.status_features(at), "alerts": status.compute_alerts(at)}
+    return {"feed": status.status_features(at), "alerts": alert_service.active_alerts(at)}
 
 
 @bp.get("/dashboard/live")

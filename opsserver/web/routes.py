@@ -17,10 +17,12 @@ from ..reasons import code_label, flag_text
 from ..reports import facts
 from ..registry.basemap import base_layer_for
 from ..serving.security import allow_inline_scripts
+from ..alerts import services as alert_service
+from ..alerts.schemas import KINDS
 from ..status import services as status
 from ..status.feed import feed_answer, geojson_body
 from . import data
-from .alerts import alert_rows
+from .alerts import AckForm, acknowledge_page, alert_filters, alert_rows, kept_args
 from .archive import vendor_file
 from .assets import versioned_vendor_url
 from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required, safe_next
@@ -119,15 +121,27 @@ def logout():
 def index():
     """The command-centre dashboard: live map, table of points, alerts."""
     feed = status.status_features()
-    alerts = status.compute_alerts()
+    alerts = alert_service.active_alerts()
     return render_template("dashboard.html", feed=feed, alerts=alerts, who=page_principal(), logout_form=CsrfForm())
 
 
 @bp.get("/alerts")
 @page_roles_required(*PAGE_ROLES)
 def alerts_page():
-    """Every active alert with its point, severity, message and time, linked to its round where it has one."""
-    return render_template("alerts.html", rows=alert_rows(status.compute_alerts()))
+    """The alerts the filters keep (active ones by default) with their point, severity, message and time, linked
+    to their round where they have one; a commander acknowledges each with a note."""
+    query = alert_filters(request.args)
+    items = alert_service.select_alerts(query)
+    return render_template("alerts.html", rows=alert_rows(items), counts=alert_service.counts(items), query=query,
+                           ack_form=AckForm(), can_ack=page_principal().role == "commander", kinds=KINDS,
+                           query_args=kept_args(request.args))
+
+
+@bp.post("/alerts/<string:alert_id>/ack")
+@page_roles_required("commander")
+def alert_ack(alert_id: str):
+    """Acknowledge an alert from the alerts page (the API's POST /alerts/{id}/ack), back to the page."""
+    return acknowledge_page(alert_id)
 
 
 @bp.get("/maps/status")
@@ -150,7 +164,7 @@ def status_geojson():
 @page_roles_required(*PAGE_ROLES)
 def alerts_json():
     """The alerts for the dashboard's own polling."""
-    return {"items": status.alert_views(status.compute_alerts())}
+    return {"items": alert_service.alert_views(alert_service.active_alerts())}
 
 
 @bp.get("/maps/rounds/<int:round_id>")

@@ -21,7 +21,7 @@ PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL")
 TABLES = ["audit_events", "points", "crew_members", "shifts", "accounts", "tokens", "checkins",
           "idempotency_records", "rounds", "round_points", "airspace_requests", "firing_reports",
           "report_ammo", "ammo_types", "ledger_entries", "no_fire_zones", "orders", "announcements",
-          "announcement_points"]
+          "announcement_points", "alert_acks"]
 
 
 def migrate(url: str) -> None:

@@ -1,0 +1,36 @@
+"""The alerts: what needs a commander's attention now, and their acknowledgement."""
+
+from flask.views import MethodView
+
+from ..accounts.auth import ALL_ROLES, current_principal, roles_required
+from ..blueprint import Blueprint
+from ..errors import ProblemError
+from . import models  # noqa: F401  (the alert_acks table is part of the schema)
+from . import services
+from .schemas import AlertAckSchema, AlertQuerySchema
+
+blp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts, and their acknowledgement")
+
+
+@blp.route("/alerts")
+class AlertsResource(MethodView):
+    @roles_required(*ALL_ROLES)
+    @blp.arguments(AlertQuerySchema(), location="query")
+    @blp.response(200)
+    def get(self, query):
+        """The active alerts (acknowledged ones until they worsen or come back), most severe and newest first,
+        filtered by point, region, kind and severity, with counts by kind and severity."""
+        return services.alert_list(query)
+
+
+@blp.route("/alerts/<string:alert_id>/ack")
+class AlertAckResource(MethodView):
+    @roles_required("commander")
+    @blp.arguments(AlertAckSchema(), required=False)
+    @blp.response(200)
+    def post(self, body, alert_id):
+        """A commander acknowledges an active alert with a note (audited): it leaves the active list until its
+        condition worsens or comes back. An alert not active now is not found (404)."""
+        if len(alert_id) > 200:
+            raise ProblemError(404, "No active alert with this id.", type_="not-found")
+        return services.acknowledge(current_principal().username, alert_id, (body or {}).get("note"))
