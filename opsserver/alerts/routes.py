@@ -5,6 +5,7 @@ from flask.views import MethodView
 from ..accounts.auth import ALL_ROLES, current_principal, roles_required
 from ..blueprint import Blueprint
 from ..errors import ProblemError
+from ..registry.services import point_by_code
 from . import models  # noqa: F401  (the alert_acks table is part of the schema)
 from . import services
 from .schemas import AlertAckSchema, AlertQuerySchema
@@ -17,9 +18,12 @@ class AlertsResource(MethodView):
     @roles_required(*ALL_ROLES)
     @blp.arguments(AlertQuerySchema(), location="query")
     @blp.response(200)
+    @blp.alt_response(404, description="no point with that `point_code`")
     def get(self, query):
         """The active alerts (acknowledged ones until they worsen or come back), most severe and newest first,
         filtered by point, region, kind and severity, with counts by kind and severity."""
+        if query.get("point_code"):
+            point_by_code(query["point_code"])  # an unknown point is not found, as on every other filter
         return services.alert_list(query)
 
 

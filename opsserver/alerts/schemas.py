@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from ..fields import Flag, Note, QuerySchema, Text
+from ..registry.schemas import point_ref
 
 V = ma.validate
 KINDS = ("understaffed", "flagged_report", "checkin_outside_geofence", "clock_skew", "window_ending",
@@ -12,7 +13,7 @@ SEVERITIES = ("critical", "warning", "info")
 
 
 class AlertQuerySchema(QuerySchema):
-    point_code = Text(load_default=None, validate=V.Length(min=1, max=20))
+    point_code = point_ref("the code of an existing point; an unknown one is not found (404)", load_default=None)
     county = Text(load_default=None, validate=V.Length(min=1, max=80))
     city = Text(load_default=None, validate=V.Length(min=1, max=80))
     province = Text(load_default=None, validate=V.Length(min=1, max=80))

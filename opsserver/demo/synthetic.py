@@ -1,10 +1,11 @@
 """A SYNTHETIC national data set for load and scale tests: points, crew, accounts, a season of rounds.
 
 Everything it makes is named SYNTHETIC (codes `SYN…`, names "SYNTHETIC …", placeholder ammunition), so
-it can never be taken for real operations. Rows go in by bulk insert, not through the services (50,000
-crew one by one would take an hour); the audit log records the load itself as one event per table, and
-optional filler events make the chain as long as a national season's (`audit_events`), each hashed
-into the chain like any other.
+it can never be taken for real operations; only the regions its points lie in are real provinces and cities
+(with invented counties), so the national and provincial views have something to group. Rows go in by bulk
+insert, not through the services (50,000 crew one by one would take an hour); the audit log records the load
+itself as one event per table, and optional filler events make the chain as long as a national season's
+(`audit_events`), each hashed into the chain like any other.
 """
 
 import json
@@ -29,9 +30,43 @@ from ..registry.models import CrewMember, Point, Shift
 ACTOR = "seed-synthetic"
 PASSWORD = "synthetic-pass"  # every synthetic account's; hashed once
 BATCH = 5000
-PROVINCES = ["Henan", "Hebei", "Shandong", "Shanxi", "Shaanxi", "Gansu", "Xinjiang", "Inner Mongolia", "Jilin",
-             "Heilongjiang", "Liaoning", "Anhui", "Jiangsu", "Hubei", "Hunan", "Sichuan", "Yunnan", "Guizhou",
-             "Qinghai", "Ningxia"]
+# The regions the points lie in: 20 real provinces, three real cities each (their centres, [lat, lon], roughly),
+# four counties a city named after it (invented: 城关区, 新区, 东县, 西县) around its centre. Points cluster
+# around their county's centre, spread over the provinces first (point n: province n % 20, then city, county).
+REGIONS = {
+    "河南省": [("郑州市", 34.75, 113.62), ("洛阳市", 34.62, 112.45), ("南阳市", 33.00, 112.53)],
+    "河北省": [("石家庄市", 38.04, 114.51), ("保定市", 38.87, 115.46), ("邯郸市", 36.61, 114.49)],
+    "山东省": [("济南市", 36.65, 117.12), ("潍坊市", 36.71, 119.16), ("临沂市", 35.10, 118.36)],
+    "山西省": [("太原市", 37.87, 112.55), ("大同市", 40.08, 113.30), ("运城市", 35.03, 111.01)],
+    "陕西省": [("西安市", 34.34, 108.94), ("宝鸡市", 34.36, 107.24), ("榆林市", 38.29, 109.73)],
+    "甘肃省": [("兰州市", 36.06, 103.83), ("天水市", 34.58, 105.72), ("张掖市", 38.93, 100.45)],
+    "新疆维吾尔自治区": [("乌鲁木齐市", 43.83, 87.62), ("克拉玛依市", 45.58, 84.89), ("哈密市", 42.82, 93.51)],
+    "内蒙古自治区": [("呼和浩特市", 40.84, 111.75), ("包头市", 40.66, 109.84), ("赤峰市", 42.26, 118.89)],
+    "吉林省": [("长春市", 43.82, 125.32), ("吉林市", 43.84, 126.55), ("四平市", 43.17, 124.35)],
+    "黑龙江省": [("哈尔滨市", 45.80, 126.53), ("齐齐哈尔市", 47.35, 123.92), ("牡丹江市", 44.55, 129.63)],
+    "辽宁省": [("沈阳市", 41.80, 123.43), ("大连市", 38.91, 121.61), ("锦州市", 41.10, 121.13)],
+    "安徽省": [("合肥市", 31.82, 117.23), ("阜阳市", 32.89, 115.81), ("安庆市", 30.54, 117.06)],
+    "江苏省": [("南京市", 32.06, 118.80), ("徐州市", 34.26, 117.18), ("盐城市", 33.35, 120.16)],
+    "湖北省": [("武汉市", 30.59, 114.31), ("襄阳市", 32.01, 112.12), ("宜昌市", 30.69, 111.29)],
+    "湖南省": [("长沙市", 28.23, 112.94), ("衡阳市", 26.89, 112.57), ("常德市", 29.03, 111.70)],
+    "四川省": [("成都市", 30.57, 104.07), ("绵阳市", 31.47, 104.68), ("南充市", 30.84, 106.11)],
+    "云南省": [("昆明市", 25.04, 102.71), ("曲靖市", 25.49, 103.80), ("玉溪市", 24.35, 102.54)],
+    "贵州省": [("贵阳市", 26.65, 106.63), ("遵义市", 27.73, 106.93), ("毕节市", 27.30, 105.29)],
+    "青海省": [("西宁市", 36.62, 101.78), ("海东市", 36.50, 102.10), ("格尔木市", 36.40, 94.90)],
+    "宁夏回族自治区": [("银川市", 38.49, 106.23), ("石嘴山市", 39.02, 106.38), ("吴忠市", 37.99, 106.20)],
+}
+PROVINCES = list(REGIONS)
+# Each county: its name after the city's, and its centre's offset from the city's ([lat, lon] degrees).
+COUNTIES = [("城关区", 0.0, 0.0), ("新区", 0.12, 0.30), ("东县", -0.15, 0.45), ("西县", 0.10, -0.40)]
+SPREAD_DEG = 0.06  # a point's distance from its county's centre (standard deviation, each axis)
+
+
+def region_of(n: int) -> tuple[str, str, str, float, float]:
+    """Point n's province, city, county and county centre (lat, lon): spread over the provinces first."""
+    province = PROVINCES[n % len(PROVINCES)]
+    city, lat, lon = REGIONS[province][(n // len(PROVINCES)) % 3]
+    suffix, dlat, dlon = COUNTIES[(n // (len(PROVINCES) * 3)) % len(COUNTIES)]
+    return province, city, city.removesuffix("市") + suffix, lat + dlat, lon + dlon
 
 
 def _chunks(rows: list[dict], size: int = BATCH) -> Iterator[list[dict]]:
@@ -68,9 +103,11 @@ def load_synthetic(points: int = 10_000, crew: int = 50_000, rounds: int = 60, r
     for n in range(points):
         rocket = rng.random() < 0.6
         start = rng.choice([0, 30, 90, 180, 270, 300])
+        province, city, county, lat, lon = region_of(n)
         point_rows.append({
-            "code": f"SYN{n:05d}", "name": f"SYNTHETIC point {n}", "county": f"SYNTHETIC {rng.choice(PROVINCES)}",
-            "latitude": round(22 + rng.random() * 22, 5), "longitude": round(98 + rng.random() * 27, 5),
+            "code": f"SYN{n:05d}", "name": f"SYNTHETIC point {n}", "province": province, "city": city,
+            "county": county, "latitude": round(lat + rng.gauss(0, SPREAD_DEG), 5),
+            "longitude": round(lon + rng.gauss(0, SPREAD_DEG), 5),
             "elevation_m": round(rng.uniform(20, 2500), 1), "equipment": "rocket" if rocket else "gun",
             "launchers": rng.choice([1, 2, 3]), "sector_start_deg": start, "sector_end_deg": (start + 120) % 360,
             "max_range_km": 8.0 if rocket else 6.0, "max_height_m": 8000.0 if rocket else 6000.0,

@@ -26,7 +26,7 @@ class PointsResource(MethodView):
     def get(self, query):
         """List operating points with the crew on site."""
         stmt = select(Point)
-        for key in ("county", "equipment", "active"):
+        for key in ("province", "city", "county", "equipment", "active"):
             if key in query:
                 stmt = stmt.where(getattr(Point, key) == query[key])
         page = keyset_page(stmt, Point.code, query["limit"], query["cursor"])

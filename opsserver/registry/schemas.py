@@ -27,6 +27,10 @@ class PointBaseSchema(ma.Schema):
     county = Text(validate=V.Length(min=1, max=80))
     township = Text(allow_none=True, validate=V.Length(max=80), metadata={
         "description": "the township (乡镇) the point lies in, named in announcements"})
+    province = Text(allow_none=True, validate=V.Length(max=80), metadata={
+        "description": "the province (省) the point lies in, for the national view (status/summary?by=province)"})
+    city = Text(allow_none=True, validate=V.Length(max=80), metadata={
+        "description": "the city (市) the point lies in, for the provincial view (status/summary?by=city)"})
     latitude = Number(validate=V.Range(min=-90, max=90))
     longitude = Number(validate=V.Range(min=-180, max=180))
     elevation_m = Number(allow_none=True, validate=V.Range(min=-500, max=9000))
@@ -56,6 +60,10 @@ class PointCreateSchema(PointBaseSchema):
     county = Text(required=True, validate=V.Length(min=1, max=80))
     township = Text(load_default=None, allow_none=True, validate=V.Length(max=80), metadata={
         "description": "the township (乡镇) the point lies in, named in announcements"})
+    province = Text(load_default=None, allow_none=True, validate=V.Length(max=80), metadata={
+        "description": "the province (省) the point lies in, for the national view (status/summary?by=province)"})
+    city = Text(load_default=None, allow_none=True, validate=V.Length(max=80), metadata={
+        "description": "the city (市) the point lies in, for the provincial view (status/summary?by=city)"})
     latitude = Number(required=True, validate=V.Range(min=-90, max=90))
     longitude = Number(required=True, validate=V.Range(min=-180, max=180))
     equipment = Text(required=True, validate=V.OneOf(EQUIPMENT))
@@ -86,7 +94,9 @@ class PointSchema(PointBaseSchema):
 
 
 class PointQuerySchema(PageQuerySchema):
-    county = Text()
+    province = Text(metadata={"description": "only the points in this province"})
+    city = Text(metadata={"description": "only the points in this city"})
+    county = Text(metadata={"description": "only the points in this county"})
     equipment = Text(validate=V.OneOf(EQUIPMENT))
     active = Flag()
 

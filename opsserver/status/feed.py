@@ -1,20 +1,24 @@
-"""The live status feed as an HTTP answer: a weak ETag per version (304 when unchanged) and one build per
-version, shared by the API's routes and the pages' own polling (web), so neither imports the other."""
+"""The live status feed as an HTTP answer, shared by the API's routes and the pages' own polling (web):
+every answer carries its version (`version`, header X-Status-Version, weak ETag; 304 when unchanged);
+`?since=V` answers only the points changed since V and the codes removed (delta.py), `?province=`,
+`?city=`, `?county=` only a region's points. One build per version serves every screen."""
 
 import gc
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 import orjson
 from flask import current_app, request
 
+from ..database.snapshot import read_snapshot
 from ..database.utc import now_utc
 from ..i18n import current_lang
-from . import services
+from . import delta, services
 
-# The last body built per feed, keyed by its version: wall screens and maps poll the same feed every
-# few seconds, so one build per version serves them all. A memo of database state, not state itself:
-# every process builds the same body for the same version.
-_built: dict[str, tuple[str, bytes]] = {}
+REGION_FILTERS = ("province", "city", "county")
+# Each feed: the key of its items, an item's code, the rest of its body.
+FEEDS = {"application/geo+json": ("features", lambda f: f["id"], {"type": "FeatureCollection"}),
+         "application/json": ("points", lambda p: p["code"], {})}
 
 
 @contextmanager
@@ -33,27 +37,79 @@ def gc_paused():
             gc.enable()
 
 
+def _history(mimetype: str) -> delta.History:
+    # Per app (two apps in one process are two servers), feed, language (the flags' reasons) and database.
+    histories = current_app.extensions.setdefault("status_feed", {})
+    key = (mimetype, current_lang(), current_app.config["SQLALCHEMY_DATABASE_URI"])
+    return histories.setdefault(key, delta.History())
+
+
+def current_build(build, mimetype: str) -> tuple[delta.Build, delta.History | None]:
+    """The build of the current version (made now if this process has none as new), and the history it is
+    in (None with OPS_STATUS_MEMO off: every answer built afresh, and full)."""
+    cfg = current_app.config
+    items_key, code_of, _ = FEEDS[mimetype]
+    memo = cfg["OPS_STATUS_MEMO"]
+    history = _history(mimetype) if memo else None
+    with read_snapshot():
+        bucket_s = cfg["OPS_STATUS_BUCKET_S"]
+        bucket = int(now_utc().timestamp()) // bucket_s
+        head, head_at = services.audit_head()
+        version = (head, bucket)
+        last = history.last if history else None
+        if last is not None and last.version >= version:
+            return last, history  # this version, or a newer one a parallel request built
+        at = build_time(bucket, bucket_s, head_at)
+        with gc_paused():
+            made = delta.split(build(at), items_key, code_of)
+    made.version = version
+    if history is not None:
+        history.add(made)
+    return made, history
+
+
+def build_time(bucket: int, bucket_s: int, head_at: datetime | None) -> datetime:
+    """The instant a version's feed is made for: its bucket's start, or its last write if later (a round
+    activated now is active in the feed of the version its activation made). Fixed by the version, so
+    every server builds the same body for it; what time alone changes shows at the next bucket."""
+    start = datetime.fromtimestamp(bucket * bucket_s, timezone.utc)
+    return max(start, head_at) if head_at is not None else start
+
+
 def feed_answer(build, mimetype: str):
-    """Answer 304 when the client's ETag is the current version; otherwise the body of this version."""
-    at = now_utc()
-    version = services.version(at, current_app.config["OPS_STATUS_BUCKET_S"])
-    etag = f'W/"{version}"'
+    """The feed's answer: 304 when the client's ETag is the current version; a delta for a `since` this
+    process can answer from; else the whole feed (of the region asked for)."""
+    items_key, _, head = FEEDS[mimetype]
+    made, history = current_build(build, mimetype)
+    etag = f'W/"{delta.version_text(made.version)}"'
+    wanted = {k: request.args[k] for k in REGION_FILTERS if request.args.get(k)}
+    since = delta.parse_version(request.args.get("since"))
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = current_app.response_class(status=304)
     else:
-        # The flags' reasons are in the reader's language: one body per version and language.
-        key = f"{mimetype}:{current_lang()}:{current_app.config['SQLALCHEMY_DATABASE_URI']}"
-        cached = _built.get(key)
-        if cached is None or cached[0] != version or not current_app.config["OPS_STATUS_MEMO"]:
-            with gc_paused():
-                # orjson: a tenth of the json module's time for the 6 MB of 10,000 points.
-                body = orjson.dumps(build(at))
-            _built[key] = cached = (version, body)
-        resp = current_app.response_class(cached[1], mimetype=mimetype)
+        changes = history.since(since, made) if since is not None and history is not None else None
+        if changes is None:
+            codes = [c for c in made.parts if not wanted or delta.matches(made.regions[c], wanted)]
+            body = delta.answer(made, head, items_key, codes, (), True)
+        else:
+            changed, removed = changes
+            inside = {c for c in changed if not wanted or delta.matches(made.regions[c], wanted)}
+            # A point that left the region asked for is gone from that screen's view.
+            body = delta.answer(made, head, items_key, sorted(inside), removed | (changed - inside), False)
+        resp = current_app.response_class(body, mimetype=mimetype)
     resp.headers["ETag"] = etag
+    resp.headers["X-Status-Version"] = delta.version_text(made.version)
     resp.headers["Cache-Control"] = "no-cache"
     resp.vary.add("Accept-Language")  # the flags' reasons follow it on the API
     return resp
+
+
+def current_collection() -> dict:
+    """The current GeoJSON feed as data, with its `version` (a live map's first data: its first poll asks
+    only for what changed since)."""
+    items_key, _, head = FEEDS["application/geo+json"]
+    made, _ = current_build(geojson_body, "application/geo+json")
+    return orjson.loads(delta.answer(made, head, items_key, list(made.parts), (), True))
 
 
 def geojson_body(at):

@@ -17,11 +17,17 @@ from ..reasons import localized_flags
 from ..registry.models import Point
 
 
+def audit_head() -> tuple[int, datetime | None]:
+    """The audit log's last event (every change of state writes one): its sequence number and time, or
+    (0, None) for an empty log. One indexed query."""
+    row = db.session.execute(select(AuditEvent.seq, AuditEvent.at).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return (row.seq, row.at) if row else (0, None)
+
+
 def version(at: datetime, bucket_s: int) -> str:
-    """The status feed's version: the audit head (every change of state writes an event) and a time bucket
-    (windows open and close, and alerts age, with no write at all). Costs one indexed query."""
-    head = db.session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
-    return f"{head}.{int(at.timestamp()) // bucket_s}"
+    """The status feed's version: the audit head and a time bucket (windows open and close, and alerts age,
+    with no write at all)."""
+    return f"{audit_head()[0]}.{int(at.timestamp()) // bucket_s}"
 
 
 # A point's geometry and fixed properties, made once per point row and shared by every build after it
@@ -31,8 +37,8 @@ _static_parts: dict[tuple, tuple[dict, dict]] = {}
 
 def _static_part(row) -> tuple[dict, dict]:
     return ({"type": "Point", "coordinates": [row.longitude, row.latitude]},
-            {"code": row.code, "name": row.name, "county": row.county, "equipment": row.equipment,
-             "launchers": row.launchers, "sector_start_deg": row.sector_start_deg,
+            {"code": row.code, "name": row.name, "county": row.county, "city": row.city, "province": row.province,
+             "equipment": row.equipment, "launchers": row.launchers, "sector_start_deg": row.sector_start_deg,
              "sector_end_deg": row.sector_end_deg, "max_range_km": row.max_range_km,
              "max_height_m": row.max_height_m, "geofence_m": row.geofence_m, "min_crew": row.min_crew})
 
@@ -53,7 +59,7 @@ def status_features(at: datetime | None = None) -> dict:
     rows = db.session.connection().execute(
         select(p.id, p.code, p.name, p.county, p.latitude, p.longitude, p.equipment, p.launchers,
                p.sector_start_deg, p.sector_end_deg, p.max_range_km, p.max_height_m, p.geofence_m, p.min_crew,
-               p.active).order_by(p.code)).all()
+               p.active, p.province, p.city).order_by(p.code)).all()
     alerts = compute_alerts(at, rounds, states, codes={row[0]: row[1] for row in rows})
     alerts_by_code: dict[str, list] = {}
     for a in alerts:

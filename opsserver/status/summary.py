@@ -75,10 +75,11 @@ def region_summary(by: str, at: datetime | None = None) -> dict:
     points by severity. Alerts of no active point are in no region and not in the totals.
 
     A region is named within its enclosing regions (`province`, `city` where known, else null; a province's
-    `province` is its own name), since county names repeat across the country. Points that lack the region's field (no city, say) go into a region whose `region` is
-    null (one per enclosing region). Each region has the bounding box of its points ([min lon, min lat, max
-    lon, max lat]) and their mean position as `centre`. Regions are sorted by most critical alerts, then name
-    (unnamed last); `totals` are the same counts over every point.
+    `province` is its own name), since county names repeat across the country. Points that lack the region's
+    field (no city, say) go into a region whose `region` is null (one per enclosing region). Each region has
+    the bounding box of its points ([min lon, min lat, max lon, max lat]) and their mean position as `centre`.
+    Regions are sorted by most critical alerts, then name (unnamed last); `totals` are the same counts over
+    every point.
     """
     if by not in LEVELS:
         raise ValueError(f"by must be one of {', '.join(LEVELS)}")

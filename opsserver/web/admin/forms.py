@@ -61,6 +61,8 @@ class PointForm(FlaskForm):
     name = StringField(_l("Name"))
     county = StringField(_l("County"))
     township = StringField(_l("Township"))
+    city = StringField(_l("City"))
+    province = StringField(_l("Province"))
     latitude = FloatField(_l("Latitude"), validators=[Optional()])
     longitude = FloatField(_l("Longitude"), validators=[Optional()])
     elevation_m = FloatField(_l("Elevation (m)"), validators=[Optional()])
@@ -75,9 +77,9 @@ class PointForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-POINT_FIELDS = ("name", "county", "township", "latitude", "longitude", "elevation_m", "equipment", "launchers",
-                "sector_start_deg", "sector_end_deg", "max_range_km", "max_height_m", "geofence_m", "min_crew",
-                "active")
+POINT_FIELDS = ("name", "county", "township", "city", "province", "latitude", "longitude", "elevation_m",
+                "equipment", "launchers", "sector_start_deg", "sector_end_deg", "max_range_km", "max_height_m",
+                "geofence_m", "min_crew", "active")
 
 
 class CrewForm(FlaskForm):

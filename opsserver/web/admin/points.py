@@ -20,7 +20,7 @@ STATE_NAMES = {"idle": _l("idle"), "ordered": _l("ordered"), "manned": _l("manne
                "requested": _l("airspace requested"), "cleared": _l("cleared"), "firing": _l("firing"),
                "done": _l("done"), "declined": _l("declined"), "stood_down": _l("stood down"),
                "rejected": _l("airspace rejected")}
-NULLABLE = {"elevation_m", "township"}
+NULLABLE = {"elevation_m", "township", "city", "province"}
 
 
 def _page(create: PointForm | None = None, status_code: int = 200):

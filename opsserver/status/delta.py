@@ -1,0 +1,119 @@
+"""The status feed's history in this process: each point's part of the last build, the version each point
+last changed at and the points removed, so `?since=V` answers only what moved since V.
+
+Versions come from the database (the audit head and a time bucket, services.version), so every app server
+labels the same state alike; each process keeps only its own history, from the first version it built (its
+`base`). A `since` before that, after the current version or not a version at all gets the full answer,
+which says so (`full: true`). Every build reads the version and the facts in one snapshot and is made for
+an instant the version fixes (feed.build_time), so a version names one body on every server, and a change
+first seen in the build of version W is missing from any state a client holds at a version V < W.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+import orjson
+
+Version = tuple[int, int]
+KEEP = 2000  # builds remembered: at one per 5-s bucket, nearly three hours of screens catching up
+
+
+def parse_version(text: str | None) -> Version | None:
+    """`"412.355221"` → (412, 355221); anything else (absent, malformed, negative) → None."""
+    if not text or len(text) > 40:
+        return None
+    head, _, bucket = text.partition(".")
+    if not (head.isdigit() and bucket.isdigit()):  # digits only: no signs, spaces or exponents
+        return None
+    return int(head), int(bucket)
+
+
+def version_text(v: Version) -> str:
+    return f"{v[0]}.{v[1]}"
+
+
+@dataclass
+class Build:
+    """One build's items, serialised one by one, with each item's region (for the region filters)."""
+
+    version: Version
+    generated_at: str
+    parts: dict[str, bytes]
+    regions: dict[str, tuple]
+
+
+@dataclass
+class History:
+    """The builds of one feed (mimetype, language, database) in this process."""
+
+    base: Version | None = None
+    last: Build | None = None
+    log: list[tuple[Version, set[str], set[str]]] = field(default_factory=list)  # (version, changed, removed)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, build: Build) -> None:
+        """Record a build: what differs from the last one is changed at its version."""
+        with self.lock:
+            last = self.last
+            if last is not None and build.version <= last.version:
+                return  # an older or the same version, built by a slower thread: nothing new
+            if last is None:
+                self.base = build.version
+            else:
+                changed = {c for c, b in build.parts.items() if last.parts.get(c) != b}
+                removed = set(last.parts) - set(build.parts)
+                self.log.append((build.version, changed, removed))
+                if len(self.log) > KEEP:
+                    dropped = self.log.pop(0)
+                    self.base = dropped[0]  # a client at the dropped version still gets what followed it
+            self.last = build
+
+    def since(self, v: Version, build: Build) -> tuple[set[str], set[str]] | None:
+        """The codes changed and removed after `v` up to `build` (one of this history's), or None when this
+        history cannot tell (a full answer then)."""
+        upto = build.version
+        with self.lock:
+            base = self.base
+            # Both parts of a version only grow: one outside [base, build] is not a version seen here.
+            if base is None or not (base[0] <= v[0] <= upto[0] and base[1] <= v[1] <= upto[1]):
+                return None
+            changed: set[str] = set()
+            removed: set[str] = set()
+            for version, ch, rm in reversed(self.log):
+                if version <= v:
+                    break
+                if version <= upto:
+                    changed |= ch
+                    removed |= rm
+        return changed & build.parts.keys(), removed - build.parts.keys()
+
+
+def split(body: dict, items_key: str, code_of) -> Build:
+    """A built body (FeatureCollection or points list) into its items' parts."""
+    parts, regions = {}, {}
+    for item in body[items_key]:
+        code = code_of(item)
+        parts[code] = orjson.dumps(item)
+        regions[code] = region_of(item)
+    return Build((0, 0), body["generated_at"], parts, regions)
+
+
+def region_of(item: dict) -> tuple:
+    props = item.get("properties", item)
+    return props.get("province"), props.get("city"), props.get("county")
+
+
+def matches(region: tuple, wanted: dict) -> bool:
+    """Whether a point's (province, city, county) is in the region the query asks for."""
+    province, city, county = region
+    return ((wanted.get("province") is None or province == wanted["province"])
+            and (wanted.get("city") is None or city == wanted["city"])
+            and (wanted.get("county") is None or county == wanted["county"]))
+
+
+def answer(build: Build, head: dict, items_key: str, codes, removed, full: bool) -> bytes:
+    """The body: `head` (type, generated_at), `version`, `full`, `removed` and the items named by `codes`."""
+    top = orjson.dumps({**head, "generated_at": build.generated_at, "version": version_text(build.version),
+                        "full": full, "removed": sorted(removed)})
+    items = b",".join(build.parts[c] for c in codes)
+    return top[:-1] + b',"' + items_key.encode() + b'":[' + items + b"]}"
