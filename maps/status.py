@@ -31,9 +31,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
 from folium.plugins import MarkerCluster, Realtime
 from folium.utilities import JsCode
+from jinja2 import Template
 
 from .assets import VENDOR_URL
 from .base import CREWS_PANE, POINTS_PANE
@@ -128,6 +129,19 @@ class StatusScript(Element):
     def js(self, member: str) -> JsCode:
         """A reference to one helper, for folium options that take a JS function."""
         return JsCode(f"{self.get_name()}.{member}")
+
+
+class AttachLive(MacroElement):
+    """Tells the status helpers the live layer, once made, so they can take removed points off it."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        {{ this.helpers.get_name() }}.attach({{ this.live.get_name() }});
+    {% endmacro %}""")
+
+    def __init__(self, helpers: Element, live: Element):
+        super().__init__()
+        self._name = "AttachLive"
+        self.helpers, self.live = helpers, live
 
 
 LIVE_SECTOR_COLOUR = "#3b6ea5"
@@ -264,6 +278,8 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
     points.add_to(m)
 
     data = {"type": "FeatureCollection", "features": [slim_feature(f) for f in features]}
+    if status_geojson.get("version"):  # the feed's version, so the first poll asks only what changed since
+        data["version"] = str(status_geojson["version"])
     if realtime_url:
         helpers.initial = data
         live = Realtime(
@@ -271,7 +287,7 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
             interval=int(interval_ms),
             get_feature_id=f"{helpers.get_name()}.featureId",
             update_feature=f"{helpers.get_name()}.update",
-            remove_missing=True,
+            remove_missing=False,  # a delta names only what changed: the source removes what it says
             container=JsCode(f"{helpers.get_name()}.batched({points.get_name()})") if cluster else points,
             point_to_layer=helpers.js("pointToLayer"),
             on_each_feature=helpers.js("bind"),
@@ -281,6 +297,7 @@ def build_status_map(status_geojson: Mapping, crew_positions: Sequence[Mapping] 
         live.control = False
         live.show = False
         m.add_child(live)
+        m.add_child(AttachLive(helpers, live))
     else:
         EmbeddedGeoJson(data, control=False, point_to_layer=helpers.js("pointToLayer"),
                         on_each_feature=helpers.js("bind")).add_to(points)

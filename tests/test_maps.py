@@ -336,7 +336,9 @@ def test_status_map_realtime_polls_and_updates_in_place():
     assert len(live) == 1
     opts = live[0].options
     assert 2000 <= opts["interval"] <= 10000
-    assert opts["remove_missing"] is True
+    # A delta names only what changed: the source takes removed points off the layer, not Realtime.
+    assert opts["remove_missing"] is False
+    assert "attach" in m.get_root().render()
     assert "featureId" in opts["get_feature_id"].js_code and "update" in opts["update_feature"].js_code
     assert "/api/v1/status.geojson" in live[0].src.js_code
     assert opts["container"] is group(m, "Operating points")  # markers live in the listed layer

@@ -173,22 +173,51 @@
         Batch = Batch || batchClass();  // defined on first use, when Leaflet is surely loaded
         return new Batch(cluster);
     }
+    var current = null;  // the live source, told its layer by attach()
     function source(url, initialKey) {
         // The first call answers with the data the page was built from (the page data entry initialKey,
-        // see OpsMap.data); later calls ask the feed with
-        // the last ETag (If-None-Match), so an unchanged feed is an empty 304 and nothing is redrawn.
+        // see OpsMap.data) and its version; later calls ask the feed for what changed since the version
+        // held (?since=V: the changed points and the codes removed, or the whole feed with full: true),
+        // with the last ETag (If-None-Match), so an unchanged feed is an empty 304 and nothing is redrawn.
         // Done by hand: browsers do not all revalidate fetches the same way.
         // One request at a time, its answer handed to the latest poll: Leaflet Realtime drops the answer
         // to any poll but its latest, so polls overtaking a slow feed would drop every answer, and the
         // ETag kept from a dropped one would make each later answer "unchanged".
-        var etag = null, waiting = null, first = true;
+        var etag = null, waiting = null, first = true, version = null, known = {};
+        var self = {live: null};
+        current = self;
+        function held(data) {
+            // The codes this answer takes off the map: those it removes, or, when whole, those it lacks.
+            var gone = [], seen = {};
+            (data.features || []).forEach(function (f) { seen[featureId(f)] = true; });
+            if (data.full === false) {
+                (data.removed || []).forEach(function (c) { if (known[c]) { gone.push(c); } });
+            } else {
+                Object.keys(known).forEach(function (c) { if (!seen[c]) { gone.push(c); } });
+            }
+            gone.forEach(function (c) { delete known[c]; });
+            Object.keys(seen).forEach(function (c) { known[c] = true; });
+            if (data.version) { version = data.version; }
+            return gone;
+        }
+        function drop(gone) {
+            if (!gone.length || !self.live) { return; }
+            self.live.remove(gone.map(function (c) { return {type: "Feature", id: c, properties: {code: c}}; }));
+        }
         return function (success, error) {
-            if (first) { first = false; success(OpsMap.data()[initialKey]); return; }
+            if (first) {
+                first = false;
+                var initial = OpsMap.data()[initialKey];
+                held(initial);
+                success(initial);
+                return;
+            }
             if (waiting) { waiting.success = success; waiting.error = error; return; }
             waiting = {success: success, error: error};
             var headers = {"Accept": "application/geo+json, application/json"};
             if (etag) { headers["If-None-Match"] = etag; }
-            fetch(url, {cache: "no-store", credentials: "same-origin", headers: headers})
+            var ask = version ? url + (url.indexOf("?") < 0 ? "?" : "&") + "since=" + encodeURIComponent(version) : url;
+            fetch(ask, {cache: "no-store", credentials: "same-origin", headers: headers})
                 .then(function (r) {
                     if (r.status === 304) { return null; }
                     if (!r.ok) { throw new Error("status feed: HTTP " + r.status); }
@@ -199,7 +228,11 @@
                 .then(function (data) {
                     var w = waiting;
                     waiting = null;
-                    if (data) { w.success(data); }
+                    if (data) {
+                        var gone = held(data);
+                        w.success(data);
+                        drop(gone);
+                    }
                 }, function (err) {
                     var w = waiting;
                     waiting = null;
@@ -207,6 +240,11 @@
                 });
         };
     }
+    function attach(layer) {
+        // The live layer, once made: the source takes removed points off it (Realtime's removeMissing is
+        // off, since a delta names only what changed).
+        if (current) { current.live = layer; }
+    }
     return {hex: hex, style: style, pointToLayer: pointToLayer, popup: popup, bind: bind, update: update,
-            featureId: featureId, clusterIcon: clusterIcon, batched: batched, source: source};
+            featureId: featureId, clusterIcon: clusterIcon, batched: batched, source: source, attach: attach};
 })

@@ -20,7 +20,7 @@ from ..serving.security import allow_inline_scripts
 from ..alerts import services as alert_service
 from ..alerts.schemas import KINDS
 from ..status import services as status
-from ..status.feed import feed_answer, geojson_body
+from ..status.feed import current_collection, feed_answer, geojson_body
 from . import data
 from .alerts import AckForm, acknowledge_page, alert_filters, alert_rows, kept_args
 from .archive import vendor_file
@@ -148,7 +148,7 @@ def alert_ack(alert_id: str):
 @page_roles_required(*PAGE_ROLES)
 def status_map():
     """The live status map; it polls /maps/status.geojson and updates markers in place."""
-    m = maps.build_status_map(status.status_features(), data.crew_positions(),
+    m = maps.build_status_map(current_collection(), data.crew_positions(),
                               realtime_url=url_for("web.status_geojson"), **_map_options())
     return _html(m, [(url_for("web.index"), _("Dashboard")), (url_for("rounds.index"), _("Rounds"))])
 
