@@ -8,6 +8,11 @@ ordering every point, and filler events so the audit chain is --audit-events lon
 servers (gunicorn.conf.py, 2 sync workers each) on two ports; two wrk processes, 16 connections each,
 one per server, posting new check-ins from 64 SYNTHETIC crew accounts; then `GET /api/v1/status.geojson`
 (10,000 points, built every request) and `GET /api/v1/audit/events` for the last page of the chain.
+Then the delta feed (#19): a third app server (1 sync worker, the per-version memo on, a day-long time
+bucket so the version moves only with writes) and --delta-steps steps of 10 check-ins through the API,
+each followed by the polls of the new version: a delta (`?since=` the screen's last version) and the full
+feed, the first of them paying the build, the others memo hits; each delta applied to its screen's copy
+must equal the full feed (bench/national_bench.py's FeedProbe; a difference fails the run).
 Prints a table and writes bench/results/scale.json. Needs wrk (apt-get install wrk).
 """
 
@@ -25,6 +30,7 @@ import urllib.request
 from pathlib import Path
 
 from checkin_bench import parse_wrk  # bench/ is this script's own folder, first on sys.path
+from national_bench import Client, FeedProbe, RequestLog, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -79,6 +85,7 @@ def main() -> None:
     parser.add_argument("--audit-events", type=int, default=10_000_000)
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--delta-steps", type=int, default=12, help="steps of 10 check-ins for the delta feed")
     parser.add_argument("--skip-load", action="store_true",
                         help="measure again on a database this script loaded before (with --database-url)")
     opts = parser.parse_args()
@@ -104,12 +111,13 @@ def main() -> None:
     app = create_app()
     client = app.test_client()
     tmp = Path(tempfile.mkdtemp(prefix="ops-scale-"))
-    targets = []
+    targets, crew = [], []
     for n in range(64):
         token = client.post("/api/v1/auth/token", json={"username": f"syn-crew-{n:05d}",
                                                         "password": "synthetic-pass"}).json["access_token"]
         point = client.get(f"/api/v1/points/SYN{n:05d}", headers={"Authorization": f"Bearer {token}"}).json
         targets.append(f"{token} {point['code']} {point['latitude']} {point['longitude']}")
+        crew.append((token, point["code"], point["latitude"], point["longitude"]))
     halves = []
     for i in range(2):
         path = tmp / f"targets-{i}.txt"
@@ -151,6 +159,16 @@ def main() -> None:
         for s in servers:
             os.killpg(s.pid, signal.SIGTERM)
             s.wait(timeout=30)
+    # The delta feed: its own server, memo on (the default), so one build per version serves every screen.
+    delta_log = tmp / "delta-server.log"
+    delta_server = start_server(url, PORTS[1] + 1, 1, delta_log, OPS_STATUS_BUCKET_S=86400, OPS_STATUS_MEMO=1)
+    try:
+        probe = FeedProbe(Client(PORTS[1] + 1), RequestLog(delta_log), commander)
+        probe.poll()  # this process's first build: the base of its history
+        delta = probe.rate(crew, 10, opts.delta_steps)
+    finally:
+        os.killpg(delta_server.pid, signal.SIGTERM)
+        delta_server.wait(timeout=30)
     verify = run([*flask, "verify-audit"], env).strip()
     result = {
         "audit_events": last, "load_s": round(load_s), "connections": opts.connections, "duration_s": opts.duration,
@@ -160,6 +178,7 @@ def main() -> None:
         "audit_last_page_filtered": {"p50_ms": round(pct(audit_filtered, 50), 2),
                                      "p99_ms": round(pct(audit_filtered, 99), 2)},
         "verify": verify.split(",")[0],
+        "delta_feed_10_changed": delta, "delta_failures": probe.failures,
     }
     loaded = "loaded before" if opts.skip_load else f"loaded in {load_s:.0f} s"
     print(f"\nPostgreSQL, SYNTHETIC national set, audit chain of {last:,} events ({loaded})")
@@ -170,10 +189,28 @@ def main() -> None:
     print(f"{'audit events, last page, entity filter':<44}{'':>12}{pct(audit_filtered, 50):>10.2f}"
           f"{pct(audit_filtered, 99):>10.2f}")
     print(f"check-ins stored: {checkins}; verify-audit: {result['verify']}")
-    print("targets: no errors at 32 connections; the audit page under 50 ms")
+    print(f"\ndelta feed, 10 points changed per step, {opts.delta_steps} steps (1 sync worker, memo on):")
+    print(f"{'answer':<44}{'KB wire':>9}{'KB body':>9}{'server p50':>11}{'p95':>8}{'trip p50':>10}{'p95':>8}")
+    names = {"delta_memo": "delta (memo hit)", "full_memo": "full (memo hit)",
+             "delta_first": "delta, first poll (pays the build)", "full_first": "full, first poll (pays the build)",
+             "lagging": "delta over 3 steps (memo hit)"}
+    for kind, name in names.items():
+        if kind in delta:
+            x = delta[kind]
+            print(f"{name:<44}{x['wire_p50'] / 1000:>9.1f}{x['body_p50'] / 1000:>9.1f}{x['server_p50']:>11.2f}"
+                  f"{x['server_p95']:>8.2f}{x['client_p50']:>10.2f}{x['client_p95']:>8.2f}")
+    d, f = delta["delta_memo"], delta["full_memo"]
+    print(f"delta / full: bytes on the wire {d['wire_p50'] / f['wire_p50']:.4f}, server time "
+          f"{d['server_p50'] / f['server_p50']:.3f}; correctness: "
+          + ("every delta applied equalled the full feed" if not probe.failures else
+             f"{len(probe.failures)} FAILURES: " + "; ".join(probe.failures[:5])))
+    print("targets: no errors at 32 connections; the audit page under 50 ms; a delta poll with 10 points changed "
+          "under 20 KB and 20 ms at p50")
     (BENCH / "results").mkdir(exist_ok=True)
     (BENCH / "results" / "scale.json").write_text(json.dumps(result, indent=2))
     shutil.rmtree(tmp, ignore_errors=True)
+    if probe.failures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ tooltips are built from it as text in the browser (see ``maps.safe``).
 
 from .assets import OfflineMap, UnlocalizedAssetError, localize, npm_packages
 from .geometry import range_ring, sector_polygon
+from .regions import build_region_map
 from .rounds import build_replay_map, build_round_map
 from .status import build_status_map
 
 __all__ = [
     "OfflineMap",
     "UnlocalizedAssetError",
+    "build_region_map",
     "build_replay_map",
     "build_round_map",
     "build_status_map",

@@ -47,6 +47,9 @@ class Config:
     OPS_STATUS_BUCKET_S = _int("OPS_STATUS_BUCKET_S", 5)
     # Keep the last built status body per version in each process (off: build every request).
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
+    # Above this many points the dashboard opens on regions (their counts and map) instead of every point.
+    OPS_DASHBOARD_REGIONS_ABOVE = _int("OPS_DASHBOARD_REGIONS_ABOVE", 500)
+    OPS_DASHBOARD_PAGE_SIZE = _int("OPS_DASHBOARD_PAGE_SIZE", 50)  # rows of points per page
     MAX_CONTENT_LENGTH = _int("OPS_MAX_BODY_BYTES", 1024 * 1024)
     # The <sender> of the announcements' CAP 1.2 alerts (the bureau's address on its public warning channels).
     OPS_CAP_SENDER = os.environ.get("OPS_CAP_SENDER", "weather-modification-ops")

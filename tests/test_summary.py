@@ -166,30 +166,6 @@ def test_an_acknowledged_alert_leaves_the_summary(ops_world):
     assert after == want["alerts"]
 
 
-@pytest.mark.parametrize("by", ["county", "city", "province"])
-def test_regions_come_from_the_point_rows_when_the_feed_lacks_them(app, ops_world, monkeypatch, by):
-    """A feed without `province` and `city` in its properties: the regions are read from the points (one query)
-    and the summary is the same."""
-    from opsserver.database.utc import now_utc
-    from opsserver.status import summary as module
-
-    national(ops_world)
-    at = now_utc()
-    with app.app_context():
-        plain = module.region_summary(by, at)
-        build = module.status_features
-
-        def without_regions(when):
-            collection = build(when)
-            for f in collection["features"]:
-                f["properties"] = {k: v for k, v in f["properties"].items() if k not in ("province", "city")}
-            return collection
-
-        monkeypatch.setattr(module, "status_features", without_regions)
-        assert module.region_summary(by, at) == plain
-    assert {r["region"] for r in plain["regions"]} == {r["region"] for r in summary(ops_world, by)["regions"]}
-
-
 def test_by_defaults_to_county(ops_world):
     assert summary(ops_world, None)["by"] == "county"
 

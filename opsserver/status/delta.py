@@ -34,12 +34,14 @@ def version_text(v: Version) -> str:
 
 @dataclass
 class Build:
-    """One build's items, serialised one by one, with each item's region (for the region filters)."""
+    """One build's items, serialised one by one, with each item's region (for the region filters), and the
+    alerts computed with it (every alert, acknowledged or not; the dashboard's)."""
 
     version: Version
     generated_at: str
     parts: dict[str, bytes]
     regions: dict[str, tuple]
+    alerts: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -95,7 +97,7 @@ def split(body: dict, items_key: str, code_of) -> Build:
         code = code_of(item)
         parts[code] = orjson.dumps(item)
         regions[code] = region_of(item)
-    return Build((0, 0), body["generated_at"], parts, regions)
+    return Build((0, 0), body["generated_at"], parts, regions, body.get("_alerts") or [])
 
 
 def region_of(item: dict) -> tuple:

@@ -104,17 +104,26 @@ def feed_answer(build, mimetype: str):
     return resp
 
 
-def current_collection() -> dict:
-    """The current GeoJSON feed as data, with its `version` (a live map's first data: its first poll asks
-    only for what changed since)."""
+def current_features(made: delta.Build, codes=None) -> list[dict]:
+    """The build's features (of `codes`, in their order; all by default) as data."""
+    return [orjson.loads(made.parts[c]) for c in (made.parts if codes is None else codes)]
+
+
+def current_collection(place: dict | None = None) -> dict:
+    """The current GeoJSON feed (of the region `place`: province, city, county) as data, with its `version`
+    (a live map's first data: its first poll asks only for what changed since)."""
     items_key, _, head = FEEDS["application/geo+json"]
     made, _ = current_build(geojson_body, "application/geo+json")
-    return orjson.loads(delta.answer(made, head, items_key, list(made.parts), (), True))
+    codes = [c for c in made.parts if not place or delta.matches(made.regions[c], place)]
+    return orjson.loads(delta.answer(made, head, items_key, codes, (), True))
 
 
 def geojson_body(at):
-    """The feed as a GeoJSON FeatureCollection, one Feature per point."""
-    return services.status_features(at)
+    """The feed as a GeoJSON FeatureCollection, one Feature per point (and, apart from the answer, the alerts
+    computed with it: `_alerts`)."""
+    alerts: list[dict] = []
+    collection = services.status_features(at, alerts_out=alerts)
+    return {**collection, "_alerts": alerts}
 
 
 def status_body(at):

@@ -36,4 +36,4 @@ class StatusSummaryResource(MethodView):
     @blp.response(200)
     def get(self, query):
         """Counts of points per state and active alerts per region (county, city or province)."""
-        return summary.region_summary(**query)
+        return summary.current_summary(**query)

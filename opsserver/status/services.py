@@ -43,8 +43,9 @@ def _static_part(row) -> tuple[dict, dict]:
              "max_height_m": row.max_height_m, "geofence_m": row.geofence_m, "min_crew": row.min_crew})
 
 
-def status_features(at: datetime | None = None) -> dict:
-    """One GeoJSON Feature per point with its live state (fixed number of queries for any number of points)."""
+def status_features(at: datetime | None = None, alerts_out: list | None = None) -> dict:
+    """One GeoJSON Feature per point with its live state (fixed number of queries for any number of points);
+    the alerts it computed on the way are added to `alerts_out` when given (the dashboard shows them)."""
     at = at or now_utc()
     rounds = active_rounds(at)
     on_site = on_site_by_point(None, at)
@@ -61,6 +62,8 @@ def status_features(at: datetime | None = None) -> dict:
                p.sector_start_deg, p.sector_end_deg, p.max_range_km, p.max_height_m, p.geofence_m, p.min_crew,
                p.active, p.province, p.city).order_by(p.code)).all()
     alerts = compute_alerts(at, rounds, states, codes={row[0]: row[1] for row in rows})
+    if alerts_out is not None:
+        alerts_out.extend(alerts)
     alerts_by_code: dict[str, list] = {}
     for a in alerts:
         alerts_by_code.setdefault(a["point_code"], []).append(a)

@@ -4,14 +4,11 @@ active alerts per region, from the same feed and alerts as the map, so its count
 from datetime import datetime
 
 import marshmallow as ma
-from sqlalchemy import select
 
-from ..alerts.compute import compute_alerts
 from ..alerts.services import active_alerts
 from ..database.utc import now_utc
-from ..extensions import db
 from ..fields import QuerySchema, Text
-from ..registry.models import Point
+from .feed import current_build, current_features, geojson_body
 from .services import status_features
 
 LEVELS = ("county", "city", "province")
@@ -29,13 +26,14 @@ class SummaryQuerySchema(QuerySchema):
 
 
 def _counts() -> dict:
-    return {"points": 0, "states": dict.fromkeys(STATES, 0), "flagged": 0,
+    return {"points": 0, "states": dict.fromkeys(STATES, 0), "colours": {}, "flagged": 0,
             "alerts": {"total": 0, **dict.fromkeys(SEVERITIES, 0)}, "_lons": [], "_lats": []}
 
 
 def _add(counts: dict, props: dict, lon: float, lat: float, alerts: list[dict]) -> None:
     counts["points"] += 1
     counts["states"][props["state"]] = counts["states"].get(props["state"], 0) + 1
+    counts["colours"][props["colour"]] = counts["colours"].get(props["colour"], 0) + 1
     counts["flagged"] += bool(props.get("flags") or props.get("alerts") or alerts)
     for a in alerts:
         counts["alerts"]["total"] += 1
@@ -54,25 +52,33 @@ def _finish(counts: dict) -> dict:
 
 
 def _regions_of(features: list[dict]) -> dict[str, dict]:
-    """Each point's county, city and province by code: from the feed's properties where it carries them, else
-    from the point rows (one query)."""
-    props = [f["properties"] for f in features]
-    if all("province" in p and "city" in p for p in props):
-        return {p["code"]: {k: p.get(k) for k in LEVELS} for p in props}
-    rows = db.session.execute(select(Point.code, Point.county, Point.city, Point.province)).all()
-    stored = {code: {"county": county, "city": city, "province": province}
-              for code, county, city, province in rows}
-    empty = dict.fromkeys(LEVELS)
-    return {p["code"]: {**stored.get(p["code"], empty), **{k: p[k] for k in LEVELS if p.get(k)}} for p in props}
+    """Each point's county, city and province by code, as the feed carries them."""
+    return {f["properties"]["code"]: {k: f["properties"].get(k) for k in LEVELS} for f in features}
 
 
 def region_summary(by: str, at: datetime | None = None) -> dict:
-    """Points per state, flagged points and active alerts per region at `by` level (county, city or province).
+    """Points per state, flagged points and active alerts per region at `by` level (county, city or province),
+    from one build of the live feed and of the alerts at `at` (now by default); see `summarize`."""
+    if by not in LEVELS:
+        raise ValueError(f"by must be one of {', '.join(LEVELS)}")
+    at = at or now_utc()
+    alerts: list[dict] = []
+    collection = status_features(at, alerts_out=alerts)
+    return summarize(by, collection["features"], active_alerts(at, alerts), collection["generated_at"])
 
-    One build of the live feed (`status_features`) and of the active (not acknowledged) alerts, so every count
-    is what the map shows: a region's points are the feed's (active) points in it, its states their states, its
-    `flagged` the points with a flag or an alert (purple on the map), and its alerts the active alerts of those
-    points by severity. Alerts of no active point are in no region and not in the totals.
+
+def current_summary(by: str) -> dict:
+    """`region_summary` of the feed's current version, from the build every screen shares (feed.py)."""
+    made, _ = current_build(geojson_body, "application/geo+json")
+    return summarize(by, current_features(made), active_alerts(None, made.alerts), made.generated_at)
+
+
+def summarize(by: str, features: list[dict], alerts: list[dict], generated_at: str) -> dict:
+    """The regional summary of these feed features and these active (not acknowledged) alerts.
+
+    Every count is what the map shows: a region's points are the feed's (active) points in it, its states their
+    states, its `flagged` the points with a flag or an alert (purple on the map), and its alerts the active
+    alerts of those points by severity. Alerts of no active point are in no region and not in the totals.
 
     A region is named within its enclosing regions (`province`, `city` where known, else null; a province's
     `province` is its own name), since county names repeat across the country. Points that lack the region's
@@ -81,13 +87,8 @@ def region_summary(by: str, at: datetime | None = None) -> dict:
     Regions are sorted by most critical alerts, then name (unnamed last); `totals` are the same counts over
     every point.
     """
-    if by not in LEVELS:
-        raise ValueError(f"by must be one of {', '.join(LEVELS)}")
-    at = at or now_utc()
-    collection = status_features(at)
-    features = collection["features"]
     alerts_by_code: dict[str, list[dict]] = {}
-    for a in active_alerts(at, compute_alerts(at)):
+    for a in alerts:
         if a.get("point_code"):
             alerts_by_code.setdefault(a["point_code"], []).append(a)
     regions_of = _regions_of(features)
@@ -108,5 +109,5 @@ def region_summary(by: str, at: datetime | None = None) -> dict:
     ordered = sorted(regions.values(), key=lambda r: (
         -r["alerts"]["critical"], r["region"] is None, r["region"] or "",
         *((r[k] is None, r[k] or "") for k in ENCLOSING[by])))
-    return {"by": by, "generated_at": collection["generated_at"], "regions": [_finish(r) for r in ordered],
+    return {"by": by, "generated_at": generated_at, "regions": [_finish(r) for r in ordered],
             "totals": _finish(totals)}

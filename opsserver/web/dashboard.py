@@ -1,17 +1,17 @@
-"""The dashboard's live part: the table of points and the alerts, rendered once, by the server.
+"""The dashboard's live part: the regions or the page of points, and the alerts, rendered by the server.
 
-The page (`/`, web.routes.index) and its polling (`/dashboard/live`) render the same macros
-(templates/_dashboard.html), so a row is built in one place and in the reader's language; the script
-only swaps the fresh rows in. An unchanged feed answers 304 (the status feed's version and the language).
+The page (`/`, web.routes.index) and its polling (`/dashboard/live`) build the same view (web/overview.py)
+and render the same macros (templates/_dashboard.html), so a row is built in one place and in the reader's
+language; the script only swaps the fresh parts in. An unchanged feed answers 304 (the status feed's
+version and the language).
 """
 
 from flask import Blueprint, current_app, render_template, request
 
 import rules
-from ..database.utc import now_utc
 from ..i18n import as_datetime, current_lang
 from ..alerts import services as alert_service
-from ..status import services as status
+from .overview import dashboard_query, dashboard_view
 from .auth import PAGE_ROLES, page_roles_required
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
@@ -35,23 +35,17 @@ bp.add_app_template_global(order_ack, "order_ack")
 bp.add_app_template_global(alert_service.by_kind, "alert_groups")  # the alerts panel (templates/_alerts_panel.html)  # the dashboard's rows (templates/_dashboard.html)
 
 
-def live_data(at=None) -> dict:
-    """The feed and the alerts the dashboard shows, computed for one instant."""
-    at = at or now_utc()
-    return {"feed": status.status_features(at), "alerts": alert_service.active_alerts(at)}
-
-
 @bp.get("/dashboard/live")
 @page_roles_required(*PAGE_ROLES)
 def live():
-    """The rows of the points' table and the alerts, as the page renders them (HTML fragment, ETag/304)."""
-    at = now_utc()
-    etag = f'W/"{status.version(at, current_app.config["OPS_STATUS_BUCKET_S"])}.{current_lang()}"'
+    """The dashboard's live parts for its query (the regions or the page of rows, the alerts), as the page
+    renders them (HTML fragment; ETag of the feed's version and the language, 304 while unchanged)."""
+    view = dashboard_view(dashboard_query(request.args))
+    etag = f'W/"{view["version"]}.{current_lang()}"'
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = current_app.response_class(status=304)
     else:
-        resp = current_app.response_class(render_template("dashboard_live.html", **live_data(at)),
-                                          mimetype="text/html")
+        resp = current_app.response_class(render_template("dashboard_live.html", **view), mimetype="text/html")
     resp.headers["ETag"] = etag
     resp.headers["Cache-Control"] = "no-cache"
     return resp

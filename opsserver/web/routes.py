@@ -19,7 +19,6 @@ from ..registry.basemap import base_layer_for
 from ..serving.security import allow_inline_scripts
 from ..alerts import services as alert_service
 from ..alerts.schemas import KINDS
-from ..status import services as status
 from ..status.feed import current_collection, feed_answer, geojson_body
 from . import data
 from .alerts import AckForm, acknowledge_page, alert_filters, alert_rows, kept_args
@@ -27,6 +26,7 @@ from .archive import vendor_file
 from .assets import versioned_vendor_url
 from .auth import PAGE_ROLES, CsrfForm, LoginForm, page_principal, page_roles_required, safe_next
 from .nav import layout_context
+from .overview import dashboard_query, dashboard_view
 from .rounds import round_links, with_back_strip
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
@@ -119,10 +119,9 @@ def logout():
 @bp.get("/")
 @page_roles_required(*PAGE_ROLES)
 def index():
-    """The command-centre dashboard: live map, table of points, alerts."""
-    feed = status.status_features()
-    alerts = alert_service.active_alerts()
-    return render_template("dashboard.html", feed=feed, alerts=alerts, who=page_principal(), logout_form=CsrfForm())
+    """The command-centre dashboard: live map, the regions or a page of the points, alerts (web/overview.py)."""
+    view = dashboard_view(dashboard_query(request.args))
+    return render_template("dashboard.html", **view, who=page_principal(), logout_form=CsrfForm())
 
 
 @bp.get("/alerts")
@@ -147,10 +146,27 @@ def alert_ack(alert_id: str):
 @bp.get("/maps/status")
 @page_roles_required(*PAGE_ROLES)
 def status_map():
-    """The live status map; it polls /maps/status.geojson and updates markers in place."""
-    m = maps.build_status_map(current_collection(), data.crew_positions(),
-                              realtime_url=url_for("web.status_geojson"), **_map_options())
+    """The live status map (of a region: ?province=, ?city=, ?county=); it polls /maps/status.geojson for what
+    changed and updates markers in place."""
+    place = _place(request.args)
+    m = maps.build_status_map(current_collection(place), data.crew_positions(),
+                              realtime_url=url_for("web.status_geojson", **place), **_map_options())
     return _html(m, [(url_for("web.index"), _("Dashboard")), (url_for("rounds.index"), _("Rounds"))])
+
+
+@bp.get("/maps/regions")
+@page_roles_required(*PAGE_ROLES)
+def regions_map():
+    """The regions of the dashboard's view (?by=, and the region drilled into) as sized, coloured circles."""
+    view = dashboard_view({**dashboard_query(request.args), "view": "regions"})
+    options = {k: v for k, v in _map_options().items() if k != "zones"}
+    m = maps.build_region_map(view["summary"]["regions"], **options)
+    return _html(m, [(url_for("web.index", **view["place"]), _("Dashboard"))])
+
+
+def _place(args) -> dict:
+    """The region a map is of, from its query (the dashboard's region filters)."""
+    return {k: v for k, v in dashboard_query(args).items() if k in ("province", "city", "county") and v}
 
 
 @bp.get("/maps/status.geojson")

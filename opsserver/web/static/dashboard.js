@@ -1,17 +1,18 @@
-// The dashboard's table and alerts follow the live state without a page reload. The rows and the alerts
-// are rendered by the server (templates/_dashboard.html, the same macros as the page, in the reader's
-// language and the one time format); this script only fetches them and swaps them in. The ETag keeps an
-// unchanged state from being sent again (304).
+// The dashboard's table (its regions or its page of points) and its alerts follow the live state without a
+// page reload. They are rendered by the server (templates/_dashboard.html, the same macros as the page, in
+// the reader's language and the one time format) for the page's own query; this script only fetches them
+// and swaps them in. The ETag keeps an unchanged state from being sent again (304).
 (function () {
   "use strict";
-  var table = document.getElementById("points");
+  var table = document.getElementById("points") || document.getElementById("regions");
   var alertsList = document.getElementById("alerts");
   if (!table || !alertsList) { return; }
+  var rowsId = table.id === "points" ? "points-rows" : "regions-rows";
   var etag = null;
 
   function swap(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
-    var rows = doc.getElementById("points-rows");
+    var rows = doc.getElementById(rowsId);
     var items = doc.getElementById("alerts-items");
     var generated = doc.getElementById("generated-at");
     if (!rows || !items || !generated) { return; }
@@ -19,6 +20,8 @@
     alertsList.replaceChildren.apply(alertsList, Array.from(items.children));
     document.getElementById("alert-count").textContent = items.dataset.count;
     document.getElementById("generated").textContent = generated.textContent;
+    var pager = document.getElementById("pager"), fresh = doc.getElementById("pager-live");
+    if (pager && fresh) { pager.replaceChildren.apply(pager, Array.from(fresh.children)); }
   }
 
   function poll() {
