@@ -8,7 +8,7 @@ from ..errors import ProblemError
 from ..registry.services import point_by_code
 from . import models  # noqa: F401  (the alert_acks table is part of the schema)
 from . import services
-from .schemas import AlertAckSchema, AlertQuerySchema
+from .schemas import AlertAckSchema, AlertListSchema, AlertQuerySchema, AlertSchema
 
 blp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts, and their acknowledgement")
 
@@ -17,7 +17,7 @@ blp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts, a
 class AlertsResource(MethodView):
     @roles_required(*ALL_ROLES)
     @blp.arguments(AlertQuerySchema(), location="query")
-    @blp.response(200)
+    @blp.response(200, AlertListSchema)
     @blp.alt_response(404, description="no point with that `point_code`")
     def get(self, query):
         """The active alerts (acknowledged ones until they worsen or come back), most severe and newest first,
@@ -31,7 +31,8 @@ class AlertsResource(MethodView):
 class AlertAckResource(MethodView):
     @roles_required("commander")
     @blp.arguments(AlertAckSchema(), required=False)
-    @blp.response(200)
+    @blp.response(200, AlertSchema)
+    @blp.alt_response(404, description="no alert with that id is active now")
     def post(self, body, alert_id):
         """A commander acknowledges an active alert with a note (audited): it leaves the active list until its
         condition worsens or comes back. An alert not active now is not found (404)."""

@@ -26,3 +26,41 @@ class AlertQuerySchema(QuerySchema):
 class AlertAckSchema(ma.Schema):
     note = Note(load_default=None, allow_none=True, validate=V.Length(max=2000), metadata={
         "description": "what the commander did or decided (kept in the audit log)"})
+
+
+class AcknowledgementSchema(ma.Schema):
+    acknowledged_by = ma.fields.String()
+    acknowledged_at = ma.fields.String(metadata={"description": "ISO 8601, UTC"})
+    note = ma.fields.String(allow_none=True)
+    severity = ma.fields.String(metadata={"description": "the alert's severity when it was acknowledged"})
+    measure = ma.fields.Float(allow_none=True, metadata={"description": "its measure then"})
+
+
+class AlertSchema(ma.Schema):
+    id = ma.fields.String(metadata={"description": "stable: the kind, the thing it is about and its id"})
+    type = ma.fields.String(metadata={"description": "the kind (" + ", ".join(KINDS) + ")"})
+    severity = ma.fields.String(metadata={"description": ", ".join(SEVERITIES)})
+    point_code = ma.fields.String(allow_none=True)
+    since = ma.fields.String(metadata={"description": "when the condition began (ISO 8601)"})
+    message = ma.fields.String(metadata={"description": "in the reader's language (Accept-Language)"})
+    entity = ma.fields.String()
+    entity_id = ma.fields.String()
+    measure = ma.fields.Float(allow_none=True, metadata={
+        "description": "how far off it is, where that can grow (crew short, minutes of clock skew, metres into "
+                       "a no-fire buffer): an acknowledged alert comes back when it grows, is more severe or "
+                       "starts again"})
+    acknowledged = ma.fields.Boolean(metadata={"description": "acknowledged and not come back since"})
+    acknowledgement = ma.fields.Nested(AcknowledgementSchema, allow_none=True, metadata={
+        "description": "the newest acknowledgement, or null"})
+
+
+class AlertCountsSchema(ma.Schema):
+    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    by_severity = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class AlertListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AlertSchema))
+    total = ma.fields.Integer()
+    counts = ma.fields.Nested(AlertCountsSchema, metadata={"description": "of the alerts the filters kept"})
+    next_cursor = ma.fields.String(allow_none=True)

@@ -25,6 +25,33 @@ class SummaryQuerySchema(QuerySchema):
         "description": "the level to count by: county, city or province"})
 
 
+class CountsSchema(ma.Schema):
+    points = ma.fields.Integer()
+    states = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
+        "description": "points per state: " + ", ".join(STATES)})
+    colours = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
+        "description": "points per map colour"})
+    flagged = ma.fields.Integer(metadata={"description": "points with a flag or an alert (purple on the map)"})
+    alerts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
+        "description": "active alerts of its points: total and per severity"})
+    bbox = ma.fields.List(ma.fields.Float(), allow_none=True, metadata={"description": "[min lon, min lat, max "
+                                                                                        "lon, max lat]"})
+    centre = ma.fields.List(ma.fields.Float(), allow_none=True, metadata={"description": "[lon, lat], the mean"})
+
+
+class RegionSchema(CountsSchema):
+    region = ma.fields.String(allow_none=True, metadata={"description": "its name; null for points without one"})
+    province = ma.fields.String(allow_none=True)
+    city = ma.fields.String(allow_none=True)
+
+
+class SummarySchema(ma.Schema):
+    by = ma.fields.String()
+    generated_at = ma.fields.String()
+    regions = ma.fields.List(ma.fields.Nested(RegionSchema))
+    totals = ma.fields.Nested(CountsSchema)
+
+
 def _counts() -> dict:
     return {"points": 0, "states": dict.fromkeys(STATES, 0), "colours": {}, "flagged": 0,
             "alerts": {"total": 0, **dict.fromkeys(SEVERITIES, 0)}, "_lons": [], "_lats": []}
