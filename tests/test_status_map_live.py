@@ -11,6 +11,7 @@ FEATURE = """([code]) => {
 }"""
 
 
+@live.needs_chromium
 def test_the_live_map_applies_deltas_in_place(app, ops_world):
     asked = []
     with live.serving(app) as base, live.chromium() as browser:
