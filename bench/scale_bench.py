@@ -94,6 +94,11 @@ def main() -> None:
     url = opts.database_url or start_postgres()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT), "OPS_REQUEST_LOG": "0",
            "OPS_RATELIMIT_ENABLED": "0", "OPS_STATUS_MEMO": "0"}
+    tmp = Path(tempfile.mkdtemp(prefix="ops-scale-"))
+    if not opts.skip_load:
+        # A fresh chain gets its own checkpoint file: the instance folder's, named after the database URL, holds
+        # the checkpoints of the chain an earlier run loaded at this URL, which this one would contradict.
+        env["OPS_AUDIT_CHECKPOINT_FILE"] = str(tmp / "audit-checkpoints.jsonl")
     flask = [PY, "-m", "flask", "--app", "wsgi", "ops"]
     t = time.monotonic()
     if not opts.skip_load:
@@ -110,7 +115,6 @@ def main() -> None:
 
     app = create_app()
     client = app.test_client()
-    tmp = Path(tempfile.mkdtemp(prefix="ops-scale-"))
     targets, crew = [], []
     for n in range(64):
         token = client.post("/api/v1/auth/token", json={"username": f"syn-crew-{n:05d}",
@@ -169,7 +173,9 @@ def main() -> None:
     finally:
         os.killpg(delta_server.pid, signal.SIGTERM)
         delta_server.wait(timeout=30)
-    verify = run([*flask, "verify-audit"], env).strip()
+    verified = subprocess.run([*flask, "verify-audit"], cwd=ROOT, env=env, capture_output=True, text=True)
+    verify = (verified.stdout.strip() or verified.stderr.strip().splitlines()[-1]) + (
+        "" if verified.returncode == 0 else f" (exit {verified.returncode})")
     result = {
         "audit_events": last, "load_s": round(load_s), "connections": opts.connections, "duration_s": opts.duration,
         "checkin": {"rps": rps, "p50_ms": round(p50, 2), "p99_ms": p99, "errors": errors, "stored": checkins},
@@ -209,7 +215,7 @@ def main() -> None:
     (BENCH / "results").mkdir(exist_ok=True)
     (BENCH / "results" / "scale.json").write_text(json.dumps(result, indent=2))
     shutil.rmtree(tmp, ignore_errors=True)
-    if probe.failures:
+    if probe.failures or verified.returncode:
         sys.exit(1)
 
 

@@ -135,3 +135,18 @@ def test_a_commander_acknowledges_from_the_alerts_page(ops_world):
     assert f'data-alert="{alert["id"]}"' in page
     assert "&lt;b&gt;on it&lt;/b&gt;" in page and "<b>on it</b>" not in page
     assert only(audit_actions(w, "alert.ack"))["payload"]["note"] == "<b>on it</b>"
+
+
+def test_the_alerts_page_shows_the_first_rows_and_says_how_many_there_are(ops_world, monkeypatch):
+    from opsserver.web import routes
+
+    from .helpers.pages import sign_in
+    w = ops_world
+    w.activate()  # LH01 and LH02 understaffed, at least
+    total = listing(w)["total"]
+    assert total >= 2
+    monkeypatch.setattr(routes, "ALERTS_SHOWN", 1)
+    sign_in(w.client)
+    page = w.client.get("/alerts?lang=en").get_data(as_text=True)
+    assert page.count("<tr class=\"sev-") == 1
+    assert f'<span class="count">{total}</span>' in page and f"The first 1 of {total}" in page

@@ -124,6 +124,9 @@ def index():
     return render_template("dashboard.html", **view, who=page_principal(), logout_form=CsrfForm())
 
 
+ALERTS_SHOWN = 300
+
+
 @bp.get("/alerts")
 @page_roles_required(*PAGE_ROLES)
 def alerts_page():
@@ -131,7 +134,9 @@ def alerts_page():
     to their round where they have one; a commander acknowledges each with a note."""
     query = alert_filters(request.args)
     items = alert_service.select_alerts(query)
-    return render_template("alerts.html", rows=alert_rows(items), counts=alert_service.counts(items), query=query,
+    # The first ALERTS_SHOWN rows (most severe and newest first); the counts say how many the filters keep.
+    return render_template("alerts.html", rows=alert_rows(items[:ALERTS_SHOWN]), total=len(items),
+                           counts=alert_service.counts(items), query=query,
                            ack_form=AckForm(), can_ack=page_principal().role == "commander", kinds=KINDS,
                            query_args=kept_args(request.args))
 
