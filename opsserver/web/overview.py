@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import abort, current_app, url_for
 
 from ..alerts import services as alert_service
+from ..database.utc import now_utc
 from ..alerts.schemas import KINDS
 from ..fields import Count, QuerySchema, Text
 from ..status import delta
@@ -107,6 +108,8 @@ def dashboard_view(query: dict) -> dict:
         page = min(query["page"], pages)
         out.update(matched=len(kept), page=page, pages=pages,
                    live_url=url_for("dashboard.live", view="points", page=page, **args),
-                   feed={"features": kept[(page - 1) * size:page * size],
-                         "generated_at": made.generated_at})
+                   # `at`: an order's wait is told at the render, to the second the rule names (the
+                   # feed's own instant is up to a time bucket earlier).
+                   feed={"features": kept[(page - 1) * size:page * size], "generated_at": made.generated_at,
+                         "at": now_utc().isoformat()})
     return out
