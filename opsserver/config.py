@@ -47,6 +47,9 @@ class Config:
     OPS_STATUS_BUCKET_S = _int("OPS_STATUS_BUCKET_S", 5)
     # Keep the last built status body per version in each process (off: build every request).
     OPS_STATUS_MEMO = os.environ.get("OPS_STATUS_MEMO", "1") == "1"
+    # A thread per process builds each new version of a feed someone polled in the last minute before its
+    # polls ask (at 10,000 points a build takes most of a second; a poll served from it, milliseconds).
+    OPS_STATUS_PREBUILD = os.environ.get("OPS_STATUS_PREBUILD", "1") == "1"
     # Above this many points the dashboard opens on regions (their counts and map) instead of every point.
     OPS_DASHBOARD_REGIONS_ABOVE = _int("OPS_DASHBOARD_REGIONS_ABOVE", 500)
     OPS_DASHBOARD_PAGE_SIZE = _int("OPS_DASHBOARD_PAGE_SIZE", 50)  # rows of points per page
@@ -113,5 +116,6 @@ class TestingConfig(Config):
     OPS_PASSWORD_HASH_FAST = True
     # A thread per test database would outlive its test; the checkpointer's own test turns it on.
     OPS_SQLITE_CHECKPOINT_MS = 0
+    OPS_STATUS_PREBUILD = False  # likewise; its own test turns it on
     OPS_REQUEST_LOG = False
     OPS_RATELIMIT_ENABLED = False  # every test logs in from 127.0.0.1; the limits' own tests turn it on

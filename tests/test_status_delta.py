@@ -177,3 +177,29 @@ def test_the_other_feeds_carry_deltas_too(w, url):
     w.arrive("ann")
     body = get(w, f"?since={first['version']}", url=url).json
     assert body["full"] is False and len(body[items]) == 1
+
+
+def test_the_prebuilder_builds_a_new_version_before_anyone_asks(w, app):
+    """With OPS_STATUS_PREBUILD on, a feed polled once is built again by the process's own thread after a
+    write, so the next poll is served from a build made ahead of it."""
+    import time
+
+    from opsserver.status.feed import Prebuilder
+    app.config["OPS_STATUS_PREBUILD"] = True
+    first = full(w)
+    pre = app.extensions["status_prebuild"]
+    assert isinstance(pre, Prebuilder) and pre.is_alive()
+    w.arrive("ann")
+    histories = app.extensions["status_feed"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        built = [h.last.version for h in histories.values() if h.last is not None]
+        if built and max(built) > tuple(int(x) for x in first["version"].split(".")):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("no build of the new version within 20 s")
+    ahead = max(built)
+    body = since(w, first["version"])
+    assert body["version"] == f"{ahead[0]}.{ahead[1]}" and codes(body) == {"LH01"}
+    pre.wanted.clear()  # the thread idles from here

@@ -52,6 +52,7 @@ class History:
     last: Build | None = None
     log: list[tuple[Version, set[str], set[str]]] = field(default_factory=list)  # (version, changed, removed)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    building: threading.Lock = field(default_factory=threading.Lock)  # held by whoever builds (feed.py)
 
     def add(self, build: Build) -> None:
         """Record a build: what differs from the last one is changed at its version."""

@@ -4,7 +4,11 @@ every answer carries its version (`version`, header X-Status-Version, weak ETag;
 `?city=`, `?county=` only a region's points. One build per version serves every screen."""
 
 import gc
-from contextlib import contextmanager
+import logging
+import os
+import threading
+import time
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
 import orjson
@@ -12,9 +16,11 @@ from flask import current_app, request
 
 from ..database.snapshot import read_snapshot
 from ..database.utc import now_utc
+from ..extensions import db
 from ..i18n import current_lang
 from . import delta, services
 
+log = logging.getLogger(__name__)
 REGION_FILTERS = ("province", "city", "county")
 # Each feed: the key of its items, an item's code, the rest of its body.
 FEEDS = {"application/geo+json": ("features", lambda f: f["id"], {"type": "FeatureCollection"}),
@@ -37,6 +43,50 @@ def gc_paused():
             gc.enable()
 
 
+class Prebuilder(threading.Thread):
+    """Builds the current version of each feed polled in the last IDLE_S seconds as soon as it exists (a write,
+    or a new time bucket), so a poll finds it built: one thread per app and process, reading only."""
+
+    INTERVAL_S, IDLE_S = 0.5, 60.0
+
+    def __init__(self, app):
+        super().__init__(daemon=True, name="status-prebuild")
+        self.app, self.pid = app, os.getpid()
+        self.wanted: dict[tuple[str, str], tuple] = {}  # (mimetype, lang) → (build, last asked)
+
+    def want(self, build, mimetype: str, lang: str) -> None:
+        self.wanted[(mimetype, lang)] = (build, time.monotonic())
+
+    def run(self) -> None:
+        while True:
+            time.sleep(self.INTERVAL_S)
+            for (mimetype, lang), (build, asked) in list(self.wanted.items()):
+                if time.monotonic() - asked > self.IDLE_S:
+                    self.wanted.pop((mimetype, lang), None)
+                    continue
+                try:
+                    # A request of that language, as the polls' own: the flags' reasons are in it.
+                    with self.app.test_request_context("/", headers={"Accept-Language": lang}):
+                        try:
+                            current_build(build, mimetype, ahead=True)
+                        finally:
+                            db.session.remove()
+                except Exception:  # a database gone (a test's) or down: the polls build for themselves
+                    log.exception("status feed pre-build failed")
+
+
+_start = threading.Lock()
+
+
+def _prebuilder(app) -> Prebuilder:
+    with _start:
+        pre = app.extensions.get("status_prebuild")
+        if pre is None or pre.pid != os.getpid():  # none yet, or the parent's before a fork
+            pre = app.extensions["status_prebuild"] = Prebuilder(app)
+            pre.start()
+    return pre
+
+
 def _history(mimetype: str) -> delta.History:
     # Per app (two apps in one process are two servers), feed, language (the flags' reasons) and database.
     histories = current_app.extensions.setdefault("status_feed", {})
@@ -44,14 +94,17 @@ def _history(mimetype: str) -> delta.History:
     return histories.setdefault(key, delta.History())
 
 
-def current_build(build, mimetype: str) -> tuple[delta.Build, delta.History | None]:
+def current_build(build, mimetype: str, ahead: bool = False) -> tuple[delta.Build, delta.History | None]:
     """The build of the current version (made now if this process has none as new), and the history it is
-    in (None with OPS_STATUS_MEMO off: every answer built afresh, and full)."""
+    in (None with OPS_STATUS_MEMO off: every answer built afresh, and full). `ahead`: the pre-builder's call."""
     cfg = current_app.config
     items_key, code_of, _ = FEEDS[mimetype]
     memo = cfg["OPS_STATUS_MEMO"]
     history = _history(mimetype) if memo else None
-    with read_snapshot():
+    if memo and cfg["OPS_STATUS_PREBUILD"] and not ahead:
+        _prebuilder(current_app._get_current_object()).want(build, mimetype, current_lang())
+    # One build at a time per feed: a poll that comes during a build waits for it rather than doing it again.
+    with (history.building if history is not None else nullcontext()), read_snapshot():
         bucket_s = cfg["OPS_STATUS_BUCKET_S"]
         bucket = int(now_utc().timestamp()) // bucket_s
         head, head_at = services.audit_head()
