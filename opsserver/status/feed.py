@@ -115,9 +115,9 @@ def current_build(build, mimetype: str, ahead: bool = False) -> tuple[delta.Buil
         at = build_time(bucket, bucket_s, head_at)
         with gc_paused():
             made = delta.split(build(at), items_key, code_of)
-    made.version = version
-    if history is not None:
-        history.add(made)
+        made.version = version
+        if history is not None:
+            history.add(made)  # before the next waiter looks
     return made, history
 
 
