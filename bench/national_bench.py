@@ -532,7 +532,7 @@ def report(result: dict, failures: list[str]) -> None:
         print(f"\nCORRECTNESS FAILURES ({len(failures)}):")
         for f in failures[:30]:
             print("  " + f)
-    else:
+    elif feed:
         print("\ncorrectness: every delta applied to its screen's copy equalled the full feed of its version")
 
 

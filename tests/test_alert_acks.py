@@ -150,3 +150,17 @@ def test_the_alerts_page_shows_the_first_rows_and_says_how_many_there_are(ops_wo
     page = w.client.get("/alerts?lang=en").get_data(as_text=True)
     assert page.count("<tr class=\"sev-") == 1
     assert f'<span class="count">{total}</span>' in page and f"The first 1 of {total}" in page
+
+
+def test_acknowledgements_are_found_among_thousands_of_alerts(app, ops_world):
+    """Past 500 ids the newest acknowledgements are read whole and picked (no list of ids that long)."""
+    from opsserver.alerts.services import latest_acks
+    alert = understaffed_lh01(ops_world)
+    assert ack(ops_world, alert["id"], "first").status_code == 200
+    ops_world.arrive("bo", kind="depart")  # worse: back, and acknowledged again
+    assert ack(ops_world, alert["id"], "second").status_code == 200
+    others = [f"understaffed:round_point:{n}:X" for n in range(600)]
+    with app.app_context():
+        for ids in ([alert["id"]], [alert["id"], *others]):
+            found = latest_acks(ids)
+            assert set(found) == {alert["id"]} and found[alert["id"]].note == "second"

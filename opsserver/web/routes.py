@@ -154,7 +154,10 @@ def status_map():
     """The live status map (of a region: ?province=, ?city=, ?county=); it polls /maps/status.geojson for what
     changed and updates markers in place."""
     place = _place(request.args)
-    m = maps.build_status_map(current_collection(place), data.crew_positions(),
+    collection = current_collection(place)
+    shown = {f["id"] for f in collection["features"]}
+    crews = [c for c in data.crew_positions() if not place or c["point_code"] in shown]  # the region's crews
+    m = maps.build_status_map(collection, crews,
                               realtime_url=url_for("web.status_geojson", **place), **_map_options())
     return _html(m, [(url_for("web.index"), _("Dashboard")), (url_for("rounds.index"), _("Rounds"))])
 
