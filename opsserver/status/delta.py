@@ -42,6 +42,15 @@ class Build:
     parts: dict[str, bytes]
     regions: dict[str, tuple]
     alerts: list[dict] = field(default_factory=list)
+    # What pages derive from this build (its features as data, summaries, active alerts), made once each:
+    # a version names one state, and an acknowledgement, being a write, makes a new version.
+    derived: dict = field(default_factory=dict)
+
+    def derive(self, key, make):
+        """`make()`, once per build and key (two threads may both make it: the same value)."""
+        if key not in self.derived:
+            self.derived[key] = make()
+        return self.derived[key]
 
 
 @dataclass

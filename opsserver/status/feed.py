@@ -54,13 +54,15 @@ class Prebuilder(threading.Thread):
         self.app, self.pid = app, os.getpid()
         self.wanted: dict[tuple[str, str], tuple] = {}  # (mimetype, lang) → (build, last asked)
 
-    def want(self, build, mimetype: str, lang: str) -> None:
-        self.wanted[(mimetype, lang)] = (build, time.monotonic())
+    def want(self, build, mimetype: str, lang: str, warm=None) -> None:
+        """Keep building this feed; `warm(build)`, after each build, makes what its pages derive from it."""
+        old = self.wanted.get((mimetype, lang))
+        self.wanted[(mimetype, lang)] = (build, time.monotonic(), warm or (old[2] if old else None))
 
     def run(self) -> None:
         while True:
             time.sleep(self.INTERVAL_S)
-            for (mimetype, lang), (build, asked) in list(self.wanted.items()):
+            for (mimetype, lang), (build, asked, warm) in list(self.wanted.items()):
                 if time.monotonic() - asked > self.IDLE_S:
                     self.wanted.pop((mimetype, lang), None)
                     continue
@@ -68,7 +70,9 @@ class Prebuilder(threading.Thread):
                     # A request of that language, as the polls' own: the flags' reasons are in it.
                     with self.app.test_request_context("/", headers={"Accept-Language": lang}):
                         try:
-                            current_build(build, mimetype, ahead=True)
+                            made, _ = current_build(build, mimetype, ahead=True)
+                            if warm is not None:
+                                warm(made)
                         finally:
                             db.session.remove()
                 except Exception:  # a database gone (a test's) or down: the polls build for themselves
@@ -94,15 +98,17 @@ def _history(mimetype: str) -> delta.History:
     return histories.setdefault(key, delta.History())
 
 
-def current_build(build, mimetype: str, ahead: bool = False) -> tuple[delta.Build, delta.History | None]:
+def current_build(build, mimetype: str, ahead: bool = False,
+                  warm=None) -> tuple[delta.Build, delta.History | None]:
     """The build of the current version (made now if this process has none as new), and the history it is
-    in (None with OPS_STATUS_MEMO off: every answer built afresh, and full). `ahead`: the pre-builder's call."""
+    in (None with OPS_STATUS_MEMO off: every answer built afresh, and full). `ahead`: the pre-builder's call;
+    `warm`: what the pre-builder is to derive from each new build for the caller's pages."""
     cfg = current_app.config
     items_key, code_of, _ = FEEDS[mimetype]
     memo = cfg["OPS_STATUS_MEMO"]
     history = _history(mimetype) if memo else None
     if memo and cfg["OPS_STATUS_PREBUILD"] and not ahead:
-        _prebuilder(current_app._get_current_object()).want(build, mimetype, current_lang())
+        _prebuilder(current_app._get_current_object()).want(build, mimetype, current_lang(), warm)
     # One build at a time per feed: a poll that comes during a build waits for it rather than doing it again.
     with (history.building if history is not None else nullcontext()), read_snapshot():
         bucket_s = cfg["OPS_STATUS_BUCKET_S"]
@@ -158,8 +164,10 @@ def feed_answer(build, mimetype: str):
 
 
 def current_features(made: delta.Build, codes=None) -> list[dict]:
-    """The build's features (of `codes`, in their order; all by default) as data."""
-    return [orjson.loads(made.parts[c]) for c in (made.parts if codes is None else codes)]
+    """The build's features (of `codes`, in their order; all by default) as data, read once per build.
+    Readers copy, never change, them."""
+    features = made.derive("features", lambda: {c: orjson.loads(b) for c, b in made.parts.items()})
+    return list(features.values()) if codes is None else [features[c] for c in codes]
 
 
 def current_collection(place: dict | None = None) -> dict:

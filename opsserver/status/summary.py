@@ -94,10 +94,16 @@ def region_summary(by: str, at: datetime | None = None) -> dict:
     return summarize(by, collection["features"], active_alerts(at, alerts), collection["generated_at"])
 
 
+def active_of(made) -> list[dict]:
+    """A build's alerts less those acknowledged, once per build (an acknowledgement makes a new version)."""
+    return made.derive("active", lambda: active_alerts(None, made.alerts))
+
+
 def current_summary(by: str) -> dict:
     """`region_summary` of the feed's current version, from the build every screen shares (feed.py)."""
     made, _ = current_build(geojson_body, "application/geo+json")
-    return summarize(by, current_features(made), active_alerts(None, made.alerts), made.generated_at)
+    return made.derive(("summary", by, ()), lambda: summarize(by, current_features(made), active_of(made),
+                                                              made.generated_at))
 
 
 def summarize(by: str, features: list[dict], alerts: list[dict], generated_at: str) -> dict:

@@ -8,13 +8,12 @@ The page (`/`) and its polling (`/dashboard/live`) take the same query and build
 import marshmallow as ma
 from flask import abort, current_app, url_for
 
-from ..alerts import services as alert_service
 from ..database.utc import now_utc
 from ..alerts.schemas import KINDS
 from ..fields import Count, QuerySchema, Text
 from ..status import delta
 from ..status.feed import REGION_FILTERS, current_build, current_features, geojson_body
-from ..status.summary import LEVELS, STATES, summarize
+from ..status.summary import LEVELS, STATES, active_of, summarize
 
 V = ma.validate
 
@@ -76,16 +75,30 @@ def region_link(query: dict, region: dict, by: str) -> str | None:
     return url_for("web.index", **place)
 
 
+def region_summary(made, by: str, place: dict, codes: list[str], alerts: list[dict]) -> dict:
+    """The summary of the points `codes` (the region `place`) by `by`, once per build."""
+    return made.derive(("summary", by, tuple(sorted(place.items()))),
+                       lambda: summarize(by, current_features(made, codes), alerts, made.generated_at))
+
+
+def _levels(made, codes: list[str]) -> tuple[int, int]:
+    return len({made.regions[c][0] for c in codes}), len({made.regions[c][:2] for c in codes})
+
+
+def warm(made) -> None:
+    """What the dashboard's first screen needs from a new build, made by the pre-builder ahead of it."""
+    codes = list(made.parts)
+    region_summary(made, _next_level({}, *_levels(made, codes)), {}, codes, active_of(made))
+
+
 def dashboard_view(query: dict) -> dict:
     """The view of `query`: the feed's version and time, the region drilled into, its regions (counts, links)
     or its page of points, and its active alerts."""
-    made, _ = current_build(geojson_body, "application/geo+json")
+    made, _ = current_build(geojson_body, "application/geo+json", warm=warm)
     place = {k: query[k] for k in REGION_FILTERS if query.get(k)}
     codes = [c for c in made.parts if not place or delta.matches(made.regions[c], place)]
-    features = current_features(made, codes)
     inside = set(codes)
-    alerts = [a for a in alert_service.active_alerts(None, made.alerts)
-              if not place or a.get("point_code") in inside]
+    alerts = [a for a in active_of(made) if not place or a.get("point_code") in inside]
     searching = any(query.get(k) for k in ("q", "state", "flag"))
     view = query.get("view") or (
         "regions" if len(codes) > current_app.config["OPS_DASHBOARD_REGIONS_ABOVE"] and not searching else "points")
@@ -94,15 +107,12 @@ def dashboard_view(query: dict) -> dict:
            "view": view, "total": len(codes), "alerts": alerts, "query": query, "page_args": args,
            "regions_above": current_app.config["OPS_DASHBOARD_REGIONS_ABOVE"], "alert_kinds": KINDS}
     if view == "regions":
-        provinces = {made.regions[c][0] for c in codes}
-        cities = {made.regions[c][:2] for c in codes}
-        by = query.get("by") or _next_level(query, len(provinces), len(cities))
-        summary = summarize(by, features, alerts, made.generated_at)
-        for r in summary["regions"]:
-            r["url"] = region_link(query, r, by)
-        out.update(by=by, summary=summary)
+        by = query.get("by") or _next_level(query, *_levels(made, codes))
+        summary = region_summary(made, by, place, codes, alerts)
+        regions = [{**r, "url": region_link(query, r, by)} for r in summary["regions"]]
+        out.update(by=by, summary={**summary, "regions": regions})
     else:
-        kept = [f for f in features if _matches_point(f, query)]
+        kept = [f for f in current_features(made, codes) if _matches_point(f, query)]
         size = current_app.config["OPS_DASHBOARD_PAGE_SIZE"]
         pages = max(1, -(-len(kept) // size))
         page = min(query["page"], pages)
