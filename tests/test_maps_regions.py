@@ -13,7 +13,8 @@ from .test_maps import of_type
 
 
 def region(name, points, colours, centre, **extra):
-    return {"region": name, "province": "河南省", "city": None, "points": points, "flagged": colours.get("purple", 0),
+    return {"region": name, "province": "河南省", "city": None, "points": points,
+            "flagged": colours.get("purple", 0),
             "alerts": {"total": 1, "critical": 1}, "colours": colours, "centre": centre,
             "bbox": [centre[0] - 0.1, centre[1] - 0.1, centre[0] + 0.1, centre[1] + 0.1], **extra}
 

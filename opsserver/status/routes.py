@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from ..accounts.auth import ALL_ROLES, roles_required
 from ..blueprint import Blueprint
+from ..fields import NO_CONTROL_PATTERN
 from . import summary
 from .feed import feed_answer, geojson_body, status_body
 
@@ -12,10 +13,10 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="Live stat
 
 # Documented, not loaded by a schema: a `since` this server cannot answer from gets the whole feed, not a 422.
 FEED_PARAMETERS = [
-    {"in": "query", "name": "since", "required": False, "schema": {"type": "string"},
+    {"in": "query", "name": "since", "required": False, "schema": {"type": "string", "pattern": NO_CONTROL_PATTERN},
      "description": "a `version` an earlier answer gave: only the points changed since then and the codes "
                     "`removed`; the whole feed (`full: true`) when this server cannot answer from it"},
-    *({"in": "query", "name": k, "required": False, "schema": {"type": "string"},
+    *({"in": "query", "name": k, "required": False, "schema": {"type": "string", "pattern": NO_CONTROL_PATTERN},
        "description": f"only the points of this {k}"} for k in ("province", "city", "county"))]
 FEED_DOC = {"parameters": FEED_PARAMETERS, "description": (
     "Every answer carries its `version` (also header X-Status-Version and the weak ETag; If-None-Match with it "

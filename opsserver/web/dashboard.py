@@ -31,8 +31,8 @@ def order_ack(order: dict | None, at) -> dict | None:
     return {"state": state, "seconds": max(0.0, (at - issued).total_seconds()), "limit_min": limit_min}
 
 
-bp.add_app_template_global(order_ack, "order_ack")
-bp.add_app_template_global(alert_service.by_kind, "alert_groups")  # the alerts panel (templates/_alerts_panel.html)  # the dashboard's rows (templates/_dashboard.html)
+bp.add_app_template_global(order_ack, "order_ack")  # the dashboard's rows (templates/_dashboard.html)
+bp.add_app_template_global(alert_service.by_kind, "alert_groups")  # the alerts panel (templates/_alerts_panel.html)
 
 
 @bp.get("/dashboard/live")
