@@ -203,3 +203,35 @@ def test_the_prebuilder_builds_a_new_version_before_anyone_asks(w, app):
     body = since(w, first["version"])
     assert body["version"] == f"{ahead[0]}.{ahead[1]}" and codes(body) == {"LH01"}
     pre.wanted.clear()  # the thread idles from here
+
+
+def test_a_version_another_server_built_gets_the_whole_feed(w, db_url):
+    """A point changed at a version only the other server built, and changed back: this server cannot know
+    the client holds the changed one, so it answers whole (a delta would leave the client wrong)."""
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "OPS_STATUS_BUCKET_S": 3600}).test_client()
+    full(w)  # this server's history starts
+    admin = w.headers("admin")
+    original = w.get("commander", "/api/v1/points/LH01").json["name"]
+    assert w.client.patch("/api/v1/points/LH01", json={"name": "Changed"}, headers=admin).status_code == 200
+    held = full(w, client=other)  # the client's copy, from the other server
+    assert {f["id"]: f for f in held["features"]}["LH01"]["properties"]["name"] == "Changed"
+    assert w.client.patch("/api/v1/points/LH01", json={"name": original}, headers=admin).status_code == 200
+    body = since(w, held["version"])
+    assert body["full"] is True
+    assert {f["id"]: f for f in body["features"]}["LH01"]["properties"]["name"] == original
+
+
+def test_a_region_delta_names_only_what_left_the_region(w):
+    add_point(w, "LH03", county="Wuyang")
+    add_point(w, "LH04", county="Linying")
+    v = get(w, "?county=Wuyang").json["version"]
+    admin = w.headers("admin")
+    w.client.patch("/api/v1/points/LH04", json={"name": "elsewhere"}, headers=admin)  # outside, stays outside
+    body = since(w, v, query="&county=Wuyang")
+    assert body["removed"] == [] and codes(body) == set()
+    w.client.patch("/api/v1/points/LH04", json={"county": "Wuyang"}, headers=admin)  # moves in
+    body = since(w, body["version"], query="&county=Wuyang")
+    assert codes(body) == {"LH04"} and body["removed"] == []
+    w.client.patch("/api/v1/points/LH03", json={"active": False}, headers=admin)  # in it, made inactive
+    body = since(w, body["version"], query="&county=Wuyang")
+    assert body["removed"] == ["LH03"] and codes(body) == set()

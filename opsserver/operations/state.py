@@ -147,14 +147,18 @@ def colour(state: str, flagged: bool) -> str:
     return FLAGGED_COLOUR if flagged else COLOURS.get(state, "grey")
 
 
-def window_view(req) -> dict | None:
-    """An approved request's window as served (None for no request)."""
+def window_view(req, countdown: bool = True) -> dict | None:
+    """An approved request's window as served (None for no request); `countdown`: with `ends_in_s`, the
+    seconds left now (the live feed leaves it out: it would change every point with a window in every
+    version, and its readers have `end`)."""
     if req is None:
         return None
     w = window_of(req)
-    return {"request_id": req.id, "start": w.start.isoformat(), "end": w.effective_end.isoformat(),
-            "reference": req.reference,
-            "ends_in_s": max(0, int((w.effective_end - now_utc()).total_seconds()))}
+    view = {"request_id": req.id, "start": w.start.isoformat(), "end": w.effective_end.isoformat(),
+            "reference": req.reference}
+    if countdown:
+        view["ends_in_s"] = max(0, int((w.effective_end - now_utc()).total_seconds()))
+    return view
 
 
 def round_view(r: Round, points: list[PointInRound] | None = None) -> dict:

@@ -3,8 +3,10 @@ last changed at and the points removed, so `?since=V` answers only what moved si
 
 Versions come from the database (the audit head and a time bucket, services.version), so every app server
 labels the same state alike; each process keeps only its own history, from the first version it built (its
-`base`). A `since` before that, after the current version or not a version at all gets the full answer,
-which says so (`full: true`). Every build reads the version and the facts in one snapshot and is made for
+`base`), and answers a delta only from a version it built itself: any other `since` (from before it
+started, from another process, older than it remembers, not a version at all) gets the full answer, which
+says so (`full: true`). The pre-builder (feed.py) builds every version it sees, so processes mostly share
+their versions. Every build reads the version and the facts in one snapshot and is made for
 an instant the version fixes (feed.build_time), so a version names one body on every server, and a change
 first seen in the build of version W is missing from any state a client holds at a version V < W.
 """
@@ -59,7 +61,8 @@ class History:
 
     base: Version | None = None
     last: Build | None = None
-    log: list[tuple[Version, set[str], set[str]]] = field(default_factory=list)  # (version, changed, removed)
+    # (version, changed, removed, the earlier region of each point that left one or was removed)
+    log: list[tuple[Version, set[str], set[str], dict[str, tuple]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     building: threading.Lock = field(default_factory=threading.Lock)  # held by whoever builds (feed.py)
 
@@ -74,30 +77,45 @@ class History:
             else:
                 changed = {c for c, b in build.parts.items() if last.parts.get(c) != b}
                 removed = set(last.parts) - set(build.parts)
-                self.log.append((build.version, changed, removed))
+                left = {c: last.regions[c] for c in removed | changed
+                        if c in last.regions and last.regions[c] != build.regions.get(c)}
+                self.log.append((build.version, changed, removed, left))
                 if len(self.log) > KEEP:
                     dropped = self.log.pop(0)
                     self.base = dropped[0]  # a client at the dropped version still gets what followed it
             self.last = build
 
-    def since(self, v: Version, build: Build) -> tuple[set[str], set[str]] | None:
+    def since(self, v: Version, build: Build, wanted: dict | None = None) -> tuple[set[str], set[str]] | None:
         """The codes changed and removed after `v` up to `build` (one of this history's), or None when this
-        history cannot tell (a full answer then)."""
+        history cannot tell (a full answer then). With `wanted` (a region): the changed ones in it, and as
+        removed those gone from it (made inactive, or moved out) that were in it before.
+
+        Only from a version this process built: of one it did not, it cannot know the body (a point may
+        have changed at it and back since, which no build of its own shows)."""
         upto = build.version
         with self.lock:
-            base = self.base
-            # Both parts of a version only grow: one outside [base, build] is not a version seen here.
-            if base is None or not (base[0] <= v[0] <= upto[0] and base[1] <= v[1] <= upto[1]):
+            if v != self.base and not any(entry[0] == v for entry in self.log):
+                return None
+            if v > upto:
                 return None
             changed: set[str] = set()
             removed: set[str] = set()
-            for version, ch, rm in reversed(self.log):
+            left: dict[str, tuple] = {}
+            for version, ch, rm, lf in reversed(self.log):
                 if version <= v:
                     break
                 if version <= upto:
                     changed |= ch
                     removed |= rm
-        return changed & build.parts.keys(), removed - build.parts.keys()
+                    left.update(lf)  # walking back: the earliest region it left wins
+        changed &= build.parts.keys()
+        removed -= build.parts.keys()
+        if not wanted:
+            return changed, removed
+        inside = {c for c in changed if matches(build.regions[c], wanted)}
+        # Gone from the region: removed, or now outside it; either way only if it was in it before.
+        gone = {c for c in removed | (changed - inside) if c in left and matches(left[c], wanted)}
+        return inside, gone
 
 
 def split(body: dict, items_key: str, code_of) -> Build:

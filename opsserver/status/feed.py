@@ -146,15 +146,13 @@ def feed_answer(build, mimetype: str):
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = current_app.response_class(status=304)
     else:
-        changes = history.since(since, made) if since is not None and history is not None else None
+        changes = history.since(since, made, wanted) if since is not None and history is not None else None
         if changes is None:
             codes = [c for c in made.parts if not wanted or delta.matches(made.regions[c], wanted)]
             body = delta.answer(made, head, items_key, codes, (), True)
         else:
             changed, removed = changes
-            inside = {c for c in changed if not wanted or delta.matches(made.regions[c], wanted)}
-            # A point that left the region asked for is gone from that screen's view.
-            body = delta.answer(made, head, items_key, sorted(inside), removed | (changed - inside), False)
+            body = delta.answer(made, head, items_key, sorted(changed), removed, False)
         resp = current_app.response_class(body, mimetype=mimetype)
     resp.headers["ETag"] = etag
     resp.headers["X-Status-Version"] = delta.version_text(made.version)

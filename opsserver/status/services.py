@@ -102,7 +102,7 @@ def status_features(at: datetime | None = None, alerts_out: list | None = None) 
                 "crew": [{"crew_id": c["crew_id"], "name": c["name"]} for c in crew] if crew else [],
                 "stock": stock.get(point_id, {}),
                 "round": r,
-                "open_window": window_view(pr.open_window) if pr else None,
+                "open_window": window_view(pr.open_window, countdown=False) if pr else None,
                 **(_order_properties(pr) if pr else {"readiness_level": None, "last_order": None}),
                 "last_checkin": {"crew_id": lc.crew_id, "kind": lc.kind, "recorded_at": lc.recorded_at.isoformat(),
                                  "received_at": lc.received_at.isoformat(),
