@@ -3,6 +3,7 @@
 its note) and comes back when its condition worsens or returns."""
 
 import json
+import re
 
 from .test_alerts import alerts, of, only
 from .test_orders import audit_actions
@@ -164,3 +165,32 @@ def test_acknowledgements_are_found_among_thousands_of_alerts(app, ops_world):
         for ids in ([alert["id"]], [alert["id"], *others]):
             found = latest_acks(ids)
             assert set(found) == {alert["id"]} and found[alert["id"]].note == "second"
+
+
+def test_an_alert_worse_than_the_commander_saw_is_not_acknowledged_unseen(ops_world):
+    w = ops_world
+    alert = understaffed_lh01(w)  # one short
+    w.arrive("bo", kind="depart")  # two short now, while the commander reads the old one
+    resp = w.post("commander", f"/api/v1/alerts/{alert['id']}/ack",
+                  {"note": "ok", "seen_severity": alert["severity"], "seen_measure": alert["measure"]})
+    assert resp.status_code == 409 and resp.json["alert"]["measure"] > alert["measure"], resp.json
+    assert audit_actions(w, "alert.ack") == []
+    now = resp.json["alert"]
+    resp = w.post("commander", f"/api/v1/alerts/{alert['id']}/ack",
+                  {"note": "ok", "seen_severity": now["severity"], "seen_measure": now["measure"]})
+    assert resp.status_code == 200, resp.json
+
+
+def test_the_page_refuses_to_acknowledge_a_worsening_unseen(ops_world):
+    from .helpers.pages import csrf_token, sign_in
+    w = ops_world
+    alert = understaffed_lh01(w)
+    sign_in(w.client)
+    token = csrf_token(w.client, "/alerts?kind=understaffed")
+    w.arrive("bo", kind="depart")  # worse after the page was read
+    resp = w.client.post(f"/alerts/{alert['id']}/ack?lang=en", data={
+        "note": "ok", "csrf_token": token, "seen_severity": alert["severity"], "seen_measure": str(alert["measure"])})
+    assert resp.status_code in (302, 303)
+    assert audit_actions(w, "alert.ack") == []
+    page = w.client.get("/alerts?kind=understaffed&lang=en").get_data(as_text=True)
+    assert "worse now than when you read it" in page, re.findall(r"<p class=\"flash[^<]*</p>", page)

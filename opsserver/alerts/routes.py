@@ -33,9 +33,12 @@ class AlertAckResource(MethodView):
     @blp.arguments(AlertAckSchema(), required=False)
     @blp.response(200, AlertSchema)
     @blp.alt_response(404, description="no alert with that id is active now")
+    @blp.alt_response(409, description="the alert is worse now than `seen_severity`/`seen_measure` say")
     def post(self, body, alert_id):
         """A commander acknowledges an active alert with a note (audited): it leaves the active list until its
         condition worsens or comes back. An alert not active now is not found (404)."""
         if len(alert_id) > 200:
             raise ProblemError(404, "No active alert with this id.", type_="not-found")
-        return services.acknowledge(current_principal().username, alert_id, (body or {}).get("note"))
+        body = body or {}
+        seen = {"severity": body.get("seen_severity"), "measure": body.get("seen_measure")}
+        return services.acknowledge(current_principal().username, alert_id, body.get("note"), seen=seen)

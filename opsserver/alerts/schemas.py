@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from ..fields import Flag, Note, QuerySchema, Text
+from ..fields import Flag, Note, Number, QuerySchema, Text
 from ..registry.schemas import point_ref
 
 V = ma.validate
@@ -26,6 +26,10 @@ class AlertQuerySchema(QuerySchema):
 class AlertAckSchema(ma.Schema):
     note = Note(load_default=None, allow_none=True, validate=V.Length(max=2000), metadata={
         "description": "what the commander did or decided (kept in the audit log)"})
+    seen_severity = Text(load_default=None, validate=V.OneOf(SEVERITIES), metadata={
+        "description": "the alert's severity as the commander saw it: worse now is refused (409)"})
+    seen_measure = Number(load_default=None, allow_none=True, validate=V.Range(min=-1e9, max=1e9), metadata={
+        "description": "its measure as seen (with seen_severity)"})
 
 
 class AcknowledgementSchema(ma.Schema):

@@ -124,14 +124,24 @@ def alert_list(query: dict, at: datetime | None = None) -> dict:
             "counts": counts(items), "next_cursor": None}
 
 
-def acknowledge(actor: str, alert_id: str, note: str | None, at: datetime | None = None) -> dict:
+def acknowledge(actor: str, alert_id: str, note: str | None, at: datetime | None = None,
+                seen: dict | None = None) -> dict:
     """A commander acknowledges an active alert with a note; the alert as it stands is kept with the
-    acknowledgement, so it comes back when it worsens. An alert that is not active now is not found."""
-    begin_write(db.session)
+    acknowledgement, so it comes back when it worsens. An alert that is not active now is not found; one
+    worse now than as the commander saw it (`seen`: its severity and measure on their screen) is refused
+    (409) with the alert as it is, so a worsening is never acknowledged unseen."""
     at = at or now_utc()
+    # Computed before the write lock: at national scale the alerts take most of a second, and the lock
+    # holds every check-in back while it is held.
     alert = next((a for a in compute_alerts(at) if a["id"] == alert_id), None)
     if alert is None:
         raise ProblemError(404, f"No active alert with id {alert_id}.", type_="not-found")
+    if seen and seen.get("severity") and rules.alert_returns(
+            seen["severity"], seen.get("measure"), alert["since"], alert["severity"], alert.get("measure"),
+            alert["since"]):
+        raise ProblemError(409, f"The alert {alert_id} is worse now than as seen: {alert['message']}",
+                           type_="alert-changed", extra={"alert": alert_views([alert])[0]})
+    begin_write(db.session)
     ack = AlertAck(alert_id=alert_id, kind=alert["type"], point_code=alert["point_code"], severity=alert["severity"],
                    measure=alert.get("measure"), alert_since=alert["since"], note=note, acknowledged_by=actor,
                    acknowledged_at=at)

@@ -47,18 +47,30 @@ def acknowledge_page(alert_id: str):
     if not form.validate_on_submit():
         flash(_("The form expired: try again."), "error")
         return back
+    seen = {k: request.form.get(k) or None for k in ("seen_severity", "seen_measure")}
+    try:  # a form's number is text; the API's schema takes a JSON number
+        seen["seen_measure"] = None if seen["seen_measure"] is None else float(seen["seen_measure"])
+    except ValueError:
+        seen["seen_measure"] = None
     try:
-        data = AlertAckSchema().load({"note": form.note.data or None})
+        data = AlertAckSchema().load({"note": form.note.data or None,
+                                      **{k: v for k, v in seen.items() if v is not None}})
     except ma.ValidationError as err:
-        flash(" ".join(localized(m) for m in err.messages.get("note", [])), "error")
+        flash(" ".join(localized(m) for m in err.messages.get("note", [])) or _("The form expired: try again."),
+              "error")
         return back
     try:
-        view = alert_service.acknowledge(actor(), alert_id[:200], data.get("note"))
+        view = alert_service.acknowledge(actor(), alert_id, data.get("note"), seen={
+            "severity": data.get("seen_severity"), "measure": data.get("seen_measure")})
     except ProblemError as err:
         db.session.rollback()
-        if err.status != 404:
+        if err.status == 404:
+            flash(_("This alert is no longer active."), "error")
+        elif err.status == 409:
+            flash(_("This alert is worse now than when you read it; read it again: %(message)s",
+                    message=err.extra["alert"]["message"]), "error")
+        else:
             raise
-        flash(_("This alert is no longer active."), "error")
         return back
     flash(_("Alert acknowledged: %(message)s", message=view["message"]), "ok")
     return back
