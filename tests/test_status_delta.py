@@ -235,3 +235,28 @@ def test_a_region_delta_names_only_what_left_the_region(w):
     w.client.patch("/api/v1/points/LH03", json={"active": False}, headers=admin)  # in it, made inactive
     body = since(w, body["version"], query="&county=Wuyang")
     assert body["removed"] == ["LH03"] and codes(body) == set()
+
+
+def test_while_a_build_runs_the_last_build_answers_unless_the_screen_is_ahead(w, app):
+    """A poll does not wait for another thread's build: the last build answers, its version saying which;
+    a screen holding a newer version than that waits for the build instead (it never goes back)."""
+    import threading
+
+    first = full(w)
+    (history,) = [h for key, h in app.extensions["status_feed"].items() if key[0] == "application/geo+json"]
+    w.arrive("ann")
+    history.building.acquire()  # as if the pre-builder were building the new version
+    try:
+        body = get(w).json
+        assert body["version"] == first["version"]  # at once, from the last build
+        answered = {}
+        waiting = threading.Thread(target=lambda: answered.update(
+            get(w, f"?since={first['version'].split('.')[0]}9.{first['version'].split('.')[1]}").json))
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive()  # ahead of the last build: it waits for the build
+    finally:
+        history.building.release()
+    waiting.join(20)
+    new = full(w)
+    assert new["version"] != first["version"] and answered["version"] == new["version"]

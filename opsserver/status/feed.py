@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import orjson
@@ -98,33 +98,46 @@ def _history(mimetype: str) -> delta.History:
     return histories.setdefault(key, delta.History())
 
 
-def current_build(build, mimetype: str, ahead: bool = False,
-                  warm=None) -> tuple[delta.Build, delta.History | None]:
+def current_build(build, mimetype: str, ahead: bool = False, warm=None,
+                  at_least: delta.Version | None = None) -> tuple[delta.Build, delta.History | None]:
     """The build of the current version (made now if this process has none as new), and the history it is
-    in (None with OPS_STATUS_MEMO off: every answer built afresh, and full). `ahead`: the pre-builder's call;
-    `warm`: what the pre-builder is to derive from each new build for the caller's pages."""
+    in (None with OPS_STATUS_MEMO off: every answer built afresh, and full).
+
+    While another thread builds, the last build answers at once (its version says which it is), unless the
+    caller holds a newer version (`at_least`, a poll's `since`): a screen never goes back. `ahead`: the
+    pre-builder's call; `warm`: what the pre-builder is to derive from each new build for the caller's pages.
+    """
     cfg = current_app.config
     items_key, code_of, _ = FEEDS[mimetype]
     memo = cfg["OPS_STATUS_MEMO"]
     history = _history(mimetype) if memo else None
     if memo and cfg["OPS_STATUS_PREBUILD"] and not ahead:
         _prebuilder(current_app._get_current_object()).want(build, mimetype, current_lang(), warm)
-    # One build at a time per feed: a poll that comes during a build waits for it rather than doing it again.
-    with (history.building if history is not None else nullcontext()), read_snapshot():
-        bucket_s = cfg["OPS_STATUS_BUCKET_S"]
-        bucket = int(now_utc().timestamp()) // bucket_s
-        head, head_at = services.audit_head()
-        version = (head, bucket)
-        last = history.last if history else None
-        if last is not None and last.version >= version:
-            return last, history  # this version, or a newer one a parallel request built
-        at = build_time(bucket, bucket_s, head_at)
-        with gc_paused():
-            made = delta.split(build(at), items_key, code_of)
-        made.version = version
-        if history is not None:
-            history.add(made)  # before the next waiter looks
-    return made, history
+    lock = history.building if history is not None else None
+    if lock is not None and not lock.acquire(blocking=False):
+        last = history.last
+        if last is not None and not ahead and (at_least is None or at_least <= last.version):
+            return last, history
+        lock.acquire()  # one build at a time per feed: wait for this one rather than do it again
+    try:
+        with read_snapshot():
+            bucket_s = cfg["OPS_STATUS_BUCKET_S"]
+            bucket = int(now_utc().timestamp()) // bucket_s
+            head, head_at = services.audit_head()
+            version = (head, bucket)
+            last = history.last if history else None
+            if last is not None and last.version >= version:
+                return last, history  # this version, or a newer one a parallel request built
+            at = build_time(bucket, bucket_s, head_at)
+            with gc_paused():
+                made = delta.split(build(at), items_key, code_of)
+            made.version = version
+            if history is not None:
+                history.add(made)  # before the next waiter looks
+        return made, history
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def build_time(bucket: int, bucket_s: int, head_at: datetime | None) -> datetime:
@@ -139,10 +152,10 @@ def feed_answer(build, mimetype: str):
     """The feed's answer: 304 when the client's ETag is the current version; a delta for a `since` this
     process can answer from; else the whole feed (of the region asked for)."""
     items_key, _, head = FEEDS[mimetype]
-    made, history = current_build(build, mimetype)
+    since = delta.parse_version(request.args.get("since"))
+    made, history = current_build(build, mimetype, at_least=since)
     etag = f'W/"{delta.version_text(made.version)}"'
     wanted = {k: request.args[k] for k in REGION_FILTERS if request.args.get(k)}
-    since = delta.parse_version(request.args.get("since"))
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         resp = current_app.response_class(status=304)
     else:
