@@ -260,3 +260,25 @@ def test_while_a_build_runs_the_last_build_answers_unless_the_screen_is_ahead(w,
     waiting.join(20)
     new = full(w)
     assert new["version"] != first["version"] and answered["version"] == new["version"]
+
+
+def test_a_snapshot_read_inside_a_write_is_refused(app, ops_world):
+    """read_snapshot ends the session's transaction: inside a write that would lose it, so it refuses."""
+    from opsserver.database.snapshot import read_snapshot
+    from opsserver.database.writelock import begin_write
+    from opsserver.extensions import db
+    from opsserver.registry.models import Point
+    with app.app_context():
+        db.session.add(Point(code="LH99", name="x", county="y", latitude=33.5, longitude=114.0))
+        with pytest.raises(RuntimeError):
+            with read_snapshot():
+                pass
+        db.session.rollback()
+        if db.engine.dialect.name == "sqlite":
+            begin_write(db.session)
+            with pytest.raises(RuntimeError):
+                with read_snapshot():
+                    pass
+            db.session.rollback()
+        with read_snapshot():  # and a plain read is fine
+            pass

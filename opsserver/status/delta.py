@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 
 Version = tuple[int, int]
+DERIVED_MAX = 256  # what pages derive from one build, at most
 KEEP = 2000  # builds remembered: at one per 5-s bucket, nearly three hours of screens catching up
 
 
@@ -49,10 +50,14 @@ class Build:
     derived: dict = field(default_factory=dict)
 
     def derive(self, key, make):
-        """`make()`, once per build and key (two threads may both make it: the same value)."""
-        if key not in self.derived:
-            self.derived[key] = make()
-        return self.derived[key]
+        """`make()`, once per build and key (two threads may both make it: the same value). Past
+        DERIVED_MAX keys (regions typed into a query) it is made and not kept."""
+        if key in self.derived:
+            return self.derived[key]
+        value = make()
+        if len(self.derived) < DERIVED_MAX:
+            self.derived[key] = value
+        return value
 
 
 @dataclass

@@ -52,7 +52,8 @@ class Prebuilder(threading.Thread):
     def __init__(self, app):
         super().__init__(daemon=True, name="status-prebuild")
         self.app, self.pid = app, os.getpid()
-        self.wanted: dict[tuple[str, str], tuple] = {}  # (mimetype, lang) → (build, last asked)
+        self.wanted: dict[tuple[str, str], tuple] = {}  # (mimetype, lang) → (build, last asked, warm)
+        self.failed_at = -60.0
 
     def want(self, build, mimetype: str, lang: str, warm=None) -> None:
         """Keep building this feed; `warm(build)`, after each build, makes what its pages derive from it."""
@@ -76,7 +77,9 @@ class Prebuilder(threading.Thread):
                         finally:
                             db.session.remove()
                 except Exception:  # a database gone (a test's) or down: the polls build for themselves
-                    log.exception("status feed pre-build failed")
+                    if time.monotonic() - self.failed_at > 60:  # once a minute, not every half second
+                        log.exception("status feed pre-build failed")
+                        self.failed_at = time.monotonic()
 
 
 _start = threading.Lock()
