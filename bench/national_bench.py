@@ -395,7 +395,7 @@ def cadence_run(opts, db_url: str, tmp: Path, commander: str, targets: list, pre
     client = Client(port)
     probe = FeedProbe(client, RequestLog(log_path), commander)
     rate = opts.cadence_rate
-    samples, extra, late, moved = [], [], [], 0
+    samples, extra, late, moved, stale = [], [], [], 0, []
     try:
         base, _ = probe.poll()  # this process's first build; with the pre-builder on, the feed is now wanted
         screens = [Screen(chr(ord("A") + n), base) for n in range(len(offsets[0]))]
@@ -419,10 +419,11 @@ def cadence_run(opts, db_url: str, tmp: Path, commander: str, targets: list, pre
                 if delta["full"]:
                     probe.failures.append(f"{where}, screen {screen.name}: the delta since {screen.version} "
                                           f"answered full: true")
-                missing = written - {f["id"] for f in delta["features"]}
-                if missing:
-                    probe.failures.append(f"{where}, screen {screen.name}: {len(missing)} written points missing "
-                                          f"from the delta, e.g. {sorted(missing)[:3]}")
+                if written - {f["id"] for f in delta["features"]}:
+                    # Polled while a newer version was being built: the last build answered, at its own
+                    # (older) version, and a later poll brings the rest. Counted, not a failure: the copy is
+                    # still checked against the full feed below, and caught up as the screen's next poll would.
+                    stale.append(sample["offset_s"])
                 for tries in range(10):
                     full, _ = probe.poll()
                     if full["version"] == delta["version"]:
@@ -457,6 +458,7 @@ def cadence_run(opts, db_url: str, tmp: Path, commander: str, targets: list, pre
             "paid_build": len(paid), "paid_build_p50": round(pct([r["server_ms"] for r in paid], 50), 1) if paid else None,
             "extra_points_in_delta": {"min": min(extra), "max": max(extra)}, "version_moved_before_full": moved,
             "late_polls": len(late), "late_ms_max": round(max(late), 1) if late else 0,
+            "answered_from_the_last_build": len(stale),
             "full_answers": sum(1 for r in samples if r["full"]), "samples": samples}, probe.failures
 
 
@@ -682,6 +684,7 @@ def report(result: dict, failures: list[str]) -> None:
             print(f"pre-builder {name}: points in a delta beyond those written {r['extra_points_in_delta']['min']}–"
                   f"{r['extra_points_in_delta']['max']}; version moved between a delta and its full poll "
                   f"{r['version_moved_before_full']}; late polls {r['late_polls']} (max {r['late_ms_max']} ms); "
+                  f"answered from the last build while the next was made {r['answered_from_the_last_build']}; "
                   f"{r['seconds']} s")
     dash = result.get("dashboard")
     if dash:
