@@ -1,7 +1,7 @@
 """The status feed's history in this process: each point's part of the last build, the version each point
 last changed at and the points removed, so `?since=V` answers only what moved since V.
 
-Versions come from the database (the audit head and a time bucket, services.version), so every app server
+Versions come from the database (the audit head, services.audit_head, and a time bucket), so every app server
 labels the same state alike; each process keeps only its own history, from the first version it built (its
 `base`), and answers a delta only from a version it built itself: any other `since` (from before it
 started, from another process, older than it remembers, not a version at all) gets the full answer, which

@@ -24,11 +24,6 @@ def audit_head() -> tuple[int, datetime | None]:
     return (row.seq, row.at) if row else (0, None)
 
 
-def version(at: datetime, bucket_s: int) -> str:
-    """The status feed's version: the audit head and a time bucket (windows open and close, and alerts age,
-    with no write at all)."""
-    return f"{audit_head()[0]}.{int(at.timestamp()) // bucket_s}"
-
 
 # A point's geometry and fixed properties, made once per point row and shared by every build after it
 # (a tenth of a 10,000-point build). Readers of the feed copy, never change, them.

@@ -1,15 +1,11 @@
 """The regional summary (`GET /api/v1/status/summary?by=county|city|province`): points per state and
 active alerts per region, from the same feed and alerts as the map, so its counts are the map's."""
 
-from datetime import datetime
-
 import marshmallow as ma
 
 from ..alerts.services import active_alerts
-from ..database.utc import now_utc
 from ..fields import QuerySchema, Text
 from .feed import current_build, current_features, geojson_body
-from .services import status_features
 
 LEVELS = ("county", "city", "province")
 # Every state of a point in a round (SPEC, States), and `idle` for a point in no active round.
@@ -83,24 +79,13 @@ def _regions_of(features: list[dict]) -> dict[str, dict]:
     return {f["properties"]["code"]: {k: f["properties"].get(k) for k in LEVELS} for f in features}
 
 
-def region_summary(by: str, at: datetime | None = None) -> dict:
-    """Points per state, flagged points and active alerts per region at `by` level (county, city or province),
-    from one build of the live feed and of the alerts at `at` (now by default); see `summarize`."""
-    if by not in LEVELS:
-        raise ValueError(f"by must be one of {', '.join(LEVELS)}")
-    at = at or now_utc()
-    alerts: list[dict] = []
-    collection = status_features(at, alerts_out=alerts)
-    return summarize(by, collection["features"], active_alerts(at, alerts), collection["generated_at"])
-
-
 def active_of(made) -> list[dict]:
     """A build's alerts less those acknowledged, once per build (an acknowledgement makes a new version)."""
     return made.derive("active", lambda: active_alerts(None, made.alerts))
 
 
 def current_summary(by: str) -> dict:
-    """`region_summary` of the feed's current version, from the build every screen shares (feed.py)."""
+    """`summarize` of the feed's current version by `by`, from the build every screen shares (feed.py)."""
     made, _ = current_build(geojson_body, "application/geo+json")
     return made.derive(("summary", by, ()), lambda: summarize(by, current_features(made), active_of(made),
                                                               made.generated_at))
