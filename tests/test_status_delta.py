@@ -56,12 +56,15 @@ def test_every_answer_carries_its_version(w):
 def test_nothing_changed_is_an_empty_delta_or_a_304(w):
     v = full(w)["version"]
     assert get(w, f"?since={v}", **{"If-None-Match": f'W/"{v}"'}).status_code == 304
-    # A delta from the current version repeats what changed at it (another server's build of the same
-    # version may differ by time alone); from a later write on, only the new changes.
+    empty = since(w, v)
+    assert (empty["full"], empty["version"], empty["features"], empty["removed"]) == (False, v, [], [])
     add_point(w, "LH03")
     v2 = full(w)["version"]
-    w.post("commander", "/api/v1/points/LH03", {})  # a refused write (wrong method) writes nothing
-    assert full(w)["version"] == v2
+    assert v2 != v
+    refused = w.client.patch("/api/v1/points/LH03", json={"latitude": 999}, headers=w.headers("admin"))
+    assert refused.status_code == 422  # a refused write writes nothing: the version stays
+    empty = since(w, v2)
+    assert (empty["full"], empty["version"], empty["features"], empty["removed"]) == (False, v2, [], [])
 
 
 def test_a_point_edit_is_in_the_next_delta_and_nothing_else(w):

@@ -22,7 +22,7 @@ from ..zones import services as zones
 WINDOW_ENDING = timedelta(minutes=10)
 WINDOW_UNREPORTED = timedelta(minutes=60)
 RECENT = timedelta(hours=12)
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+SEVERITY_ORDER = {s: -rank for s, rank in rules.SEVERITY_RANK.items()}  # most severe first
 SAFETY_FLAGS = {"no_airspace", "outside_window", "outside_sector", "over_height", "over_range", "understaffed",
                 "uncertified", "insufficient_stock", "no_fire_zone"}
 

@@ -11,11 +11,10 @@ from ..database.utc import now_utc
 from ..database.writelock import begin_write
 from ..errors import ProblemError
 from ..extensions import db
-from ..registry.models import Point
+from ..registry.models import REGION_FIELDS, Point
 from .compute import SEVERITY_ORDER, alert_views, compute_alerts
 from .models import AlertAck
 
-REGION_FIELDS = ("county", "city", "province")
 
 
 def latest_acks(alert_ids: list[str]) -> dict[str, AlertAck]:

@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database.utc import now_utc, UTCDateTime
 from ..extensions import db
 
+# The regions a point lies in, widest first: the feed, the summary and the alerts filter by them.
+REGION_FIELDS = ("province", "city", "county")
 EQUIPMENT = ("rocket", "gun", "burner")
 POSITIONS = ("leader", "operator")
 

@@ -138,6 +138,11 @@ def region_of(item: dict) -> tuple:
     return props.get("province"), props.get("city"), props.get("county")
 
 
+def codes_in(build: Build, wanted: dict | None) -> list[str]:
+    """The build's codes (in their order) of the points in the region `wanted` (every point when empty)."""
+    return [c for c in build.parts if not wanted or matches(build.regions[c], wanted)]
+
+
 def matches(region: tuple, wanted: dict) -> bool:
     """Whether a point's (province, city, county) is in the region the query asks for."""
     province, city, county = region

@@ -17,11 +17,12 @@ from flask import current_app, request
 from ..database.snapshot import read_snapshot
 from ..database.utc import now_utc
 from ..extensions import db
+from ..registry.models import REGION_FIELDS
 from ..i18n import current_lang
 from . import delta, services
 
 log = logging.getLogger(__name__)
-REGION_FILTERS = ("province", "city", "county")
+REGION_FILTERS = REGION_FIELDS
 # Each feed: the key of its items, an item's code, the rest of its body.
 FEEDS = {"application/geo+json": ("features", lambda f: f["id"], {"type": "FeatureCollection"}),
          "application/json": ("points", lambda p: p["code"], {})}
@@ -164,7 +165,7 @@ def feed_answer(build, mimetype: str):
     else:
         changes = history.since(since, made, wanted) if since is not None and history is not None else None
         if changes is None:
-            codes = [c for c in made.parts if not wanted or delta.matches(made.regions[c], wanted)]
+            codes = delta.codes_in(made, wanted)
             body = delta.answer(made, head, items_key, codes, (), True)
         else:
             changed, removed = changes
@@ -189,7 +190,7 @@ def current_collection(place: dict | None = None) -> dict:
     (a live map's first data: its first poll asks only for what changed since)."""
     items_key, _, head = FEEDS["application/geo+json"]
     made, _ = current_build(geojson_body, "application/geo+json")
-    codes = [c for c in made.parts if not place or delta.matches(made.regions[c], place)]
+    codes = delta.codes_in(made, place)
     return orjson.loads(delta.answer(made, head, items_key, codes, (), True))
 
 

@@ -2,7 +2,7 @@
 it), and the commander's acknowledgement form (the API's schema checks its note)."""
 
 import marshmallow as ma
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,6 +16,7 @@ from ..extensions import db
 from ..operations.models import AirspaceRequest, FiringReport, Round, RoundPoint
 from ..registry.models import Point
 from .admin.common import actor, localized
+from .overview import known_args, page_query
 
 
 class AckForm(FlaskForm):
@@ -25,18 +26,13 @@ class AckForm(FlaskForm):
 
 
 def alert_filters(args) -> dict:
-    """The page's filters from its query string (its other parameters, such as `lang`, left to the layout),
-    by the API's query schema; a bad one is a bad request."""
-    try:
-        return AlertQuerySchema().load(kept_args(args))
-    except ma.ValidationError:
-        abort(400)
+    """The page's filters from its query string, by the API's query schema; a bad one is a bad request."""
+    return page_query(AlertQuerySchema, args)
 
 
 def kept_args(args) -> dict:
     """The page's filters as given, to keep them across an acknowledgement (nothing else from the query)."""
-    fields = AlertQuerySchema().fields
-    return {k: v for k, v in args.items() if k in fields and v != ""}
+    return known_args(AlertQuerySchema, args)
 
 
 def acknowledge_page(alert_id: str):

@@ -30,14 +30,24 @@ class DashboardQuerySchema(QuerySchema):
     page = Count(load_default=1, validate=V.Range(min=1, max=100000))
 
 
-def dashboard_query(args) -> dict:
-    """The dashboard's query from the page's arguments (others, such as `lang`, are the layout's); a bad value
-    is a bad request."""
-    fields = DashboardQuerySchema().fields
+def known_args(schema: type[ma.Schema], args) -> dict:
+    """The page's arguments that `schema` knows and that are not blank (others, such as `lang`, are the
+    layout's)."""
+    fields = schema().fields
+    return {k: v for k, v in args.items() if k in fields and v != ""}
+
+
+def page_query(schema: type[ma.Schema], args) -> dict:
+    """A page's query by the schema of its filters (the API's where it has one); a bad value is a bad request."""
     try:
-        return DashboardQuerySchema().load({k: v for k, v in args.items() if k in fields and v != ""})
+        return schema().load(known_args(schema, args))
     except ma.ValidationError:
         abort(400)
+
+
+def dashboard_query(args) -> dict:
+    """The dashboard's query from the page's arguments."""
+    return page_query(DashboardQuerySchema, args)
 
 
 def _next_level(query: dict, provinces: int, cities: int) -> str:
@@ -96,7 +106,7 @@ def dashboard_view(query: dict) -> dict:
     or its page of points, and its active alerts."""
     made, _ = current_build(geojson_body, "application/geo+json", warm=warm)
     place = {k: query[k] for k in REGION_FILTERS if query.get(k)}
-    codes = [c for c in made.parts if not place or delta.matches(made.regions[c], place)]
+    codes = delta.codes_in(made, place)
     inside = set(codes)
     alerts = [a for a in active_of(made) if not place or a.get("point_code") in inside]
     searching = any(query.get(k) for k in ("q", "state", "flag"))
